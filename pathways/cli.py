@@ -1,0 +1,207 @@
+"""The ``pathways`` command: run experiments, see what is cached, inspect runs.
+
+Every problem the user can fix is printed as one line (``error: …``) with exit status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from pathways.errors import PathwaysError
+
+app = typer.Typer(
+    name="pathways",
+    help="Find the activation signatures and paths each class follows through a network.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+StoreOption = Annotated[
+    Path,
+    typer.Option("--store", envvar="PATHWAYS_STORE", help="Folder holding the runs."),
+]
+DataDirOption = Annotated[
+    Path,
+    typer.Option("--data-dir", envvar="PATHWAYS_DATA", help="Folder for cached input data."),
+]
+ConfigArgument = Annotated[
+    Path | None,
+    typer.Argument(help="Experiment .toml file (default: pipelines/default.toml).", show_default=False),
+]
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except PathwaysError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("interrupted — outputs of the unfinished step were discarded")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+@app.command()
+@user_errors
+def run(
+    config: ConfigArgument = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Run only this stage (data, train, capture) or step (train/mlp); repeatable."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run the selected steps even if cached.")] = False,
+    device: Annotated[str, typer.Option(help="Torch device for training and capture: cpu or cuda.")] = "cpu",
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, envvar="PATHWAYS_THREADS", help="torch CPU threads (default 1; see README)."),
+    ] = None,
+    store: StoreOption = Path("data/store"),
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Run an experiment's pipeline; steps whose outputs are cached are skipped."""
+    from pathways.config import load_experiment
+    from pathways.pipeline import build_plan, runner_for
+    from pathways.progress import RichProgress
+
+    experiment = load_experiment(config)
+    _check_device(device)
+    plan = build_plan(experiment, data_dir=data_dir, device=device)
+    runner = runner_for(experiment, store)
+    if any(s.action == "run" for s in runner.plan_status(plan, only, force)):
+        from pathways.threads import configure_threads
+
+        configure_threads(threads)
+    start = time.perf_counter()
+    with RichProgress(err) as progress:
+        statuses = runner.run(plan, only=only, force=force, progress=progress)
+    table = Table("step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}")
+    for s in statuses:
+        result = {"run": "[green]ran[/]", "cached": "cached", "skip": "[dim]not selected[/]"}[s.action]
+        table.add_row(s.step.id, s.key, result, f"{s.seconds:.1f}" if s.seconds is not None else "")
+    out.print(table)
+    out.print(f"done in {time.perf_counter() - start:.1f} s. Load activations with pandas:")
+    first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
+    if first:
+        out.print(f"  pd.read_parquet('{runner.run_dir / first / 'activations.parquet'}')", highlight=False)
+
+
+def _check_device(device: str) -> None:
+    if device not in {"cpu", "cuda"} and not device.startswith("cuda:"):
+        raise PathwaysError(f"--device {device!r} is unknown — use cpu or cuda")
+    if device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise PathwaysError("--device cuda: no CUDA device is available here — use --device cpu")
+
+
+@app.command()
+@user_errors
+def stages(
+    config: ConfigArgument = None,
+    only: Annotated[list[str] | None, typer.Option("--only", help="As for run.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="As for run.")] = False,
+    store: StoreOption = Path("data/store"),
+    data_dir: DataDirOption = Path("data"),
+) -> None:
+    """Show the steps of an experiment: which are cached and which a run would execute."""
+    from pathways.config import load_experiment
+    from pathways.pipeline import build_plan, runner_for
+
+    experiment = load_experiment(config)
+    runner = runner_for(experiment, store)
+    table = Table("step", "stage", "key", "cached", "a run would", title=f"experiment {experiment.name!r} → {runner.run_dir}")
+    for s in runner.plan_status(build_plan(experiment, data_dir=data_dir), only, force):
+        action = {"run": "[yellow]run[/]", "cached": "skip (cached)", "skip": "[dim]skip (not selected)[/]"}[s.action]
+        table.add_row(s.step.id, f"{s.step.stage.name} v{s.step.stage.version}", s.key, "yes" if s.cached else "no", action)
+    out.print(table)
+
+
+@app.command()
+@user_errors
+def show(
+    run_name: Annotated[str | None, typer.Argument(metavar="RUN", help="Run name (default: list the runs).")] = None,
+    store: StoreOption = Path("data/store"),
+) -> None:
+    """Summarise what a run holds: steps, files, rows, training accuracy, captured layers."""
+    from pathways.runs import list_runs, read_run, run_path
+
+    if run_name is None:
+        runs = list_runs(store)
+        if not runs:
+            raise PathwaysError(f"no runs in {store} — run `pathways run` first")
+        for name in runs:
+            out.print(name)
+        return
+    record = read_run(store, run_name)
+    folder = run_path(store, run_name)
+    experiment = record.get("experiment", {})
+    out.print(f"[bold]run {run_name}[/] ({folder}) — updated {record.get('updated_at', '?')}")
+    if experiment.get("description"):
+        out.print(experiment["description"])
+    out.print(
+        f"trained classes {experiment.get('trained_classes')}, unseen {experiment.get('unseen_classes')}, "
+        f"data {experiment.get('data', {}).get('source')}"
+    )
+    table = Table("step", "key", "seconds", "outputs", "summary")
+    for step_id, info in record.get("steps", {}).items():
+        manifest_path = folder / step_id / "manifest.json"
+        if not manifest_path.is_file():
+            table.add_row(step_id, info["key"], "", "[red]missing[/]", "re-run `pathways run`")
+            continue
+        manifest = json.loads(manifest_path.read_text())
+        outputs = ", ".join(
+            f"{o['file']} ({o['rows']:,} rows)" if "rows" in o else f"{o['file']} ({o['bytes'] / 1e3:.0f} kB)"
+            for o in manifest["outputs"].values()
+        )
+        table.add_row(step_id, manifest["key"], f"{manifest['seconds']:.1f}", outputs, _step_summary(folder / step_id, manifest))
+    out.print(table)
+
+
+def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
+    import pyarrow.parquet as pq
+
+    if manifest["stage"] == "train":
+        history = pq.read_table(folder / "history.parquet").to_pandas()
+        last = history[history["epoch"] == history["epoch"].max()].set_index("split")["accuracy"]
+        return f"accuracy train {last['train']:.3f} / test {last['test']:.3f}"
+    if manifest["stage"] == "capture":
+        from pathways.store import layers
+
+        found = layers(folder / "activations.parquet")
+        return ", ".join(f"{layer.name} ({len(layer.units)})" for layer in found)
+    if manifest["stage"] == "data":
+        samples = pq.read_table(folder / "samples.parquet", columns=["label", "seen"]).to_pandas()
+        counts = samples.groupby("label").size()
+        return " ".join(f"{label}:{n}" for label, n in counts.items())
+    return ""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    app(prog_name="pathways")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

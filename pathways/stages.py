@@ -1,0 +1,196 @@
+"""The stage functions of the training pipeline: data → train → capture.
+
+Each is ``stage(inputs, params, progress) -> {output name: value}`` and knows nothing of paths;
+:mod:`pathways.runner` loads their inputs and saves their outputs. This module imports torch;
+the runner imports it only when a stage actually has to run.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import torch
+
+from pathways.capture import capture_activations, channel_stats, channel_stats_and_maps, keep_output
+from pathways.config import Experiment, LeNet5Spec, MLPSpec
+from pathways.data.sources import load_source
+from pathways.data.subsets import model_inputs, select_samples
+from pathways.models import build_model
+from pathways.progress import Progress
+from pathways.store import activation_table, feature_map_table
+from pathways.train import seeded, train_classifier
+
+_SPECS = {"mlp": MLPSpec, "lenet5": LeNet5Spec}
+
+
+def data_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Select the experiment's samples and split them; outputs ``samples`` (with images)."""
+    digits = load_source(params["source"], params["path"], params["cache_dir"])
+    samples = select_samples(
+        digits,
+        params["trained_classes"],
+        params["unseen_classes"],
+        test_fraction=params["test_fraction"],
+        split_seed=params["split_seed"],
+        samples_per_class=params["samples_per_class"],
+    )
+    images = digits.images[samples["source_index"].to_numpy()]
+    table = pa.Table.from_pandas(samples, preserve_index=False)
+    flat = pa.array(images.reshape(-1), type=pa.uint8())
+    table = table.append_column("image", pa.FixedSizeListArray.from_arrays(flat, images[0].size))
+    progress.log(
+        f"data: {len(samples)} samples from {digits.name} "
+        f"({int(samples['seen'].sum())} of trained classes, {int((~samples['seen']).sum())} unseen)"
+    )
+    return {"samples": table}
+
+
+def sample_images(samples: pd.DataFrame) -> np.ndarray:
+    """uint8[n, 28, 28] from the ``image`` column of a samples table."""
+    flat = np.stack(samples["image"].to_numpy())
+    side = int(round(np.sqrt(flat.shape[1])))
+    return flat.reshape(len(flat), side, side).astype(np.uint8, copy=False)
+
+
+def _spec(model: dict[str, Any]) -> MLPSpec | LeNet5Spec:
+    return _SPECS[model["type"]].model_validate(model)
+
+
+def train_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Train one model on the trained classes' train split; outputs weights and metrics."""
+    device = torch.device(params.get("device", "cpu"))
+    spec, training = _spec(params["model"]), params["training"]
+    classes = sorted(params["trained_classes"])
+    samples = inputs["data"]["samples"]
+    images = sample_images(samples)
+    seen = samples["seen"].to_numpy()
+    index = {c: i for i, c in enumerate(classes)}
+    tensors = {}
+    for split in ("train", "test"):
+        rows = seen & (samples["split"].to_numpy() == split)
+        x = torch.from_numpy(model_inputs(images[rows], _input_kind(spec))).to(device)
+        y = torch.tensor([index[int(c)] for c in samples["label"].to_numpy()[rows]], device=device)
+        tensors[split] = (x, y)
+    with seeded(training["seed"]):
+        model = build_model(spec, len(classes)).to(device)
+    advance = progress.task(f"train {spec.name}", total=training["epochs"])
+    result = train_classifier(
+        model,
+        *tensors["train"],
+        *tensors["test"],
+        classes=classes,
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        learning_rate=training["learning_rate"],
+        seed=training["seed"],
+        on_epoch=lambda epoch, m: advance(
+            1, note=f"loss {m['train_loss']:.3f} test acc {m['test_accuracy']:.3f}"
+        ),
+    )
+    buffer = io.BytesIO()
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
+    final = result.history[result.history["epoch"] == training["epochs"]]
+    acc = dict(zip(final["split"], final["accuracy"], strict=True))
+    progress.log(
+        f"train/{spec.name}: train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}"
+    )
+    description = {
+        "spec": params["model"],
+        "classes": classes,
+        "input_kind": _input_kind(spec),
+        "hidden_layers": model.hidden_layers,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    return {
+        "weights.pt": buffer.getvalue(),
+        "model": description,
+        "history": result.history,
+        "per_class": result.per_class,
+        "confusion": result.confusion,
+    }
+
+
+def _input_kind(spec: MLPSpec | LeNet5Spec) -> str:
+    return "flat" if isinstance(spec, MLPSpec) else "image32"
+
+
+def load_trained_model(description: dict[str, Any], weights: bytes, device: str = "cpu") -> torch.nn.Module:
+    """Rebuild a trained model from the train stage's ``model`` description and weights."""
+    model = build_model(_spec(description["spec"]), len(description["classes"]))
+    state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
+    model.load_state_dict(state)
+    return model.to(device).eval()
+
+
+def _batches(images: np.ndarray, input_kind: str, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+    for start in range(0, len(images), batch_size):
+        chunk = model_inputs(images[start : start + batch_size], input_kind)
+        yield torch.from_numpy(chunk).to(device)
+
+
+def capture_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Record every hidden layer, the logits and the softmax for every sample."""
+    device = torch.device(params.get("device", "cpu"))
+    description = inputs["train"]["model"]
+    model = load_trained_model(description, inputs["train"]["weights.pt"], str(device))
+    samples = inputs["data"]["samples"]
+    images = sample_images(samples)
+    feature_maps = params["capture"]["feature_maps"]
+    reducers = {
+        name: keep_output if kind == "dense" else (channel_stats_and_maps if feature_maps else channel_stats)
+        for name, kind in description["hidden_layers"].items()
+    }
+    advance = progress.task(f"capture {description['spec']['name']}", total=len(images))
+    result = capture_activations(
+        model,
+        _batches(images, description["input_kind"], params["capture"]["batch_size"], device),
+        reducers,
+        device=device,
+        on_batch=advance,
+    )
+    logits = result.outputs.astype(np.float64)
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    classes = description["classes"]
+    meta = samples.drop(columns=["image"]).copy()
+    meta["predicted_class"] = np.asarray(classes)[probs.argmax(1)]
+    meta["confidence"] = probs.max(1).astype(np.float32)
+    layers: dict[str, tuple[str, np.ndarray]] = {}
+    maps: dict[str, np.ndarray] = {}
+    for key, values in result.activations.items():
+        name, _, part = key.partition(":")
+        if part == "":
+            if description["hidden_layers"][name] == "dense":
+                layers[name] = ("dense", values)
+            else:
+                maps[name] = values
+        else:
+            layers[key] = (f"channel_{part}", values)
+    names = [str(c) for c in classes]
+    outputs = {
+        "logit": ("logits", names, result.outputs),
+        "prob": ("probabilities", names, probs.astype(np.float32)),
+    }
+    table = activation_table(meta, _in_model_order(layers, description), outputs, params["capture"]["layout"])
+    produced = {"activations": table}
+    if maps:
+        produced["feature_maps"] = feature_map_table(meta["sample_id"].to_numpy(), maps)
+    return produced
+
+
+def _in_model_order(layers: dict[str, tuple[str, np.ndarray]], description: dict[str, Any]) -> dict:
+    order = list(description["hidden_layers"])
+    parts = ["", "mean", "max"]
+    return dict(
+        sorted(layers.items(), key=lambda kv: (order.index(kv[0].split(":")[0]), parts.index(kv[0].partition(":")[2])))
+    )
+
+
+def experiment_params(experiment: Experiment) -> dict[str, Any]:
+    """The JSON form of an experiment, for provenance."""
+    return experiment.model_dump(mode="json")
