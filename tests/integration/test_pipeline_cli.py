@@ -1,0 +1,178 @@
+"""A whole small pipeline through the real CLI into a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+SMALL = """
+name = "small"
+trained_classes = [1, 7]
+unseen_classes = [3]
+
+[data]
+samples_per_class = 60
+
+[[models]]
+name = "mlp"
+type = "mlp"
+hidden = [HIDDEN]
+
+[[models]]
+name = "lenet5"
+type = "lenet5"
+
+[training]
+epochs = 2
+batch_size = 32
+"""
+
+
+def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pathways.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"pathways {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def manifests(store: Path) -> dict[str, dict]:
+    return {
+        str(p.parent.relative_to(store / "small")): json.loads(p.read_text())
+        for p in sorted((store / "small").rglob("manifest.json"))
+    }
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, data_dir) -> Path:
+    folder = tmp_path_factory.mktemp("pipeline")
+    (folder / "data").symlink_to(data_dir, target_is_directory=True)
+    (folder / "small.toml").write_text(SMALL.replace("HIDDEN", "32, 16"))
+    return folder
+
+
+def test_first_run_writes_all_outputs(workdir: Path):
+    result = pathways("run", "small.toml", cwd=workdir)
+    assert "ran" in result.stdout
+    found = manifests(workdir / "store")
+    assert set(found) == {"data", "train/mlp", "capture/mlp", "train/lenet5", "capture/lenet5"}
+    run = workdir / "store" / "small"
+    samples = pd.read_parquet(run / "data" / "samples.parquet")
+    assert len(samples) == 180 and samples.groupby("label").size().tolist() == [60, 60, 60]
+    for model, first_layer, n_units in [("mlp", "fc1__", 32), ("lenet5", "conv1_mean__", 6)]:
+        df = pd.read_parquet(run / "capture" / model / "activations.parquet")
+        assert len(df) == 180
+        assert len([c for c in df.columns if c.startswith(first_layer)]) == n_units
+        first_layer += "0" * len(str(n_units - 1))
+        assert list(df.columns[:7]) == ["sample_id", "source_index", "label", "split", "seen", "predicted_class", "confidence"]
+        assert df[first_layer].dtype == np.float32
+        assert set(df["predicted_class"]) <= {1, 7}
+        np.testing.assert_allclose(df["prob__1"] + df["prob__7"], 1.0, rtol=1e-5)
+        np.testing.assert_allclose(df[["prob__1", "prob__7"]].max(axis=1), df["confidence"], rtol=1e-6)
+        assert set(df.loc[~df.seen, "label"]) == {3}
+        count, mean = duckdb.sql(
+            f"SELECT count(*), avg(\"{first_layer}\") FROM read_parquet('{run / 'capture' / model / 'activations.parquet'}')"
+        ).fetchall()[0]
+        assert count == 180 and mean == pytest.approx(df[first_layer].mean(), rel=1e-5)
+    history = pd.read_parquet(run / "train" / "mlp" / "history.parquet")
+    assert history["epoch"].max() == 2 and set(history["split"]) == {"train", "test"}
+    assert (run / "train" / "mlp" / "weights.pt").stat().st_size > 0
+
+
+def test_second_run_skips_every_stage(workdir: Path):
+    before = manifests(workdir / "store")
+    start = time.perf_counter()
+    result = pathways("run", "small.toml", cwd=workdir)
+    assert time.perf_counter() - start < 10
+    assert result.stdout.count("cached") == 5 and "ran" not in result.stdout
+    assert manifests(workdir / "store") == before
+
+
+def test_stages_and_show(workdir: Path):
+    out = pathways("stages", "small.toml", cwd=workdir).stdout
+    assert out.count("skip (cached)") == 5
+    shown = pathways("show", "small", cwd=workdir).stdout
+    assert "capture/lenet5" in shown and "conv1:mean (6)" in shown and "accuracy train" in shown
+    assert pathways("show", cwd=workdir).stdout.strip() == "small"
+
+
+def test_changing_one_parameter_reruns_exactly_downstream(workdir: Path):
+    before = manifests(workdir / "store")
+    (workdir / "small.toml").write_text(SMALL.replace("HIDDEN", "24, 16"))
+    planned = pathways("stages", "small.toml", cwd=workdir).stdout
+    assert planned.count("skip (cached)") == 3
+    pathways("run", "small.toml", cwd=workdir)
+    after = manifests(workdir / "store")
+    changed = {step for step in after if after[step]["key"] != before[step]["key"]}
+    rewritten = {step for step in after if after[step]["started_at"] != before[step]["started_at"] or after[step] != before[step]}
+    assert changed == {"train/mlp", "capture/mlp"}
+    assert rewritten == {"train/mlp", "capture/mlp"}
+    assert len([c for c in pd.read_parquet(workdir / "store/small/capture/mlp/activations.parquet").columns if c.startswith("fc1__")]) == 24
+
+
+def test_only_and_force(workdir: Path):
+    before = manifests(workdir / "store")
+    result = pathways("run", "small.toml", "--only", "train/lenet5", "--force", cwd=workdir)
+    assert "ran" in result.stdout
+    after = manifests(workdir / "store")
+    assert {s for s in after if after[s] != before[s]} == {"train/lenet5"}
+    assert after["train/lenet5"]["key"] == before["train/lenet5"]["key"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ('trained_classes = [1, 12]\n[[models]]\nname = "m"\ntype = "mlp"\n', "class 12 is not in the data set"),
+        ('trained_classes = [1, 7]\nunseen_classes = [7]\n[[models]]\nname = "m"\ntype = "mlp"\n', "unseen_classes"),
+        ('[[models]]\nname = "m"\ntype = "vit"\n', "unknown model type 'vit'"),
+        ('[[models]]\nname = "m"\ntype = "mlp"\n[training]\nepochs = 0\n', "training.epochs"),
+    ],
+)
+def test_bad_configs_exit_2_with_one_line(workdir: Path, config: str, message: str):
+    path = workdir / "bad.toml"
+    path.write_text('name = "bad"\n' + config)
+    result = pathways("run", "bad.toml", cwd=workdir, check=False)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    assert not (workdir / "store" / "bad" / "train").exists()
+
+
+def test_missing_run_and_escaping_run_names(workdir: Path):
+    for name, message in [("nothere", "no run 'nothere'"), ("..", "not allowed"), ("/etc", "not allowed")]:
+        result = pathways("show", name, cwd=workdir, check=False)
+        assert result.returncode == 2 and message in result.stderr
+
+
+def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: Path):
+    config = workdir / "long.toml"
+    config.write_text('name = "long"\n[[models]]\nname = "lenet5"\ntype = "lenet5"\n[training]\nepochs = 500\n')
+    env = {**os.environ, "PATHWAYS_STORE": str(workdir / "store"), "PATHWAYS_DATA": str(workdir / "data")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pathways.cli", "run", str(config)], cwd=workdir, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    run = workdir / "store" / "long"
+    deadline = time.time() + 60
+    while not (run / "data" / "manifest.json").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr
+    assert (run / "data" / "manifest.json").exists()
+    assert not (run / "train").exists()
+    assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())

