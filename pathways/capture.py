@@ -21,7 +21,7 @@ Example
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +61,11 @@ def output_key(layer: str, call: int, n_calls: int, part: str) -> str:
 class Recorder:
     """Collects, per layer and call, detached CPU copies of what the reducers keep."""
 
-    def __init__(self, reducers: Mapping[str, Reducer]) -> None:
+    def __init__(self, reducers: Mapping[str, Reducer], n_samples: int | None = None) -> None:
         self._reducers = dict(reducers)
+        self._n_samples = n_samples
+        self._buffers: dict[tuple[str, int, str], np.ndarray] = {}
+        self._filled: dict[tuple[str, int, str], int] = defaultdict(int)
         self._calls: dict[str, int] = defaultdict(int)
         self._calls_per_forward: dict[str, int] = {}
         self._chunks: dict[tuple[str, int, str], list[np.ndarray]] = defaultdict(list)
@@ -99,11 +102,26 @@ class Recorder:
             with torch.no_grad():
                 for part, tensor in reducer(output.detach()).items():
                     # Copy now: an in-place op after this layer must not change the record.
-                    self._chunks[(layer, call, part)].append(
-                        tensor.to("cpu", copy=True).numpy()
-                    )
+                    self._keep((layer, call, part), tensor)
 
         return on_output
+
+    def _keep(self, key: tuple[str, int, str], tensor: Tensor) -> None:
+        if self._n_samples is None:
+            self._chunks[key].append(tensor.to("cpu", copy=True).numpy())
+            return
+        values = tensor.cpu().numpy()
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            buffer = self._buffers[key] = np.empty((self._n_samples, *values.shape[1:]), values.dtype)
+        start = self._filled[key]
+        if start + len(values) > len(buffer):
+            raise PathwaysError(
+                f"the loader yielded more than n_samples={self._n_samples} samples — pass the "
+                "true sample count or leave n_samples out"
+            )
+        buffer[start : start + len(values)] = values
+        self._filled[key] = start + len(values)
 
     def finish(self) -> dict[str, np.ndarray]:
         """All recorded arrays, concatenated over batches, keyed as :func:`output_key` says."""
@@ -118,15 +136,21 @@ class Recorder:
         for (layer, call, part), chunks in self._chunks.items():
             key = output_key(layer, call, self._calls_per_forward[layer], part)
             result[key] = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        for (layer, call, part), buffer in self._buffers.items():
+            key = output_key(layer, call, self._calls_per_forward[layer], part)
+            result[key] = buffer[: self._filled[(layer, call, part)]]
         return result
 
 
 @contextmanager
-def recording(model: nn.Module, layers: Sequence[str] | Mapping[str, Reducer]) -> Iterator[Recorder]:
+def recording(
+    model: nn.Module, layers: Sequence[str] | Mapping[str, Reducer], n_samples: int | None = None
+) -> Iterator[Recorder]:
     """Register capture hooks on ``layers`` of ``model`` for the duration of the block.
 
     ``layers`` is a list of module names (as in ``model.named_modules()``), or a mapping from
     module name to a :data:`Reducer`. All hooks are removed on exit, also after an exception.
+    With ``n_samples``, outputs are copied straight into preallocated arrays (one copy less).
     """
     reducers = dict(layers) if isinstance(layers, Mapping) else dict.fromkeys(layers, keep_output)
     if not reducers:
@@ -136,7 +160,7 @@ def recording(model: nn.Module, layers: Sequence[str] | Mapping[str, Reducer]) -
     if unknown:
         known = ", ".join(n for n in modules if n) or "(none)"
         raise PathwaysError(f"layer {unknown[0]!r} is not a module of the model — choose from: {known}")
-    recorder = Recorder(reducers)
+    recorder = Recorder(reducers, n_samples)
     handles = []
     try:
         handles.append(model.register_forward_pre_hook(recorder.start_forward))
@@ -184,6 +208,7 @@ def capture_activations(
     *,
     device: str | torch.device | None = None,
     on_batch: Callable[[int], None] | None = None,
+    n_samples: int | None = None,
 ) -> CaptureResult:
     """Run ``model`` over every batch of ``loader`` and record the named layers' outputs.
 
@@ -194,7 +219,11 @@ def capture_activations(
     layers : module names, or a mapping name → reducer (see :func:`channel_stats`).
     device : where to run; default: where the model's parameters are.
     on_batch : called with the batch size after every batch (for progress bars).
+    n_samples : the number of samples the loader yields, when known (default: ``len(dataset)``
+        of a DataLoader); lets capture write into preallocated arrays.
     """
+    if n_samples is None and isinstance(getattr(loader, "dataset", None), Sized):
+        n_samples = len(loader.dataset)  # type: ignore[attr-defined]
     if device is None:
         param = next(model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
@@ -202,7 +231,7 @@ def capture_activations(
     model.eval()
     outputs, targets, n_batches = [], [], 0
     try:
-        with recording(model, layers) as recorder, torch.inference_mode():
+        with recording(model, layers, n_samples) as recorder, torch.inference_mode():
             for batch in loader:
                 x, y = _batch_input(batch)
                 out = model(x.to(device, non_blocking=True))

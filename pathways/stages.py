@@ -152,6 +152,7 @@ def capture_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: P
         reducers,
         device=device,
         on_batch=advance,
+        n_samples=len(images),
     )
     logits = result.outputs.astype(np.float64)
     probs = np.exp(logits - logits.max(1, keepdims=True))

@@ -153,3 +153,13 @@ def test_channel_stats_match_full_feature_maps():
     np.testing.assert_allclose(stats["0:mean"], full.mean(axis=(2, 3)), rtol=1e-5)
     np.testing.assert_allclose(stats["0:max"], full.max(axis=(2, 3)), rtol=1e-6)
     assert full.shape == (5, 3, 6, 6)
+
+
+def test_preallocated_path_matches_chunked_path_and_checks_count():
+    model = InplaceNet()
+    chunked = capture_activations(model, [X[:3], X[3:]], ["fc1", "act"])
+    direct = capture_activations(model, [X[:3], X[3:]], ["fc1", "act"], n_samples=len(X))
+    for key in ("fc1", "act"):
+        np.testing.assert_array_equal(chunked.activations[key], direct.activations[key])
+    with pytest.raises(PathwaysError, match="more than n_samples=3"):
+        capture_activations(model, [X[:3], X[3:]], ["fc1"], n_samples=3)
