@@ -113,7 +113,9 @@ class Recorder:
         values = tensor.cpu().numpy()
         buffer = self._buffers.get(key)
         if buffer is None:
-            buffer = self._buffers[key] = np.empty((self._n_samples, *values.shape[1:]), values.dtype)
+            buffer = self._buffers[key] = np.empty(
+                (self._n_samples, *values.shape[1:]), values.dtype
+            )
         start = self._filled[key]
         if start + len(values) > len(buffer):
             raise PathwaysError(
@@ -159,7 +161,9 @@ def recording(
     unknown = [name for name in reducers if name not in modules or name == ""]
     if unknown:
         known = ", ".join(n for n in modules if n) or "(none)"
-        raise PathwaysError(f"layer {unknown[0]!r} is not a module of the model — choose from: {known}")
+        raise PathwaysError(
+            f"layer {unknown[0]!r} is not a module of the model — choose from: {known}"
+        )
     recorder = Recorder(reducers, n_samples)
     handles = []
     try:

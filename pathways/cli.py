@@ -40,7 +40,9 @@ DataDirOption = Annotated[
 ]
 ConfigArgument = Annotated[
     Path | None,
-    typer.Argument(help="Experiment .toml file (default: pipelines/default.toml).", show_default=False),
+    typer.Argument(
+        help="Experiment .toml file (default: pipelines/default.toml).", show_default=False
+    ),
 ]
 
 
@@ -67,13 +69,22 @@ def run(
     config: ConfigArgument = None,
     only: Annotated[
         list[str] | None,
-        typer.Option("--only", help="Run only this stage (data, train, capture) or step (train/mlp); repeatable."),
+        typer.Option(
+            "--only",
+            help="Run only this stage (data, train, capture) or step (train/mlp); repeatable.",
+        ),
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Re-run the selected steps even if cached.")] = False,
-    device: Annotated[str, typer.Option(help="Torch device for training and capture: cpu or cuda.")] = "cpu",
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-run the selected steps even if cached.")
+    ] = False,
+    device: Annotated[
+        str, typer.Option(help="Torch device for training and capture: cpu or cuda.")
+    ] = "cpu",
     threads: Annotated[
         int | None,
-        typer.Option(min=1, envvar="PATHWAYS_THREADS", help="torch CPU threads (default 1; see README)."),
+        typer.Option(
+            min=1, envvar="PATHWAYS_THREADS", help="torch CPU threads (default 1; see README)."
+        ),
     ] = None,
     store: StoreOption = Path("data/store"),
     data_dir: DataDirOption = Path("data"),
@@ -94,15 +105,22 @@ def run(
     start = time.perf_counter()
     with RichProgress(err) as progress:
         statuses = runner.run(plan, only=only, force=force, progress=progress)
-    table = Table("step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}")
+    table = Table(
+        "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"
+    )
     for s in statuses:
-        result = {"run": "[green]ran[/]", "cached": "cached", "skip": "[dim]not selected[/]"}[s.action]
+        result = {"run": "[green]ran[/]", "cached": "cached", "skip": "[dim]not selected[/]"}[
+            s.action
+        ]
         table.add_row(s.step.id, s.key, result, f"{s.seconds:.1f}" if s.seconds is not None else "")
     out.print(table)
     out.print(f"done in {time.perf_counter() - start:.1f} s. Load activations with pandas:")
     first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
     if first:
-        out.print(f"  pd.read_parquet('{runner.run_dir / first / 'activations.parquet'}')", highlight=False)
+        out.print(
+            f"  pd.read_parquet('{runner.run_dir / first / 'activations.parquet'}')",
+            highlight=False,
+        )
 
 
 def _check_device(device: str) -> None:
@@ -112,7 +130,9 @@ def _check_device(device: str) -> None:
         import torch
 
         if not torch.cuda.is_available():
-            raise PathwaysError("--device cuda: no CUDA device is available here — use --device cpu")
+            raise PathwaysError(
+                "--device cuda: no CUDA device is available here — use --device cpu"
+            )
 
 
 @app.command()
@@ -130,17 +150,36 @@ def stages(
 
     experiment = load_experiment(config)
     runner = runner_for(experiment, store)
-    table = Table("step", "stage", "key", "cached", "a run would", title=f"experiment {experiment.name!r} → {runner.run_dir}")
+    table = Table(
+        "step",
+        "stage",
+        "key",
+        "cached",
+        "a run would",
+        title=f"experiment {experiment.name!r} → {runner.run_dir}",
+    )
     for s in runner.plan_status(build_plan(experiment, data_dir=data_dir), only, force):
-        action = {"run": "[yellow]run[/]", "cached": "skip (cached)", "skip": "[dim]skip (not selected)[/]"}[s.action]
-        table.add_row(s.step.id, f"{s.step.stage.name} v{s.step.stage.version}", s.key, "yes" if s.cached else "no", action)
+        action = {
+            "run": "[yellow]run[/]",
+            "cached": "skip (cached)",
+            "skip": "[dim]skip (not selected)[/]",
+        }[s.action]
+        table.add_row(
+            s.step.id,
+            f"{s.step.stage.name} v{s.step.stage.version}",
+            s.key,
+            "yes" if s.cached else "no",
+            action,
+        )
     out.print(table)
 
 
 @app.command()
 @user_errors
 def show(
-    run_name: Annotated[str | None, typer.Argument(metavar="RUN", help="Run name (default: list the runs).")] = None,
+    run_name: Annotated[
+        str | None, typer.Argument(metavar="RUN", help="Run name (default: list the runs).")
+    ] = None,
     store: StoreOption = Path("data/store"),
 ) -> None:
     """Summarise what a run holds: steps, files, rows, training accuracy, captured layers."""
@@ -171,10 +210,18 @@ def show(
             continue
         manifest = json.loads(manifest_path.read_text())
         outputs = ", ".join(
-            f"{o['file']} ({o['rows']:,} rows)" if "rows" in o else f"{o['file']} ({o['bytes'] / 1e3:.0f} kB)"
+            f"{o['file']} ({o['rows']:,} rows)"
+            if "rows" in o
+            else f"{o['file']} ({o['bytes'] / 1e3:.0f} kB)"
             for o in manifest["outputs"].values()
         )
-        table.add_row(step_id, manifest["key"], f"{manifest['seconds']:.1f}", outputs, _step_summary(folder / step_id, manifest))
+        table.add_row(
+            step_id,
+            manifest["key"],
+            f"{manifest['seconds']:.1f}",
+            outputs,
+            _step_summary(folder / step_id, manifest),
+        )
     out.print(table)
 
 

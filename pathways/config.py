@@ -124,7 +124,9 @@ class Experiment(_Strict):
             if spec.name == name:
                 return spec
         known = ", ".join(m.name for m in self.models)
-        raise ConfigError(f"model {name!r} is not in experiment {self.name!r} — use one of: {known}")
+        raise ConfigError(
+            f"model {name!r} is not in experiment {self.name!r} — use one of: {known}"
+        )
 
 
 _HINTS = {
@@ -155,7 +157,7 @@ def _format_error(error: dict[str, Any]) -> str:
         tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
         return f"{loc}.type: unknown model type {tag!r} — use mlp or lenet5"
     if kind == "union_tag_not_found":
-        return f"{loc}.type: missing model type — add type = \"mlp\" or type = \"lenet5\""
+        return f'{loc}.type: missing model type — add type = "mlp" or type = "lenet5"'
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     names = [str(p) for p in error["loc"] if not isinstance(p, int)]

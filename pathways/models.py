@@ -37,7 +37,9 @@ class MLP(nn.Module):
         widths = [in_features, *hidden]
         self.hidden_layers: dict[str, str] = {}
         for i, (w_in, w_out) in enumerate(zip(widths, widths[1:], strict=False), start=1):
-            self.add_module(f"fc{i}", nn.Sequential(nn.Linear(w_in, w_out), _ACTIVATIONS[activation]()))
+            self.add_module(
+                f"fc{i}", nn.Sequential(nn.Linear(w_in, w_out), _ACTIVATIONS[activation]())
+            )
             self.hidden_layers[f"fc{i}"] = "dense"
         self.output = nn.Linear(widths[-1], n_classes)
 

@@ -43,7 +43,9 @@ def _source_fingerprint(experiment: Experiment) -> list[list[Any]]:
     return found
 
 
-def build_plan(experiment: Experiment, data_dir: str | Path = "data", device: str = "cpu") -> list[Step]:
+def build_plan(
+    experiment: Experiment, data_dir: str | Path = "data", device: str = "cpu"
+) -> list[Step]:
     """The steps of an experiment, upstream first."""
     data = experiment.data
     plan = [
@@ -91,4 +93,6 @@ def build_plan(experiment: Experiment, data_dir: str | Path = "data", device: st
 
 def runner_for(experiment: Experiment, store: str | Path) -> Runner:
     """A runner over ``store/<experiment name>`` that records the experiment as provenance."""
-    return Runner(Path(store) / experiment.name, provenance={"experiment": experiment.model_dump(mode="json")})
+    return Runner(
+        Path(store) / experiment.name, provenance={"experiment": experiment.model_dump(mode="json")}
+    )

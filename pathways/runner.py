@@ -169,7 +169,8 @@ class Runner:
         if manifest.get("key") != key:
             return False
         return all(
-            (folder / info["file"]).is_file() and (folder / info["file"]).stat().st_size == info["bytes"]
+            (folder / info["file"]).is_file()
+            and (folder / info["file"]).stat().st_size == info["bytes"]
             for info in manifest.get("outputs", {}).values()
         )
 
@@ -220,7 +221,9 @@ class Runner:
         try:
             lock.acquire(timeout=0)
         except Timeout:
-            (progress or Silent()).log(f"waiting for another pathways process using {self.run_dir} …")
+            (progress or Silent()).log(
+                f"waiting for another pathways process using {self.run_dir} …"
+            )
             try:
                 lock.acquire(timeout=timeout)
             except Timeout:
@@ -292,8 +295,18 @@ class Runner:
     def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
         info: dict[str, Any] = {}
         if isinstance(value, pa.Table) or hasattr(value, "to_parquet"):
-            table = value if isinstance(value, pa.Table) else pa.Table.from_pandas(value, preserve_index=False)
-            prov = {**self.provenance, **{k: manifest[k] for k in ("step", "stage", "version", "key", "params", "upstream", "versions")}}
+            table = (
+                value
+                if isinstance(value, pa.Table)
+                else pa.Table.from_pandas(value, preserve_index=False)
+            )
+            prov = {
+                **self.provenance,
+                **{
+                    k: manifest[k]
+                    for k in ("step", "stage", "version", "key", "params", "upstream", "versions")
+                },
+            }
             meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(prov, default=str)}
             table = table.replace_schema_metadata(meta)
             file = f"{name}.parquet"
@@ -323,7 +336,11 @@ class Runner:
         record = {
             **self.provenance,
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "steps": {s.step.id: {"stage": s.step.stage.name, "key": s.key} for s in statuses if self.is_cached(s.step.id, s.key)},
+            "steps": {
+                s.step.id: {"stage": s.step.stage.name, "key": s.key}
+                for s in statuses
+                if self.is_cached(s.step.id, s.key)
+            },
         }
         tmp = self.run_dir / f".run.json.{uuid.uuid4().hex[:8]}"
         tmp.write_text(json.dumps(record, indent=2, default=str))

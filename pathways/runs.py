@@ -36,7 +36,9 @@ def list_runs(store: str | Path) -> list[str]:
     root = Path(store)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "run.json").is_file() and _RUN_NAME.fullmatch(p.name))
+    return sorted(
+        p.name for p in root.iterdir() if (p / "run.json").is_file() and _RUN_NAME.fullmatch(p.name)
+    )
 
 
 def read_run(store: str | Path, name: str) -> dict[str, Any]:
@@ -49,4 +51,6 @@ def read_run(store: str | Path, name: str) -> dict[str, Any]:
     try:
         return json.loads(record.read_text())
     except ValueError:
-        raise StoreError(f"{record}: unreadable run record — re-run `pathways run` for it") from None
+        raise StoreError(
+            f"{record}: unreadable run record — re-run `pathways run` for it"
+        ) from None

@@ -28,7 +28,9 @@ from pathways.train import seeded, train_classifier
 _SPECS = {"mlp": MLPSpec, "lenet5": LeNet5Spec}
 
 
-def data_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def data_stage(
+    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
     """Select the experiment's samples and split them; outputs ``samples`` (with images)."""
     digits = load_source(params["source"], params["path"], params["cache_dir"])
     samples = select_samples(
@@ -61,7 +63,9 @@ def _spec(model: dict[str, Any]) -> MLPSpec | LeNet5Spec:
     return _SPECS[model["type"]].model_validate(model)
 
 
-def train_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def train_stage(
+    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
     """Train one model on the trained classes' train split; outputs weights and metrics."""
     device = torch.device(params.get("device", "cpu"))
     spec, training = _spec(params["model"]), params["training"]
@@ -119,7 +123,9 @@ def _input_kind(spec: MLPSpec | LeNet5Spec) -> str:
     return "flat" if isinstance(spec, MLPSpec) else "image32"
 
 
-def load_trained_model(description: dict[str, Any], weights: bytes, device: str = "cpu") -> torch.nn.Module:
+def load_trained_model(
+    description: dict[str, Any], weights: bytes, device: str = "cpu"
+) -> torch.nn.Module:
     """Rebuild a trained model from the train stage's ``model`` description and weights."""
     model = build_model(_spec(description["spec"]), len(description["classes"]))
     state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
@@ -127,13 +133,17 @@ def load_trained_model(description: dict[str, Any], weights: bytes, device: str 
     return model.to(device).eval()
 
 
-def _batches(images: np.ndarray, input_kind: str, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+def _batches(
+    images: np.ndarray, input_kind: str, batch_size: int, device: torch.device
+) -> Iterator[torch.Tensor]:
     for start in range(0, len(images), batch_size):
         chunk = model_inputs(images[start : start + batch_size], input_kind)
         yield torch.from_numpy(chunk).to(device)
 
 
-def capture_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+def capture_stage(
+    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
     """Record every hidden layer, the logits and the softmax for every sample."""
     device = torch.device(params.get("device", "cpu"))
     description = inputs["train"]["model"]
@@ -142,7 +152,9 @@ def capture_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: P
     images = sample_images(samples)
     feature_maps = params["capture"]["feature_maps"]
     reducers = {
-        name: keep_output if kind == "dense" else (channel_stats_and_maps if feature_maps else channel_stats)
+        name: keep_output
+        if kind == "dense"
+        else (channel_stats_and_maps if feature_maps else channel_stats)
         for name, kind in description["hidden_layers"].items()
     }
     advance = progress.task(f"capture {description['spec']['name']}", total=len(images))
@@ -177,7 +189,9 @@ def capture_stage(inputs: Mapping[str, Any], params: dict[str, Any], progress: P
         "logit": ("logits", names, result.outputs),
         "prob": ("probabilities", names, probs.astype(np.float32)),
     }
-    table = activation_table(meta, _in_model_order(layers, description), outputs, params["capture"]["layout"])
+    table = activation_table(
+        meta, _in_model_order(layers, description), outputs, params["capture"]["layout"]
+    )
     produced = {"activations": table}
     if maps:
         produced["feature_maps"] = feature_map_table(meta["sample_id"].to_numpy(), maps)
@@ -188,7 +202,10 @@ def _in_model_order(layers: dict[str, tuple[str, np.ndarray]], description: dict
     order = list(description["hidden_layers"])
     parts = ["", "mean", "max"]
     return dict(
-        sorted(layers.items(), key=lambda kv: (order.index(kv[0].split(":")[0]), parts.index(kv[0].partition(":")[2])))
+        sorted(
+            layers.items(),
+            key=lambda kv: (order.index(kv[0].split(":")[0]), parts.index(kv[0].partition(":")[2])),
+        )
     )
 
 

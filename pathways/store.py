@@ -35,7 +35,15 @@ from pathways.errors import StoreError
 Layout = Literal["wide", "list"]
 META_KEY = b"pathways"
 PROVENANCE_KEY = b"pathways.provenance"
-SAMPLE_FIELDS = ["sample_id", "source_index", "label", "split", "seen", "predicted_class", "confidence"]
+SAMPLE_FIELDS = [
+    "sample_id",
+    "source_index",
+    "label",
+    "split",
+    "seen",
+    "predicted_class",
+    "confidence",
+]
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,9 @@ def activation_table(
             columns.update({col: pa.array(values[:, i]) for i, col in enumerate(info.columns)})
     table = pa.table(columns)
     meta = {"format": 1, "layout": layout, "layers": [asdict(d) for d in described]}
-    return table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta)})
+    return table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), META_KEY: json.dumps(meta)}
+    )
 
 
 def feature_map_table(sample_ids: np.ndarray, maps: dict[str, np.ndarray]) -> pa.Table:
@@ -113,7 +123,9 @@ def feature_map_table(sample_ids: np.ndarray, maps: dict[str, np.ndarray]) -> pa
     shapes = {}
     for name, values in maps.items():
         flat = np.ascontiguousarray(values, dtype=np.float32).reshape(len(values), -1)
-        columns[_safe(name)] = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+        columns[_safe(name)] = pa.FixedSizeListArray.from_arrays(
+            pa.array(flat.reshape(-1)), flat.shape[1]
+        )
         shapes[_safe(name)] = list(values.shape[1:])
     table = pa.table(columns)
     meta = {"format": 1, "feature_map_shapes": shapes}
@@ -125,7 +137,9 @@ def table_metadata(source: str | Path | pa.Schema) -> dict:
     schema = source if isinstance(source, pa.Schema) else pq.read_schema(source)
     raw = (schema.metadata or {}).get(META_KEY)
     if raw is None:
-        raise StoreError(f"{source}: no pathways metadata — not an activation table written by pathways")
+        raise StoreError(
+            f"{source}: no pathways metadata — not an activation table written by pathways"
+        )
     return json.loads(raw)
 
 
@@ -152,4 +166,6 @@ def layer_matrix(source: str | Path, layer: str) -> np.ndarray:
     if meta["layout"] == "list":
         column = table.column(0).combine_chunks()
         return column.flatten().to_numpy().reshape(len(column), -1)
-    return np.column_stack([table.column(c).to_numpy() for c in info.columns]).astype(np.float32, copy=False)
+    return np.column_stack([table.column(c).to_numpy() for c in info.columns]).astype(
+        np.float32, copy=False
+    )

@@ -106,7 +106,12 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
 
 
 def _find(folder: Path, stem: str) -> Path | None:
-    for name in (stem + ".gz", stem, stem.replace("-idx", ".idx") + ".gz", stem.replace("-idx", ".idx")):
+    for name in (
+        stem + ".gz",
+        stem,
+        stem.replace("-idx", ".idx") + ".gz",
+        stem.replace("-idx", ".idx"),
+    ):
         candidate = folder / name
         if candidate.is_file():
             return candidate
@@ -132,7 +137,9 @@ def load_idx_folder(folder: str | Path, name: str | None = None) -> Digits:
             continue
         if image_path is None or label_path is None:
             missing = image_stem if image_path is None else label_stem
-            raise DataError(f"{folder}: {missing}[.gz] is missing — each images file needs its labels file")
+            raise DataError(
+                f"{folder}: {missing}[.gz] is missing — each images file needs its labels file"
+            )
         part_images, part_labels = read_idx(image_path, ndim=3), read_idx(label_path, ndim=1)
         if len(part_images) != len(part_labels):
             raise DataError(
@@ -147,7 +154,9 @@ def load_idx_folder(folder: str | Path, name: str | None = None) -> Digits:
             "train-labels-idx1-ubyte[.gz], or the t10k pair)"
         )
     if len({im.shape[1:] for im in images}) > 1:
-        raise DataError(f"{folder}: train and t10k images differ in size — the folder mixes data sets")
+        raise DataError(
+            f"{folder}: train and t10k images differ in size — the folder mixes data sets"
+        )
     return Digits(
         images=np.concatenate(images),
         labels=np.concatenate(labels).astype(np.int64),

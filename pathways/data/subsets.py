@@ -71,7 +71,9 @@ def select_samples(
     )
 
 
-def _stratified_split(labels: np.ndarray, test_fraction: float, rng: np.random.Generator) -> np.ndarray:
+def _stratified_split(
+    labels: np.ndarray, test_fraction: float, rng: np.random.Generator
+) -> np.ndarray:
     """bool[n]: True for test. Each class gets round(test_fraction · count) test samples (≥ 1)."""
     is_test = np.zeros(len(labels), dtype=bool)
     for cls in np.unique(labels):

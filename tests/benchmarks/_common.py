@@ -21,10 +21,12 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+def interleaved(
+    candidates: dict[str, Callable[[], object]], repeats: int
+) -> dict[str, list[float]]:
     """Time each candidate ``repeats`` times, alternating between them (fair on a noisy machine)."""
     times: dict[str, list[float]] = {name: [] for name in candidates}
-    for name, fn in candidates.items():  # warm-up, not counted
+    for fn in candidates.values():  # warm-up, not counted
         fn()
     for _ in range(repeats):
         for name, fn in candidates.items():

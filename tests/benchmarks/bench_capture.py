@@ -14,8 +14,8 @@ import argparse
 
 import numpy as np
 import torch
-
 from _common import interleaved, large_images, median
+
 from pathways.capture import capture_activations, channel_stats, keep_output
 from pathways.data.subsets import model_inputs
 from pathways.models import MLP, LeNet5
@@ -40,9 +40,13 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     images, source = large_images(args.samples)
-    print(f"{args.samples} images from {source}, batch {args.batch_size}, {args.threads} thread(s), "
-          f"{args.repeats} interleaved repetitions, medians")
-    print(f"{'model':8} {'plain s':>8} {'capture s':>10} {'ratio':>6} {'everything s':>13} {'ratio':>6}")
+    print(
+        f"{args.samples} images from {source}, batch {args.batch_size}, {args.threads} thread(s), "
+        f"{args.repeats} interleaved repetitions, medians"
+    )
+    print(
+        f"{'model':8} {'plain s':>8} {'capture s':>10} {'ratio':>6} {'everything s':>13} {'ratio':>6}"
+    )
     torch.manual_seed(0)
     for name, model in [("mlp", MLP([256, 128, 64], 2)), ("lenet5", LeNet5(2))]:
         model.eval()
@@ -51,12 +55,17 @@ def main() -> None:
             torch.from_numpy(model_inputs(images[i : i + args.batch_size], kind))
             for i in range(0, len(images), args.batch_size)
         ]
-        reducers = {n: keep_output if k == "dense" else channel_stats for n, k in model.hidden_layers.items()}
+        reducers = {
+            n: keep_output if k == "dense" else channel_stats
+            for n, k in model.hidden_layers.items()
+        }
         times = interleaved(
             {
-                "plain": lambda: plain_inference(model, batches),
-                "capture": lambda: capture_activations(model, batches, reducers, n_samples=len(images)),
-                "everything": lambda: everything(model, batches),
+                "plain": lambda m=model, b=batches: plain_inference(m, b),
+                "capture": lambda m=model, b=batches, r=reducers: capture_activations(
+                    m, b, r, n_samples=len(images)
+                ),
+                "everything": lambda m=model, b=batches: everything(m, b),
             },
             args.repeats,
         )

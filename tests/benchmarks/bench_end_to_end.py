@@ -23,8 +23,17 @@ from _common import REPO, median
 
 def pathways(*args: str, cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pathways.cli", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")})
+    subprocess.run(
+        [sys.executable, "-m", "pathways.cli", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "PATHWAYS_STORE": str(cwd / "store"),
+            "PATHWAYS_DATA": str(cwd / "data"),
+        },
+    )
     return time.perf_counter() - start
 
 
@@ -45,7 +54,9 @@ def main() -> None:
     targets = {"cold": 60.0, "cold, data cached": 60.0, "warm": 3.0}
     for name, values in times.items():
         m = median(values)
-        print(f"{name:18} {m:6.1f} s   target ≤ {targets[name]:.0f} s  ({m / targets[name]:.2f} of target)")
+        print(
+            f"{name:18} {m:6.1f} s   target ≤ {targets[name]:.0f} s  ({m / targets[name]:.2f} of target)"
+        )
     print(f"warm / cold ratio {median(times['warm']) / median(times['cold']):.2f}")
 
 

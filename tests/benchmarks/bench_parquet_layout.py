@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
-
 from _common import interleaved, large_images, median
+
 from pathways.capture import capture_activations
 from pathways.data.subsets import model_inputs
 from pathways.models import MLP
@@ -34,15 +34,22 @@ def main() -> None:
     images, source = large_images(args.samples)
     torch.manual_seed(0)
     model = MLP([256, 128, 64], 2)
-    batches = [torch.from_numpy(model_inputs(images[i : i + 4096], "flat")) for i in range(0, len(images), 4096)]
+    batches = [
+        torch.from_numpy(model_inputs(images[i : i + 4096], "flat"))
+        for i in range(0, len(images), 4096)
+    ]
     result = capture_activations(model, batches, list(model.hidden_layers), n_samples=len(images))
     n = len(images)
     rng = np.random.default_rng(0)
     samples = pd.DataFrame(
         {
-            "sample_id": np.arange(n), "source_index": np.arange(n), "label": rng.integers(0, 10, n),
-            "split": pd.Categorical(rng.choice(["train", "test"], n)), "seen": rng.random(n) < 0.7,
-            "predicted_class": rng.integers(0, 2, n), "confidence": rng.random(n).astype(np.float32),
+            "sample_id": np.arange(n),
+            "source_index": np.arange(n),
+            "label": rng.integers(0, 10, n),
+            "split": pd.Categorical(rng.choice(["train", "test"], n)),
+            "seen": rng.random(n) < 0.7,
+            "predicted_class": rng.integers(0, 2, n),
+            "confidence": rng.random(n).astype(np.float32),
         }
     )
     layers = {name: ("dense", values) for name, values in result.activations.items()}
@@ -50,30 +57,40 @@ def main() -> None:
     units = sum(v.shape[1] for v in result.activations.values())
     raw_mb = n * units * 4 / 1e6
     folder = Path(tempfile.mkdtemp())
-    print(f"{n} samples × {units} units from {source} ({raw_mb:.0f} MB as float32), "
-          f"{args.repeats} interleaved repetitions, medians")
+    print(
+        f"{n} samples × {units} units from {source} ({raw_mb:.0f} MB as float32), "
+        f"{args.repeats} interleaved repetitions, medians"
+    )
     candidates = {}
     for layout in ("wide", "list"):
         path = folder / f"{layout}.parquet"
 
         def write(layout=layout, path=path):
-            pq.write_table(activation_table(samples, layers, outputs, layout), path, compression="zstd")
+            pq.write_table(
+                activation_table(samples, layers, outputs, layout), path, compression="zstd"
+            )
 
         write()
         candidates[f"{layout}:write"] = write
         candidates[f"{layout}:pandas"] = lambda path=path: pd.read_parquet(path)
         candidates[f"{layout}:layer"] = lambda path=path: layer_matrix(path, "fc1")
     times = interleaved(candidates, args.repeats)
-    print(f"{'layout':6} {'write s':>8} {'MB/s':>6} {'pandas read s':>14} {'fc1 matrix s':>13} {'size MB':>8}")
+    print(
+        f"{'layout':6} {'write s':>8} {'MB/s':>6} {'pandas read s':>14} {'fc1 matrix s':>13} {'size MB':>8}"
+    )
     base = {}
     for layout in ("wide", "list"):
         w, r, m = (median(times[f"{layout}:{k}"]) for k in ("write", "pandas", "layer"))
         size = (folder / f"{layout}.parquet").stat().st_size / 1e6
         base.setdefault("w", w), base.setdefault("r", r), base.setdefault("s", size)
         print(f"{layout:6} {w:8.2f} {raw_mb / w:6.0f} {r:14.2f} {m:13.3f} {size:8.1f}")
-    print("list/wide ratios: write {:.2f}, pandas read {:.2f}, size {:.2f}".format(
-        median(times["list:write"]) / base["w"], median(times["list:pandas"]) / base["r"],
-        (folder / "list.parquet").stat().st_size / 1e6 / base["s"]))
+    print(
+        "list/wide ratios: write {:.2f}, pandas read {:.2f}, size {:.2f}".format(
+            median(times["list:write"]) / base["w"],
+            median(times["list:pandas"]) / base["r"],
+            (folder / "list.parquet").stat().st_size / 1e6 / base["s"],
+        )
+    )
 
 
 if __name__ == "__main__":

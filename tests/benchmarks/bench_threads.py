@@ -45,7 +45,13 @@ def run(threads: int, policy: str | None) -> float:
     if policy:
         env["OMP_WAIT_POLICY"] = policy
     code = WORKLOAD % str(REPO / "tests" / "benchmarks")
-    out = subprocess.run([sys.executable, "-c", code, str(threads)], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(threads)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -57,7 +63,10 @@ def main() -> None:
     results: dict[tuple, list[float]] = {}
     for busy in (False, True):
         # "busy": both cores taken by other CPU-bound work (e.g. a second job and a browser).
-        burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
+        burners = [
+            subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(2 if busy else 0)
+        ]
         try:
             for _ in range(args.repeats):
                 for threads, policy in configs:
@@ -66,11 +75,15 @@ def main() -> None:
             for burner in burners:
                 burner.kill()
     base = median(results[(False, 1, None)])
-    print(f"LeNet-5, 2 epochs on 800 digits; median of {args.repeats} runs per row; ratio vs 1 thread idle")
+    print(
+        f"LeNet-5, 2 epochs on 800 digits; median of {args.repeats} runs per row; ratio vs 1 thread idle"
+    )
     print(f"{'machine':8} {'threads':>7} {'OMP_WAIT_POLICY':>16} {'seconds':>8} {'ratio':>6}")
     for (busy, threads, policy), times in results.items():
         m = median(times)
-        print(f"{'busy' if busy else 'idle':8} {threads:7d} {policy or '(default)':>16} {m:8.2f} {m / base:6.2f}")
+        print(
+            f"{'busy' if busy else 'idle':8} {threads:7d} {policy or '(default)':>16} {m:8.2f} {m / base:6.2f}"
+        )
 
 
 if __name__ == "__main__":

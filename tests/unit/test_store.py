@@ -20,7 +20,9 @@ def _samples(n: int) -> pd.DataFrame:
             "sample_id": np.arange(n),
             "source_index": np.arange(n) * 3,
             "label": labels,
-            "split": pd.Categorical(rng.choice(["train", "test"], size=n), categories=["train", "test"]),
+            "split": pd.Categorical(
+                rng.choice(["train", "test"], size=n), categories=["train", "test"]
+            ),
             "seen": labels != 3,
             "predicted_class": rng.choice([1, 7], size=n),
             "confidence": rng.uniform(0.5, 1, size=n).astype(np.float32),

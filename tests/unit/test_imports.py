@@ -1,0 +1,16 @@
+"""Layering: the runner, store, config and CLI never import torch, so cached runs start fast."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_cli_and_store_import_without_torch():
+    code = (
+        "import sys; import pathways, pathways.cli, pathways.pipeline, pathways.runner, "
+        "pathways.store, pathways.config, pathways.runs; "
+        "print('torch' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
