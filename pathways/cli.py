@@ -56,6 +56,14 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except PathwaysError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            err.print(
+                f"[bold red]error:[/]{where}: {exc.strerror or exc} — check the path and its permissions",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted — outputs of the unfinished step were discarded")
             raise typer.Exit(130) from None
@@ -210,10 +218,8 @@ def show(
             continue
         manifest = json.loads(manifest_path.read_text())
         outputs = ", ".join(
-            f"{o['file']} ({o['rows']:,} rows)"
-            if "rows" in o
-            else f"{o['file']} ({o['bytes'] / 1e3:.0f} kB)"
-            for o in manifest["outputs"].values()
+            f"{name} ({o['rows']:,} rows)" if "rows" in o else name
+            for name, o in manifest["outputs"].items()
         )
         table.add_row(
             step_id,

@@ -94,5 +94,9 @@ def build_plan(
 def runner_for(experiment: Experiment, store: str | Path) -> Runner:
     """A runner over ``store/<experiment name>`` that records the experiment as provenance."""
     return Runner(
-        Path(store) / experiment.name, provenance={"experiment": experiment.model_dump(mode="json")}
+        Path(store) / experiment.name,
+        provenance={
+            "experiment": experiment.model_dump(mode="json"),
+            "stage_versions": {name: stage.version for name, stage in STAGES.items()},
+        },
     )

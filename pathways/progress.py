@@ -52,14 +52,19 @@ class RichProgress:
             transient=False,
         )
 
+        self._started = False
+
     def __enter__(self) -> RichProgress:
-        self._progress.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:  # noqa: ANN002
-        self._progress.__exit__(*exc)
+        if self._started:
+            self._progress.stop()
 
     def task(self, description: str, total: float | None = None) -> Callable[..., None]:
+        if not self._started:  # started on the first bar, so a failing run prints no empty bar
+            self._progress.start()
+            self._started = True
         task_id = self._progress.add_task(description, total=total, note="")
 
         def advance(advance: float = 1, note: str | None = None) -> None:
@@ -69,4 +74,4 @@ class RichProgress:
         return advance
 
     def log(self, message: str) -> None:
-        self._progress.console.print(message)
+        self.console.print(message, highlight=False)

@@ -216,7 +216,13 @@ class Runner:
 
     # -- execution --------------------------------------------------------------------------
     def lock(self, timeout: float = -1, progress: Progress | None = None) -> FileLock:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise StoreError(
+                f"cannot create the run folder {self.run_dir}: a file is in the way — "
+                "choose another --store"
+            ) from None
         lock = FileLock(self.run_dir / ".lock")
         try:
             lock.acquire(timeout=0)

@@ -12,7 +12,7 @@ Example
 -------
 >>> import pandas as pd                                                # doctest: +SKIP
 >>> df = pd.read_parquet("data/store/default/capture/mlp/activations.parquet")  # doctest: +SKIP
->>> df.groupby("label")["fc3__012"].mean()                            # doctest: +SKIP
+>>> df.groupby("label")["fc3__12"].mean()                            # doctest: +SKIP
 >>> layer_matrix("data/store/default/capture/mlp/activations.parquet", "fc1").shape  # doctest: +SKIP
 (1500, 256)
 """

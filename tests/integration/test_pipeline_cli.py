@@ -106,6 +106,13 @@ def test_first_run_writes_all_outputs(workdir: Path):
             f"SELECT count(*), avg(\"{first_layer}\") FROM read_parquet('{run / 'capture' / model / 'activations.parquet'}')"
         ).fetchall()[0]
         assert count == 180 and mean == pytest.approx(df[first_layer].mean(), rel=1e-5)
+    from pathways.store import provenance
+
+    prov = provenance(run / "capture" / "mlp" / "activations.parquet")
+    assert prov["experiment"]["name"] == "small" and prov["stage_versions"]["capture"] >= 1
+    assert (
+        prov["stage"] == "capture" and "torch" in prov["versions"] and "pyarrow" in prov["versions"]
+    )
     history = pd.read_parquet(run / "train" / "mlp" / "history.parquet")
     assert history["epoch"].max() == 2 and set(history["split"]) == {"train", "test"}
     assert (run / "train" / "mlp" / "weights.pt").stat().st_size > 0
@@ -231,3 +238,35 @@ def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: 
     assert (run / "data" / "manifest.json").exists()
     assert not (run / "train").exists()
     assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())
+
+
+def test_list_layout_and_feature_maps(workdir: Path):
+    config = workdir / "maps.toml"
+    config.write_text(
+        'name = "maps"\ntrained_classes = [0, 1]\nunseen_classes = [2]\n[data]\nsamples_per_class = 20\n'
+        '[[models]]\nname = "lenet5"\ntype = "lenet5"\n[training]\nepochs = 1\n'
+        '[capture]\nfeature_maps = true\nlayout = "list"\n'
+    )
+    pathways("run", "maps.toml", cwd=workdir)
+    from pathways.store import layer_matrix
+
+    run = workdir / "store" / "maps" / "capture" / "lenet5"
+    df = pd.read_parquet(run / "activations.parquet")
+    assert len(df) == 60 and "conv1_mean" in df.columns and len(df["fc1"].iloc[0]) == 84
+    maps = pd.read_parquet(run / "feature_maps.parquet")
+    conv1 = np.stack(maps["conv1"].to_numpy()).reshape(60, 6, 28, 28)
+    np.testing.assert_allclose(
+        conv1.mean(axis=(2, 3)), layer_matrix(run / "activations.parquet", "conv1:mean"), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        conv1.max(axis=(2, 3)), layer_matrix(run / "activations.parquet", "conv1:max"), rtol=1e-6
+    )
+    assert len(maps["conv2"].iloc[0]) == 16 * 10 * 10
+
+
+def test_store_that_is_a_file_is_a_clear_error(workdir: Path):
+    (workdir / "afile").write_text("not a folder")
+    env_store = ["--store", str(workdir / "afile")]
+    result = pathways("run", "small.toml", *env_store, cwd=workdir, check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "a file is in the way" in result.stderr

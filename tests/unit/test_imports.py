@@ -12,5 +12,7 @@ def test_cli_and_store_import_without_torch():
         "pathways.store, pathways.config, pathways.runs; "
         "print('torch' in sys.modules)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "False"
