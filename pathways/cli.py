@@ -231,6 +231,33 @@ def show(
     out.print(table)
 
 
+@app.command()
+@user_errors
+def report(
+    run_name: Annotated[str, typer.Argument(metavar="RUN", help="Run name, e.g. default.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON instead.")
+    ] = False,
+    store: StoreOption = Path("data/store"),
+) -> None:
+    """Answer the three questions for a run, in plain words with their figures."""
+    from pathways.runs import read_run, run_path
+
+    record = read_run(store, run_name)
+    folder = run_path(store, run_name) / "report"
+    if "report" not in record.get("steps", {}) or not (folder / "report.md").is_file():
+        raise PathwaysError(
+            f"run {run_name!r} has no report yet — run `pathways run` for its experiment to finish the analysis"
+        )
+    if as_json:
+        print((folder / "report.json").read_text())
+        return
+    from rich.markdown import Markdown
+
+    out.print(Markdown((folder / "report.md").read_text()))
+    out.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}", highlight=False)
+
+
 def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
     import pyarrow.parquet as pq
 

@@ -79,6 +79,34 @@ class CaptureSpec(_Strict):
     """Activation columns: one float32 column per unit, or one fixed-size list per layer."""
 
 
+class AnalysisSpec(_Strict):
+    """Signatures, clusters, paths, divergence, novelty and stability settings."""
+
+    firing_threshold: float = 0.0
+    """A unit "fires" for a sample when its activation is above this."""
+    top_units: PositiveInt = 10
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    """False-discovery rate for per-unit signature differences (Benjamini–Hochberg)."""
+    cluster_method: Literal["hdbscan", "kmeans"] = "hdbscan"
+    reducer: Literal["pca", "umap"] = "pca"
+    n_components: PositiveInt = 10
+    min_cluster_size: PositiveInt | None = None
+    """HDBSCAN's smallest cluster; default 2 % of the fitted samples (at least 5)."""
+    min_samples: PositiveInt = 5
+    n_clusters: PositiveInt = 8
+    """k for k-means."""
+    unit_correlation: float = Field(0.5, ge=0.0, le=1.0)
+    """Units whose average co-activation correlation reaches this form a unit group."""
+    embedding_neighbors: PositiveInt = 15
+    probe_folds: int = Field(5, ge=2)
+    divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
+    divergence_purity: float = Field(0.9, gt=0.0, le=1.0)
+    knn_k: PositiveInt = 10
+    stability_seeds: PositiveInt = 3
+    """Training seeds compared for stability, the experiment's own included (1 = off)."""
+    seed: int = 0
+
+
 class Experiment(_Strict):
     """One declared experiment."""
 
@@ -90,6 +118,7 @@ class Experiment(_Strict):
     models: list[ModelSpec] = Field(min_length=1)
     training: TrainingSpec = TrainingSpec()
     capture: CaptureSpec = CaptureSpec()
+    analysis: AnalysisSpec = AnalysisSpec()
 
     @model_validator(mode="after")
     def _check_classes_and_models(self) -> Experiment:

@@ -6,8 +6,8 @@ not import torch (the runner imports :mod:`pathways.stages` when a step has to r
 Example
 -------
 >>> from pathways.config import default_experiment
->>> [step.id for step in build_plan(default_experiment())]
-['data', 'train/mlp', 'capture/mlp', 'train/lenet5', 'capture/lenet5']
+>>> [step.id for step in build_plan(default_experiment())][:9]
+['data', 'train/mlp', 'capture/mlp', 'signatures/mlp', 'clusters/mlp', 'embedding/mlp', 'paths/mlp', 'divergence/mlp', 'novelty/mlp']
 """
 
 from __future__ import annotations
@@ -23,6 +23,32 @@ STAGES = {
     "data": Stage("data", 1, "pathways.stages:data_stage"),
     "train": Stage("train", 1, "pathways.stages:train_stage"),
     "capture": Stage("capture", 1, "pathways.stages:capture_stage"),
+    "signatures": Stage("signatures", 1, "pathways.analysis.stages:signatures_stage"),
+    "clusters": Stage("clusters", 1, "pathways.analysis.stages:clusters_stage"),
+    "embedding": Stage("embedding", 1, "pathways.analysis.stages:embedding_stage"),
+    "paths": Stage("paths", 1, "pathways.analysis.stages:paths_stage"),
+    "divergence": Stage("divergence", 1, "pathways.analysis.stages:divergence_stage"),
+    "novelty": Stage("novelty", 2, "pathways.analysis.stages:novelty_stage"),
+    "stability": Stage("stability", 1, "pathways.analysis.stages:stability_stage"),
+    "report": Stage("report", 2, "pathways.analysis.report:report_stage"),
+}
+_CLUSTERING = (
+    "cluster_method",
+    "reducer",
+    "n_components",
+    "min_cluster_size",
+    "min_samples",
+    "n_clusters",
+    "seed",
+)
+_DIVERGENCE = ("probe_folds", "divergence_probe_fraction", "divergence_purity", "seed")
+ANALYSIS_PARAMS = {
+    "signatures": ("firing_threshold", "top_units", "alpha"),
+    "clusters": (*_CLUSTERING, "unit_correlation"),
+    "embedding": ("embedding_neighbors", "seed"),
+    "paths": (),
+    "divergence": _DIVERGENCE,
+    "novelty": ("knn_k",),
 }
 STAGE_ORDER = list(STAGES)
 
@@ -66,29 +92,115 @@ def build_plan(
         )
     ]
     for model in experiment.models:
-        plan.append(
-            Step(
-                f"train/{model.name}",
-                STAGES["train"],
-                params={
-                    "model": model.model_dump(mode="json"),
-                    "training": experiment.training.model_dump(mode="json"),
-                    "trained_classes": sorted(experiment.trained_classes),
-                },
-                upstream={"data": "data"},
-                options={"device": device},
-            )
+        plan += _model_steps(experiment, model.name, device)
+    plan.append(
+        Step(
+            "report",
+            STAGES["report"],
+            params={"models": [m.name for m in experiment.models], **_classes(experiment)},
+            upstream={
+                f"{stage}/{m.name}": f"{stage}/{m.name}"
+                for m in experiment.models
+                for stage in (
+                    "train",
+                    "capture",
+                    "signatures",
+                    "clusters",
+                    "paths",
+                    "divergence",
+                    "novelty",
+                    "stability",
+                )
+                if stage != "stability" or experiment.analysis.stability_seeds > 1
+            },
         )
-        plan.append(
-            Step(
-                f"capture/{model.name}",
-                STAGES["capture"],
-                params={"capture": experiment.capture.model_dump(mode="json")},
-                upstream={"data": "data", "train": f"train/{model.name}"},
-                options={"device": device},
-            )
-        )
+    )
     return plan
+
+
+def _classes(experiment: Experiment) -> dict[str, list[int]]:
+    return {
+        "trained_classes": sorted(experiment.trained_classes),
+        "unseen_classes": sorted(experiment.unseen_classes),
+    }
+
+
+def _train_and_capture(
+    experiment: Experiment, name: str, suffix: str, seed: int, device: str
+) -> list[Step]:
+    training = {**experiment.training.model_dump(mode="json"), "seed": seed}
+    return [
+        Step(
+            f"train/{name}{suffix}",
+            STAGES["train"],
+            params={
+                "model": experiment.model(name).model_dump(mode="json"),
+                "training": training,
+                "trained_classes": sorted(experiment.trained_classes),
+            },
+            upstream={"data": "data"},
+            options={"device": device},
+        ),
+        Step(
+            f"capture/{name}{suffix}",
+            STAGES["capture"],
+            params={"capture": experiment.capture.model_dump(mode="json")},
+            upstream={"data": "data", "train": f"train/{name}{suffix}"},
+            options={"device": device},
+        ),
+    ]
+
+
+def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
+    """train, capture and the analysis steps of one model, plus extra seeds for stability."""
+    analysis = experiment.analysis.model_dump(mode="json")
+    classes = _classes(experiment)
+
+    def params(stage: str) -> dict[str, Any]:
+        return {**{k: analysis[k] for k in ANALYSIS_PARAMS[stage]}, **classes}
+
+    capture = {"capture": f"capture/{name}"}
+    steps = _train_and_capture(experiment, name, "", experiment.training.seed, device)
+    steps += [
+        Step(f"signatures/{name}", STAGES["signatures"], params("signatures"), capture),
+        Step(f"clusters/{name}", STAGES["clusters"], params("clusters"), capture),
+        Step(f"embedding/{name}", STAGES["embedding"], params("embedding"), capture),
+        Step(
+            f"paths/{name}",
+            STAGES["paths"],
+            params("paths"),
+            {**capture, "clusters": f"clusters/{name}"},
+        ),
+        Step(
+            f"divergence/{name}",
+            STAGES["divergence"],
+            params("divergence"),
+            {**capture, "data": "data", "clusters": f"clusters/{name}"},
+        ),
+        Step(
+            f"novelty/{name}",
+            STAGES["novelty"],
+            params("novelty"),
+            {**capture, "clusters": f"clusters/{name}", "paths": f"paths/{name}"},
+        ),
+    ]
+    n_seeds = experiment.analysis.stability_seeds
+    if n_seeds > 1:
+        seeds = [experiment.training.seed + i for i in range(n_seeds)]
+        upstream = {"capture": f"capture/{name}"}
+        for seed in seeds[1:]:
+            steps += _train_and_capture(experiment, name, f"@seed{seed}", seed, device)
+            upstream[f"capture@seed{seed}"] = f"capture/{name}@seed{seed}"
+        stability = {k: analysis[k] for k in (*_CLUSTERING, *_DIVERGENCE)}
+        steps.append(
+            Step(
+                f"stability/{name}",
+                STAGES["stability"],
+                {**stability, **classes, "seeds": seeds, "inputs": list(upstream)},
+                upstream,
+            )
+        )
+    return steps
 
 
 def runner_for(experiment: Experiment, store: str | Path) -> Runner:

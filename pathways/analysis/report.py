@@ -1,0 +1,322 @@
+"""The three answers, in plain words with their figures: a report stage and its Markdown.
+
+:func:`report_stage` gathers the analysis outputs of every model into one JSON-able dict;
+:func:`render_markdown` writes it for people. ``pathways report RUN`` prints the Markdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pathways.progress import Progress
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
+    divergence = inputs[f"divergence/{model}"]["divergence"]
+    chosen = inputs[f"divergence/{model}"]["divergence_layer"]
+    stability = inputs.get(f"stability/{model}")
+    answers = []
+    for row in _records(chosen):
+        pair = divergence[
+            (divergence.class_a == row["class_a"]) & (divergence.class_b == row["class_b"])
+        ]
+        curve = _records(
+            pair[
+                [
+                    "layer",
+                    "depth",
+                    "probe_accuracy",
+                    "signature_distance",
+                    "cluster_purity",
+                    "nmi",
+                    "cka_input",
+                    "cka_logits",
+                ]
+            ]
+        )
+        if stability is not None:
+            by_seed = stability["divergence_by_seed"]
+            by_seed = by_seed[
+                (by_seed.class_a == row["class_a"]) & (by_seed.class_b == row["class_b"])
+            ]
+            row["layer_by_seed"] = {
+                int(s): layer
+                for s, layer in zip(by_seed["seed"], by_seed["divergence_layer"], strict=True)
+            }
+        answers.append({**row, "curve": curve})
+    return answers
+
+
+def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
+    summary = inputs[f"signatures/{model}"]["difference_summary"]
+    differences = inputs[f"signatures/{model}"]["differences"]
+    answers = []
+    for (a, b), group in summary.groupby(["class_a", "class_b"], sort=False):
+        if a not in trained or b not in trained:
+            continue
+        units = differences[
+            (differences.class_a == a)
+            & (differences.class_b == b)
+            & differences.significant
+            & (differences.layer != "logit")
+        ]
+        strongest = units.reindex(units["cohen_d"].abs().sort_values(ascending=False).index).head(8)
+        answers.append(
+            {
+                "class_a": int(a),
+                "class_b": int(b),
+                "layers": _records(group.drop(columns=["class_a", "class_b"])),
+                "strongest_units": _records(
+                    strongest[["layer", "unit", "mean_a", "mean_b", "cohen_d", "auroc", "q_value"]]
+                ),
+            }
+        )
+    return answers
+
+
+def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> list[dict[str, Any]]:
+    flow = inputs[f"paths/{model}"]["unseen_flow"]
+    affinity = inputs[f"novelty/{model}"]["signature_affinity"]
+    distribution = inputs[f"paths/{model}"]["distribution"]
+    metrics = inputs[f"novelty/{model}"]["metrics"]
+    scores = inputs[f"novelty/{model}"]["scores"]
+    predictions = inputs[f"capture/{model}"]["activations"][
+        ["label", "predicted_class", "confidence"]
+    ]
+    answers = []
+    for u in unseen:
+        by_layer = []
+        for layer, group in affinity[affinity.unseen_class == u].groupby("layer", sort=False):
+            clusters = flow[(flow.unseen_class == u) & (flow.layer == layer)]
+            by_layer.append(
+                {
+                    "layer": layer,
+                    "closest_signature": {
+                        int(c): float(s)
+                        for c, s in zip(group.trained_class, group.share, strict=True)
+                    },
+                    "cluster_of": {
+                        ("outlier" if c < 0 else int(c)): float(s)
+                        for c, s in zip(clusters.trained_class, clusters.share, strict=True)
+                    },
+                }
+            )
+        members = predictions[predictions.label == u]
+        paths = distribution[distribution["class"] == u].head(3)
+        trained_paths = distribution[(distribution["class"] != u) & (distribution["rank"] == 1)]
+        answers.append(
+            {
+                "class": u,
+                "n": int(len(members)),
+                "predicted_as": {
+                    int(k): float(v)
+                    for k, v in members["predicted_class"]
+                    .value_counts(normalize=True)
+                    .sort_index()
+                    .items()
+                },
+                "mean_confidence": float(members["confidence"].mean()),
+                "by_layer": by_layer,
+                "dominant_paths": _records(paths[["path", "n", "share"]]),
+                "trained_dominant_paths": {
+                    int(c): p
+                    for c, p in zip(trained_paths["class"], trained_paths["path"], strict=True)
+                },
+                "novelty": _records(metrics[["method", "kind", "auroc", "fpr_at_95_tpr", "note"]]),
+                "median_score_unseen": float(
+                    scores.loc[scores.label == u, "signature_path"].median()
+                ),
+                "median_score_trained": float(scores.loc[scores.seen, "signature_path"].median()),
+            }
+        )
+    return answers
+
+
+def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
+    found = inputs.get(f"stability/{model}")
+    if found is None:
+        return None
+    clusters = found["cluster_agreement"].groupby("layer", sort=False)["ari"].mean()
+    return {
+        "mean_cluster_ari": {k: float(v) for k, v in clusters.items()},
+        "mean_path_ari": float(found["path_agreement"]["path_ari"].mean()),
+        "dominant_path_jaccard": {
+            int(k): float(v)
+            for k, v in found["dominant_path_agreement"].groupby("class")["jaccard"].mean().items()
+        },
+        "same_divergence_layer": bool(found["divergence_agreement"]["same_divergence_layer"].all()),
+        "seeds": sorted({int(s) for s in found["divergence_by_seed"]["seed"]}),
+    }
+
+
+def report_stage(
+    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """One report over all models: the three answers with their figures (JSON and Markdown)."""
+    report: dict[str, Any] = {
+        "trained_classes": params["trained_classes"],
+        "unseen_classes": params["unseen_classes"],
+        "models": {},
+    }
+    for model in params["models"]:
+        history = inputs[f"train/{model}"]["history"]
+        last = history[history.epoch == history.epoch.max()].set_index("split")["accuracy"]
+        report["models"][model] = {
+            "accuracy": {k: float(v) for k, v in last.items()},
+            "question_1": _question_1(inputs, model),
+            "question_2": _question_2(inputs, model, params["trained_classes"]),
+            "question_3": _question_3(inputs, model, params["unseen_classes"]),
+            "stability": _stability(inputs, model),
+            "clusters": _records(inputs[f"clusters/{model}"]["cluster_summary"]),
+        }
+    return {"report": report, "report.md": render_markdown(report).encode()}
+
+
+def _share(shares: dict, key: Any) -> str:
+    return f"{100 * shares.get(key, 0.0):.0f} %"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown: per model, the three questions answered in sentences and tables."""
+    trained = report["trained_classes"]
+    lines = [f"# pathways report — trained on {trained}, unseen {report['unseen_classes']}", ""]
+    for model, r in report["models"].items():
+        acc = r["accuracy"]
+        lines += [
+            f"## {model}",
+            "",
+            f"Accuracy: train {acc.get('train', float('nan')):.3f}, test {acc.get('test', float('nan')):.3f}.",
+            "",
+        ]
+        lines += [
+            "### 1. From which layer does the network treat the trained classes differently?",
+            "",
+        ]
+        for q in r["question_1"]:
+            pair = f"{q['class_a']} vs {q['class_b']}"
+            if q["divergence_layer"] is None:
+                lines.append(f"- **{pair}**: no layer meets the rule ({q['rule']}).")
+            else:
+                lines.append(
+                    f"- **{pair}: from `{q['divergence_layer']}`** — linear-probe accuracy {q['probe_accuracy']:.3f} "
+                    f"(best layer {q['best_probe_accuracy']:.3f}) and cluster purity {q['cluster_purity']:.3f} ({q['rule']})."
+                )
+            if q.get("layer_by_seed"):
+                seeds = ", ".join(f"seed {s}: `{layer}`" for s, layer in q["layer_by_seed"].items())
+                lines.append(f"  Across training seeds: {seeds}.")
+            lines += [
+                "",
+                "| layer | probe accuracy | signature distance | cluster purity | NMI | CKA with input | CKA with logits |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            for c in q["curve"]:
+                purity = "—" if c["cluster_purity"] is None else f"{c['cluster_purity']:.3f}"
+                nmi = "—" if c["nmi"] is None else f"{c['nmi']:.3f}"
+                lines.append(
+                    f"| {c['layer']} | {c['probe_accuracy']:.3f} | {c['signature_distance']:.2f} | {purity} | {nmi} | {c['cka_input']:.2f} | {c['cka_logits']:.2f} |"
+                )
+            lines.append("")
+        lines += ["### 2. Are the signatures of the trained classes different?", ""]
+        for q in r["question_2"]:
+            pair = f"{q['class_b']} vs {q['class_a']}"
+            layers = q["layers"]
+            most = max(layers, key=lambda x: x["signature_distance"])
+            shares = [x["share_significant"] for x in layers]
+            verdict = "yes" if any(x["n_significant"] for x in layers) else "no"
+            lines.append(
+                f"- **{pair}: {verdict}** — {100 * min(shares):.0f}–{100 * max(shares):.0f} % of the units of a layer differ "
+                f"(Mann–Whitney, Benjamini–Hochberg FDR 5 %); the largest gap is at `{most['layer']}` "
+                f"(signature distance {most['signature_distance']:.2f}, RMS Cohen's d)."
+            )
+            lines += [
+                "",
+                "| layer | units differing | share | median abs(d) of those | max abs(d) | strongest units |",
+                "|---|---|---|---|---|---|",
+            ]
+            for x in layers:
+                lines.append(
+                    f"| {x['layer']} | {x['n_significant']} / {x['n_units']} | {100 * x['share_significant']:.0f} % | "
+                    f"{x['median_abs_d_significant']:.2f} | {x['max_abs_d']:.2f} | {x['top_units']} |"
+                )
+            units = ", ".join(
+                f"`{u['layer']}:{u['unit']}` (d = {u['cohen_d']:+.1f}, AUROC {u['auroc']:.2f})"
+                for u in q["strongest_units"][:5]
+            )
+            lines += [
+                "",
+                f"  Strongest single units: {units}. (d > 0: higher for {q['class_a']}.)",
+                "",
+            ]
+        lines += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
+        for q in r["question_3"]:
+            predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {c}" for c in trained)
+            lines.append(
+                f"- **{q['class']}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
+            )
+            lines += [
+                "",
+                "| layer | closest signature | in clusters of | outlier |",
+                "|---|---|---|---|",
+            ]
+            for x in q["by_layer"]:
+                sig = ", ".join(f"{c}: {_share(x['closest_signature'], c)}" for c in trained)
+                clu = ", ".join(f"{c}: {_share(x['cluster_of'], c)}" for c in trained)
+                lines.append(
+                    f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |"
+                )
+            paths = "; ".join(
+                f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"]
+            )
+            own = "; ".join(f"{c}: `{p}`" for c, p in q["trained_dominant_paths"].items())
+            lines += [
+                "",
+                f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}.",
+                "",
+            ]
+            ours = next(m for m in q["novelty"] if m["kind"] == "ours")
+            baselines = [m for m in q["novelty"] if m["kind"] == "baseline"]
+            best = max(baselines, key=lambda m: m["auroc"])
+            lines.append(
+                f"  How unusual: the signature-path novelty score separates unseen from trained test samples with "
+                f"AUROC **{ours['auroc']:.3f}** (FPR at 95 % TPR {ours['fpr_at_95_tpr']:.3f}); best baseline "
+                f"`{best['method']}` {best['auroc']:.3f}."
+            )
+            lines += [
+                "",
+                "| method | kind | AUROC | FPR at 95 % TPR | note |",
+                "|---|---|---|---|---|",
+            ]
+            for m in q["novelty"]:
+                lines.append(
+                    f"| {m['method']} | {m['kind']} | {m['auroc']:.3f} | {m['fpr_at_95_tpr']:.3f} | {m['note'] or ''} |"
+                )
+            lines.append("")
+        if r["stability"]:
+            s = r["stability"]
+            aris = ", ".join(f"{k} {v:.2f}" for k, v in s["mean_cluster_ari"].items())
+            jac = ", ".join(f"{k}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
+            lines += [
+                "### Stability across training seeds " + str(s["seeds"]),
+                "",
+                f"- Cluster agreement (mean ARI between seeds): {aris}.",
+                f"- Path agreement (ARI of whole-path partitions): {s['mean_path_ari']:.2f}; dominant-path overlap (Jaccard) per class: {jac}.",
+                f"- Divergence layer the same in every seed: {'yes' if s['same_divergence_layer'] else 'no'}.",
+                "",
+            ]
+    return "\n".join(lines)

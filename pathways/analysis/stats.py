@@ -1,0 +1,74 @@
+"""Statistics shared by the analyses: AUROC, FPR at a TPR, effect sizes, tests, FDR.
+
+Example
+-------
+>>> import numpy as np
+>>> auroc(np.array([0.1, 0.4, 0.35, 0.8]), np.array([False, False, True, True]))
+0.75
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    return stats.rankdata(values, axis=0)
+
+
+def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` for telling ``positive`` samples apart (ties: ½)."""
+    positive = np.asarray(positive, dtype=bool)
+    n_pos, n_neg = positive.sum(), (~positive).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = _ranks(np.asarray(scores, dtype=np.float64))
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def auroc_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float64[n_units]: per column, P(a > b) + ½ P(a = b) — the AUROC of a column for "is a".
+
+    a : float[n_a, n_units], b : float[n_b, n_units]
+    """
+    ranks = _ranks(np.concatenate([a, b]).astype(np.float64))
+    n_a, n_b = len(a), len(b)
+    return (ranks[:n_a].sum(axis=0) - n_a * (n_a + 1) / 2) / (n_a * n_b)
+
+
+def fpr_at_tpr(scores: np.ndarray, positive: np.ndarray, tpr: float = 0.95) -> float:
+    """False-positive rate when the threshold keeps ``tpr`` of the positives (higher = positive)."""
+    positive = np.asarray(positive, dtype=bool)
+    pos, neg = np.asarray(scores)[positive], np.asarray(scores)[~positive]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    threshold = np.quantile(pos, 1.0 - tpr, method="lower")
+    return float((neg >= threshold).mean())
+
+
+def cohens_d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float64[n_units]: (mean a − mean b) / pooled std; 0 where both columns are constant."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    n_a, n_b = len(a), len(b)
+    var = ((n_a - 1) * a.var(axis=0, ddof=1) + (n_b - 1) * b.var(axis=0, ddof=1)) / max(
+        n_a + n_b - 2, 1
+    )
+    diff = a.mean(axis=0) - b.mean(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = diff / np.sqrt(var)
+    return np.where(var > 0, d, 0.0)
+
+
+def mann_whitney_p(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """float64[n_units]: two-sided Mann–Whitney U p-values per column (1 where all values tie)."""
+    result = stats.mannwhitneyu(a, b, axis=0, alternative="two-sided", method="asymptotic")
+    return np.nan_to_num(np.asarray(result.pvalue, dtype=np.float64), nan=1.0)
+
+
+def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:
+    """Benjamini–Hochberg adjusted p-values (q-values) over all given tests."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.size == 0:
+        return p
+    return stats.false_discovery_control(p, method="bh")
