@@ -16,7 +16,6 @@ from pathways.analysis.cluster import LayerClusterer, unit_clusters
 from pathways.analysis.differences import class_pairs, summarise_differences, unit_differences
 from pathways.analysis.embed import embed_2d
 from pathways.analysis.layers import divergence_layer, linear_cka, pair_divergence
-from pathways.analysis.stability import stability_tables
 from pathways.analysis.novelty import (
     energy,
     evaluate,
@@ -35,6 +34,7 @@ from pathways.analysis.paths import (
     unseen_flow,
 )
 from pathways.analysis.signatures import class_signatures
+from pathways.analysis.stability import stability_tables
 from pathways.progress import Progress
 
 

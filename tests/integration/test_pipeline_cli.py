@@ -35,7 +35,28 @@ type = "lenet5"
 [training]
 epochs = 2
 batch_size = 32
+
+[analysis]
+stability_seeds = 2
 """
+
+PER_MODEL = [
+    "train",
+    "capture",
+    "signatures",
+    "clusters",
+    "embedding",
+    "paths",
+    "divergence",
+    "novelty",
+]
+STEPS = {"data", "report"} | {
+    step
+    for model in ("mlp", "lenet5")
+    for step in [f"{stage}/{model}" for stage in PER_MODEL]
+    + [f"train/{model}@seed1", f"capture/{model}@seed1", f"stability/{model}"]
+}
+MLP_STEPS = {step for step in STEPS if step.split("/")[-1].split("@")[0] == "mlp"}
 
 
 def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
@@ -77,7 +98,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
     result = pathways("run", "small.toml", cwd=workdir)
     assert "ran" in result.stdout
     found = manifests(workdir / "store")
-    assert set(found) == {"data", "train/mlp", "capture/mlp", "train/lenet5", "capture/lenet5"}
+    assert set(found) == STEPS and len(STEPS) == 24
     run = workdir / "store" / "small"
     samples = pd.read_parquet(run / "data" / "samples.parquet")
     assert len(samples) == 180 and samples.groupby("label").size().tolist() == [60, 60, 60]
@@ -123,13 +144,13 @@ def test_second_run_skips_every_stage(workdir: Path):
     start = time.perf_counter()
     result = pathways("run", "small.toml", cwd=workdir)
     assert time.perf_counter() - start < 10
-    assert result.stdout.count("cached") == 5 and "ran" not in result.stdout
+    assert result.stdout.count("cached") == len(STEPS) and "ran" not in result.stdout
     assert manifests(workdir / "store") == before
 
 
 def test_stages_and_show(workdir: Path):
     out = pathways("stages", "small.toml", cwd=workdir).stdout
-    assert out.count("skip (cached)") == 5
+    assert out.count("skip (cached)") == len(STEPS)
     shown = pathways("show", "small", cwd=workdir).stdout
     assert "capture/lenet5" in shown and "conv1:mean (6)" in shown and "accuracy train" in shown
     assert pathways("show", cwd=workdir).stdout.strip() == "small"
@@ -139,7 +160,7 @@ def test_changing_one_parameter_reruns_exactly_downstream(workdir: Path):
     before = manifests(workdir / "store")
     (workdir / "small.toml").write_text(SMALL.replace("HIDDEN", "24, 16"))
     planned = pathways("stages", "small.toml", cwd=workdir).stdout
-    assert planned.count("skip (cached)") == 3
+    assert planned.count("skip (cached)") == len(STEPS) - len(MLP_STEPS) - 1
     pathways("run", "small.toml", cwd=workdir)
     after = manifests(workdir / "store")
     changed = {step for step in after if after[step]["key"] != before[step]["key"]}
@@ -148,8 +169,8 @@ def test_changing_one_parameter_reruns_exactly_downstream(workdir: Path):
         for step in after
         if after[step]["started_at"] != before[step]["started_at"] or after[step] != before[step]
     }
-    assert changed == {"train/mlp", "capture/mlp"}
-    assert rewritten == {"train/mlp", "capture/mlp"}
+    assert changed == MLP_STEPS | {"report"}
+    assert rewritten == MLP_STEPS | {"report"}
     assert (
         len(
             [
@@ -270,3 +291,40 @@ def test_store_that_is_a_file_is_a_clear_error(workdir: Path):
     result = pathways("run", "small.toml", *env_store, cwd=workdir, check=False)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "a file is in the way" in result.stderr
+
+
+def test_report_answers_the_three_questions(workdir: Path):
+    text = pathways("report", "small", cwd=workdir).stdout
+    for expected in (
+        "From which layer",
+        "Are the signatures",
+        "What does an unseen class look like",
+        "signature-path novelty score",
+        "Stability across training seeds",
+    ):
+        assert expected in text, expected
+    report = json.loads(pathways("report", "small", "--json", cwd=workdir).stdout)
+    mlp = report["models"]["mlp"]
+    assert mlp["question_1"][0]["class_a"] == 1 and mlp["question_1"][0]["class_b"] == 7
+    assert {row["method"] for row in mlp["question_3"][0]["novelty"]} >= {
+        "signature_path",
+        "msp",
+        "energy",
+        "knn",
+    }
+    assert sum(mlp["question_3"][0]["predicted_as"].values()) == pytest.approx(1.0)
+    run = workdir / "store" / "small"
+    sig = pd.read_parquet(run / "signatures" / "mlp" / "signatures.parquet")
+    assert set(sig["layer"]) == {"fc1", "fc2", "logit"} and set(sig["class"]) == {1, 3, 7}
+    assignments = pd.read_parquet(run / "clusters" / "lenet5" / "assignments.parquet")
+    assert (assignments["cluster"] >= 0).all() and set(assignments["layer"]) == {
+        "conv1",
+        "conv2",
+        "conv3",
+        "fc1",
+        "logit",
+    }
+    embedding = pd.read_parquet(run / "embedding" / "mlp" / "embedding.parquet")
+    assert len(embedding) == 180 * 3 and np.isfinite(embedding[["x", "y"]]).all().all()
+    missing = pathways("report", "nothere", cwd=workdir, check=False)
+    assert missing.returncode == 2 and "no run 'nothere'" in missing.stderr

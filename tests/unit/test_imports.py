@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 
-def test_cli_and_store_import_without_torch():
+def test_cli_store_and_analysis_import_without_torch():
     code = (
         "import sys; import pathways, pathways.cli, pathways.pipeline, pathways.runner, "
-        "pathways.store, pathways.config, pathways.runs; "
+        "pathways.store, pathways.config, pathways.runs, pathways.analysis.stages, "
+        "pathways.analysis.report; "
         "print('torch' in sys.modules)"
     )
     result = subprocess.run(
