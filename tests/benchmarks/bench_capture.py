@@ -14,11 +14,12 @@ import argparse
 
 import numpy as np
 import torch
-from _common import interleaved, large_images, median
 
 from pathways.capture import capture_activations, channel_stats, keep_output
 from pathways.data.subsets import model_inputs
 from pathways.models import MLP, LeNet5
+
+from _common import interleaved, large_images, median
 
 
 def plain_inference(model, batches):

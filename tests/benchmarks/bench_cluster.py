@@ -22,12 +22,13 @@ import numpy as np
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from _common import FASHION_MNIST, large_images, mnist_images
 from pathways.analysis.cluster import LayerClusterer, auto_min_cluster_size
 from pathways.capture import capture_activations
 from pathways.data.subsets import model_inputs
 from pathways.models import MLP
 from pathways.train import seeded, train_classifier
+
+from _common import FASHION_MNIST, large_images, mnist_images
 
 
 def activations(n: int) -> tuple[np.ndarray, np.ndarray, str]:

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import torch
-from _common import interleaved, large_images, median
 
 from pathways.capture import capture_activations
 from pathways.data.subsets import model_inputs
 from pathways.models import MLP
 from pathways.store import activation_table, layer_matrix
+
+from _common import interleaved, large_images, median
 
 
 def main() -> None:

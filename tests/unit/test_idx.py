@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST
 
 from pathways.data.idx import load_idx_folder, read_idx, write_idx
 from pathways.errors import DataError
+
+from conftest import FASHION_MNIST
 
 
 def _make_folder(folder: Path, n_train: int = 30, n_test: int = 10, compress: bool = True) -> tuple:
