@@ -30,7 +30,7 @@ STAGES = {
     "divergence": Stage("divergence", 1, "pathways.analysis.stages:divergence_stage"),
     "novelty": Stage("novelty", 2, "pathways.analysis.stages:novelty_stage"),
     "stability": Stage("stability", 1, "pathways.analysis.stages:stability_stage"),
-    "report": Stage("report", 2, "pathways.analysis.report:report_stage"),
+    "report": Stage("report", 4, "pathways.analysis.report:report_stage"),
 }
 _CLUSTERING = (
     "cluster_method",

@@ -117,6 +117,7 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
                     },
                 }
             )
+        merge = _merge_and_leave(by_layer)
         members = predictions[predictions.label == u]
         paths = distribution[distribution["class"] == u].head(3)
         trained_paths = distribution[(distribution["class"] != u) & (distribution["rank"] == 1)]
@@ -133,6 +134,7 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
                 },
                 "mean_confidence": float(members["confidence"].mean()),
                 "by_layer": by_layer,
+                **merge,
                 "dominant_paths": _records(paths[["path", "n", "share"]]),
                 "trained_dominant_paths": {
                     int(c): p
@@ -146,6 +148,25 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
             }
         )
     return answers
+
+
+def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the unseen class's samples mostly sit in one trained class's clusters (≥ 50 %):
+    the first such layer (it *merges*), and the first later layer where that stops (it *leaves*)."""
+    trail, merged, left = [], None, None
+    for x in by_layer:
+        owner, share = max(x["cluster_of"].items(), key=lambda kv: kv[1])
+        trail.append({"layer": x["layer"], "mostly_in": owner, "share": share})
+        majority = owner != "outlier" and share >= 0.5
+        if merged is None and majority:
+            merged = {"layer": x["layer"], "trained_class": owner, "share": share}
+        elif (
+            merged is not None
+            and left is None
+            and not (majority and owner == merged["trained_class"])
+        ):
+            left = {"layer": x["layer"], "mostly_in": owner, "share": share}
+    return {"cluster_trail": trail, "merges": merged, "leaves": left}
 
 
 def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
@@ -190,6 +211,18 @@ def report_stage(
 
 def _share(shares: dict, key: Any) -> str:
     return f"{100 * shares.get(key, 0.0):.0f} %"
+
+
+def _trail(trail: list[dict[str, Any]]) -> str:
+    parts = []
+    for t in trail:
+        where = (
+            "outside trained clusters"
+            if t["mostly_in"] == "outlier"
+            else f"mostly in {t['mostly_in']}'s clusters"
+        )
+        parts.append(f"`{t['layer']}` {where} ({100 * t['share']:.0f} %)")
+    return ", ".join(parts)
 
 
 def render_markdown(report: dict[str, Any]) -> str:
@@ -279,6 +312,21 @@ def render_markdown(report: dict[str, Any]) -> str:
                 clu = ", ".join(f"{c}: {_share(x['cluster_of'], c)}" for c in trained)
                 lines.append(
                     f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |"
+                )
+            lines += ["", f"  Where it goes: {_trail(q['cluster_trail'])}."]
+            if q["merges"]:
+                m, left = q["merges"], q["leaves"]
+                leave = (
+                    f"; it leaves them at `{left['layer']}`"
+                    if left
+                    else "; it stays there to the output"
+                )
+                lines.append(
+                    f"  It merges with {m['trained_class']}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
+                )
+            else:
+                lines.append(
+                    "  At no layer do most of its samples sit in one trained class's clusters."
                 )
             paths = "; ".join(
                 f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"]
