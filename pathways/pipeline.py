@@ -25,7 +25,7 @@ STAGES = {
     "capture": Stage("capture", 1, "pathways.stages:capture_stage"),
     "signatures": Stage("signatures", 1, "pathways.analysis.stages:signatures_stage"),
     "clusters": Stage("clusters", 1, "pathways.analysis.stages:clusters_stage"),
-    "embedding": Stage("embedding", 1, "pathways.analysis.stages:embedding_stage"),
+    "embedding": Stage("embedding", 2, "pathways.analysis.stages:embedding_stage"),
     "paths": Stage("paths", 1, "pathways.analysis.stages:paths_stage"),
     "divergence": Stage("divergence", 1, "pathways.analysis.stages:divergence_stage"),
     "novelty": Stage("novelty", 2, "pathways.analysis.stages:novelty_stage"),
