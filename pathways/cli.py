@@ -270,6 +270,17 @@ def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
 
         found = layers(folder / "activations.parquet")
         return ", ".join(f"{layer.name} ({len(layer.units)})" for layer in found)
+    if manifest["stage"] == "divergence":
+        chosen = pq.read_table(folder / "divergence_layer.parquet").to_pandas()
+        return ", ".join(
+            f"{r.class_a} vs {r.class_b} from {r.divergence_layer}" for r in chosen.itertuples()
+        )
+    if manifest["stage"] == "novelty":
+        metrics = pq.read_table(folder / "metrics.parquet").to_pandas().set_index("method")["auroc"]
+        return f"AUROC ours {metrics['signature_path']:.3f}, msp {metrics['msp']:.3f}, knn {metrics['knn']:.3f}"
+    if manifest["stage"] == "clusters":
+        summary = pq.read_table(folder / "cluster_summary.parquet").to_pandas()
+        return ", ".join(f"{r.layer}: {r.n_clusters}" for r in summary.itertuples()) + " clusters"
     if manifest["stage"] == "data":
         samples = pq.read_table(folder / "samples.parquet", columns=["label", "seen"]).to_pandas()
         counts = samples.groupby("label").size()
