@@ -258,6 +258,35 @@ def report(
     out.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}", highlight=False)
 
 
+@app.command()
+@user_errors
+def explore(
+    store: Annotated[
+        Path, typer.Argument(envvar="PATHWAYS_STORE", help="Store folder (default data/store).")
+    ] = Path("data/store"),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8050,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Dash debug mode (reloader, error overlay).")
+    ] = False,
+) -> None:
+    """Start the Dash explorer on http://HOST:PORT over the runs of STORE."""
+    from pathways.runs import list_runs
+
+    if not Path(store).is_dir():
+        raise PathwaysError(
+            f"{store}: no such store folder — run `pathways run` first or give the store path"
+        )
+    if not list_runs(store):
+        err.print(
+            f"note: no runs in {store} yet — the page will say so until `pathways run` has finished"
+        )
+    from pathways.app import create_app
+
+    out.print(f"pathways explorer on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
+    create_app(store).run(host=host, port=port, debug=debug)
+
+
 def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
     import pyarrow.parquet as pq
 

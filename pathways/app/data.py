@@ -1,0 +1,169 @@
+"""Read-only, cached access to the runs of a store, for the explorer.
+
+Everything is read from the Parquet outputs the pipeline wrote; nothing is computed that the
+pipeline did not compute, except cheap joins. Results are cached per (run, model) so that
+switching layer or colouring touches memory only.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from pathways.errors import StoreError
+from pathways.runs import list_runs, read_run, run_path
+from pathways.store import SAMPLE_FIELDS
+
+ANALYSIS = ("capture", "signatures", "clusters", "embedding", "paths", "divergence", "novelty")
+
+
+class StoreReader:
+    """The runs of one store. All methods raise :class:`StoreError` with a message for people."""
+
+    def __init__(self, store: str | Path) -> None:
+        self.store = Path(store)
+        self._table = lru_cache(maxsize=256)(self._read_table)
+        self._images = lru_cache(maxsize=8)(self._read_images)
+
+    # -- runs and models ---------------------------------------------------------------------
+    def runs(self) -> list[str]:
+        return list_runs(self.store)
+
+    def models(self, run: str) -> list[str]:
+        record = read_run(self.store, run)
+        models = [
+            step.split("/", 1)[1]
+            for step in record.get("steps", {})
+            if step.startswith("capture/") and "@" not in step
+        ]
+        if not models:
+            raise StoreError(f"run {run!r} has no captured model yet — run `pathways run` for it")
+        return models
+
+    def check_model(self, run: str, model: str) -> None:
+        """Raise a clear error when a model's analysis outputs are missing (incomplete run)."""
+        missing = [
+            s
+            for s in ANALYSIS
+            if not (run_path(self.store, run) / s / model / "manifest.json").is_file()
+        ]
+        if missing:
+            raise StoreError(
+                f"run {run!r} is incomplete for model {model!r}: no {', '.join(missing)} output — "
+                "finish it with `pathways run`"
+            )
+
+    def _path(self, run: str, step: str, name: str) -> Path:
+        path = run_path(self.store, run) / step / f"{name}.parquet"
+        if not path.is_file():
+            raise StoreError(f"run {run!r} has no {step}/{name} — finish it with `pathways run`")
+        return path
+
+    def _read_table(
+        self, run: str, step: str, name: str, columns: tuple[str, ...] | None
+    ) -> pd.DataFrame:
+        return pq.read_table(
+            self._path(run, step, name), columns=list(columns) if columns else None
+        ).to_pandas()
+
+    def table(
+        self, run: str, step: str, name: str, columns: tuple[str, ...] | None = None
+    ) -> pd.DataFrame:
+        return self._table(run, step, name, columns)
+
+    # -- per-model views ---------------------------------------------------------------------
+    def samples(self, run: str, model: str) -> pd.DataFrame:
+        """sample_id, source_index, label, split, seen, predicted_class, confidence, correct."""
+        frame = self.table(run, f"capture/{model}", "activations", tuple(SAMPLE_FIELDS)).copy()
+        frame["split"] = frame["split"].astype(str)
+        frame["correct"] = np.where(
+            frame["seen"], frame["label"] == frame["predicted_class"], False
+        )
+        return frame
+
+    def classes(self, run: str) -> tuple[list[int], list[int]]:
+        experiment = read_run(self.store, run).get("experiment", {})
+        return sorted(experiment.get("trained_classes", [])), sorted(
+            experiment.get("unseen_classes", [])
+        )
+
+    def layers(self, run: str, model: str) -> list[str]:
+        embedding = self.table(run, f"embedding/{model}", "embedding", ("layer",))
+        return list(dict.fromkeys(embedding["layer"]))
+
+    def embedding(self, run: str, model: str, layer: str) -> pd.DataFrame:
+        """sample_id, x, y, cluster, outlier + the sample columns, for one layer."""
+        return self._embedding(run, model)[layer]
+
+    @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
+    def _embedding(self, run: str, model: str) -> dict[str, pd.DataFrame]:
+        embedding = self.table(run, f"embedding/{model}", "embedding")
+        clusters = self.table(
+            run, f"clusters/{model}", "assignments", ("sample_id", "layer", "cluster", "outlier")
+        )
+        samples = self.samples(run, model).set_index("sample_id")
+        out = {}
+        for layer, part in embedding.groupby("layer", sort=False):
+            frame = part.drop(columns="layer").set_index("sample_id")
+            c = clusters[clusters.layer == layer].set_index("sample_id")
+            frame = frame.join(c[["cluster", "outlier"]]).join(samples)
+            out[str(layer)] = frame.reset_index()
+        return out
+
+    def signatures(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"signatures/{model}", "signatures")
+
+    def differences(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"signatures/{model}", "differences")
+
+    def divergence(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return (
+            self.table(run, f"divergence/{model}", "divergence"),
+            self.table(run, f"divergence/{model}", "divergence_layer"),
+        )
+
+    def transitions(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"paths/{model}", "transitions")
+
+    def sample_paths(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"paths/{model}", "sample_paths")
+
+    def path_distribution(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"paths/{model}", "distribution")
+
+    def novelty(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return self.table(run, f"novelty/{model}", "scores"), self.table(
+            run, f"novelty/{model}", "metrics"
+        )
+
+    def layer_values(self, run: str, model: str, layer: str) -> tuple[list[str], np.ndarray]:
+        from pathways.analysis.activations import load_layer
+
+        data = load_layer(self._path(run, f"capture/{model}", "activations"), layer)
+        return data.units, data.values
+
+    # -- images ------------------------------------------------------------------------------
+    def _read_images(self, run: str) -> np.ndarray:
+        table = pq.read_table(self._path(run, "data", "samples"), columns=["image"])
+        column = table.column("image").combine_chunks()
+        flat = column.flatten().to_numpy()
+        side = int(round(np.sqrt(len(flat) / len(column))))
+        return flat.reshape(len(column), side, side)
+
+    def image(self, run: str, sample_id: int) -> np.ndarray:
+        return self._images(run)[int(sample_id)]
+
+    def image_uri(self, run: str, sample_id: int, scale: int = 3) -> str:
+        """A data: URI of the digit as PNG, scaled up ``scale`` times (nearest neighbour)."""
+        from PIL import Image
+
+        pixels = np.kron(self.image(run, sample_id), np.ones((scale, scale), dtype=np.uint8))
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
