@@ -312,8 +312,8 @@ def sankey_figure(
         return message_figure("no paths for the chosen classes")
     layers = list(dict.fromkeys(list(part["layer_from"]) + list(part["layer_to"])))
     nodes = sorted(
-        {(l, c) for l, c in zip(part["layer_from"], part["cluster_from"], strict=True)}
-        | {(l, c) for l, c in zip(part["layer_to"], part["cluster_to"], strict=True)},
+        {(lay, c) for lay, c in zip(part["layer_from"], part["cluster_from"], strict=True)}
+        | {(lay, c) for lay, c in zip(part["layer_to"], part["cluster_to"], strict=True)},
         key=lambda n: (layers.index(n[0]), n[1]),
     )
     index = {n: i for i, n in enumerate(nodes)}
@@ -324,21 +324,22 @@ def sankey_figure(
                 "type": "sankey",
                 "arrangement": "snap",
                 "node": {
-                    "label": [f"{l}:{c}" for l, c in nodes],
+                    "label": [f"{lay}:{c}" for lay, c in nodes],
                     "pad": 12,
                     "thickness": 14,
                     "x": [
-                        0.01 + 0.98 * layers.index(l) / max(len(layers) - 1, 1) for l, _ in nodes
+                        0.01 + 0.98 * layers.index(lay) / max(len(layers) - 1, 1)
+                        for lay, _ in nodes
                     ],
                 },
                 "link": {
                     "source": [
-                        index[(l, c)]
-                        for l, c in zip(part["layer_from"], part["cluster_from"], strict=True)
+                        index[(lay, c)]
+                        for lay, c in zip(part["layer_from"], part["cluster_from"], strict=True)
                     ],
                     "target": [
-                        index[(l, c)]
-                        for l, c in zip(part["layer_to"], part["cluster_to"], strict=True)
+                        index[(lay, c)]
+                        for lay, c in zip(part["layer_to"], part["cluster_to"], strict=True)
                     ],
                     "value": part["n"].to_numpy(),
                     "color": [c + "99" for c in colours],
