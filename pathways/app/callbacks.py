@@ -158,7 +158,10 @@ class Callbacks:
             if p in stored or (p[1], p[0]) in stored
         ]
         layer_diff = differences[differences["layer"] == layer]
+        # the divergence curve is about trained classes: the chosen ones, else the run's first two
         trained_pair = next(((a, b) for a, b in pairs if a in trained and b in trained), None)
+        if trained_pair is None and len(trained) >= 2:
+            trained_pair = (trained[0], trained[1])
         summary = []
         for a, b in pairs:
             part = layer_diff[(layer_diff.class_a == a) & (layer_diff.class_b == b)]

@@ -1,0 +1,167 @@
+"""The real app in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Walks through every view — choosing class 3, another layer, a sample — asserting what appears
+and that the browser console stays free of errors. Screenshots land in tests/app/screenshots/
+(the README shows them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from pathways.app import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).parent / "screenshots"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture(scope="module")
+def server(small_store: Path) -> Iterator[str]:
+    app = create_app(small_store)
+    httpd = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _pick(page, dropdown: str, option: str) -> None:
+    page.click(f"#{dropdown}")
+    page.get_by_role("option", name=option, exact=True).first.click()
+    page.keyboard.press("Escape")
+
+
+def _title(page, graph: str) -> str:
+    return page.text_content(f"#{graph} .gtitle") or ""
+
+
+def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
+    import pandas as pd
+
+    samples = pd.read_parquet(
+        small_store / "small" / "data" / "samples.parquet", columns=["sample_id", "label"]
+    )
+    a_three = int(samples.loc[samples.label == 3, "sample_id"].iloc[5])
+    SHOTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console_errors: list[str] = []
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.goto(server)
+
+    # Embedding: default layer is the last hidden one; switch to another layer.
+    page.wait_for_function(
+        "document.querySelector('#embedding-graph .gtitle')?.textContent.includes('fc2')",
+        timeout=30_000,
+    )
+    _pick(page, "layer", "fc1")
+    page.wait_for_function(
+        "document.querySelector('#embedding-graph .gtitle').textContent.startsWith('fc1')"
+    )
+    assert "coloured by class" in _title(page, "embedding-graph")
+    legend = page.text_content("#embedding-graph .legend") or ""
+    assert all(c in legend for c in ("1", "3", "7"))
+    page.screenshot(path=str(SHOTS / "embedding.png"))
+
+    # Classes: drop 7, keep 1 and the unseen 3.
+    _pick(page, "classes", "7")
+    page.wait_for_function(
+        "!document.querySelector('#embedding-graph .legend').textContent.includes('7')"
+    )
+    assert "3" in (page.text_content("#embedding-graph .legend") or "")
+
+    page.get_by_text("Signatures", exact=True).first.click()
+    page.wait_for_function(
+        "document.querySelector('#signature-heatmap .gtitle')?.textContent.includes('fc1')"
+    )
+    assert "class signatures" in _title(page, "signature-heatmap")
+    page.screenshot(path=str(SHOTS / "signatures.png"), full_page=True)
+
+    page.get_by_text("Compare", exact=True).first.click()
+    page.wait_for_selector("#compare-summary li")
+    assert "3 vs 1 at fc1" in page.inner_text("#compare-summary")
+    page.wait_for_function(
+        "document.querySelector('#divergence-curve .gtitle')?.textContent.length > 0"
+    )
+    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
+
+    page.get_by_text("Paths", exact=True).first.click()
+    page.wait_for_selector("#paths-sankey .sankey")
+    assert "node = layer:cluster" in _title(page, "paths-sankey")
+    page.screenshot(path=str(SHOTS / "paths.png"), full_page=True)
+
+    page.get_by_text("Sample", exact=True).first.click()
+    page.fill("#sample-id", str(a_three))
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"document.querySelector('#sample-info')?.innerText.includes('sample {a_three} ')"
+    )
+    info = page.inner_text("#sample-info")
+    assert "label 3" in info and "unseen class" in info and "predicted" in info
+    assert page.locator("#sample-neighbours img").count() == 6
+    page.screenshot(path=str(SHOTS / "sample.png"), full_page=True)
+
+    page.get_by_text("Novelty", exact=True).first.click()
+    page.wait_for_function(
+        "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_path')"
+    )
+    assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
+    page.screenshot(path=str(SHOTS / "novelty.png"), full_page=True)
+
+    assert console_errors == []
+    page.close()
+
+
+def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path: Path, browser):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    shutil.rmtree(store / "small" / "embedding" / "mlp")
+    httpd = make_server("127.0.0.1", 0, create_app(store).server, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"http://127.0.0.1:{httpd.server_port}/")
+        page.wait_for_function(
+            "document.querySelector('#message')?.innerText.includes('incomplete')", timeout=30_000
+        )
+        message = page.inner_text("#message")
+        assert "no embedding output" in message and "pathways run" in message
+        assert "Traceback" not in page.content() and errors == []
+        page.close()
+    finally:
+        httpd.shutdown()
