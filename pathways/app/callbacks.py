@@ -58,6 +58,38 @@ class Callbacks:
             "",
         )
 
+    def initial(self, runs: list[str]) -> dict[str, Any]:
+        """The pickers' first options and values for the first run (see ``build_layout``)."""
+        if not runs:
+            return {"message": f"no runs in {self.reader.store} — run `pathways run` first"}
+        models, model, message = self.models(runs[0])
+        if not model:
+            return {"models": models, "message": message}
+        (
+            layers,
+            layer,
+            class_options,
+            classes,
+            sort_options,
+            sort_class,
+            methods,
+            method,
+            message,
+        ) = self.model_options(runs[0], model)
+        return {
+            "models": models,
+            "model": model,
+            "layers": layers,
+            "layer": layer,
+            "class_options": class_options,
+            "classes": classes,
+            "sort_options": sort_options,
+            "sort_class": sort_class,
+            "methods": methods,
+            "method": method,
+            "message": message,
+        }
+
     # -- embedding ---------------------------------------------------------------------------
     def embedding(
         self, run: str, model: str, layer: str, classes: list[int], colour_by: str
@@ -272,8 +304,22 @@ class Callbacks:
         )
 
 
+def _on_tab(tab: str, function: Any, n_outputs: int) -> Any:
+    """Run ``function`` only while its tab is shown: hidden views cost nothing (the page's first
+    load then computes the embedding alone); switching to a tab fires its callback."""
+
+    def wrapper(*args: Any) -> Any:
+        *values, active = args
+        if active != tab:
+            return no_update if n_outputs == 1 else (no_update,) * n_outputs
+        return function(*values)
+
+    return wrapper
+
+
 def register(app: Dash, callbacks: Callbacks) -> None:
     """Wire the callbacks to the page's components."""
+    tab = Input(ids.TABS, "value")
     app.callback(
         Output(ids.MODEL, "options"),
         Output(ids.MODEL, "value"),
@@ -301,8 +347,8 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Input(ids.LAYER, "value"),
         Input(ids.CLASSES, "value"),
     ]
-    app.callback(Output(ids.EMBEDDING, "figure"), *view, Input(ids.COLOUR, "value"))(
-        callbacks.embedding
+    app.callback(Output(ids.EMBEDDING, "figure"), *view, Input(ids.COLOUR, "value"), tab)(
+        _on_tab("embedding", callbacks.embedding, 1)
     )
     app.callback(
         Output(ids.TOOLTIP, "show"),
@@ -322,20 +368,23 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Output(ids.TOP_UNITS, "figure"),
         *view,
         Input(ids.SIGNATURE_SORT, "value"),
-    )(callbacks.signatures)
+        tab,
+    )(_on_tab("signatures", callbacks.signatures, 2))
     app.callback(
         Output(ids.COMPARE_DIFFERENCES, "figure"),
         Output(ids.DIVERGENCE_CURVE, "figure"),
         Output(ids.COMPARE_SUMMARY, "children"),
         *view,
-    )(callbacks.compare)
+        tab,
+    )(_on_tab("compare", callbacks.compare, 3))
     app.callback(
         Output(ids.SANKEY, "figure"),
         Output(ids.PATHS_TABLE, "children"),
         Input(ids.RUN, "value"),
         Input(ids.MODEL, "value"),
         Input(ids.CLASSES, "value"),
-    )(callbacks.paths)
+        tab,
+    )(_on_tab("paths", callbacks.paths, 2))
     app.callback(
         Output(ids.SAMPLE_IMAGE, "src"),
         Output(ids.SAMPLE_INFO, "children"),
@@ -346,7 +395,8 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Input(ids.LAYER, "value"),
         Input(ids.SAMPLE_ID, "value"),
         Input(ids.CLASSES, "value"),
-    )(callbacks.sample)
+        tab,
+    )(_on_tab("sample", callbacks.sample, 4))
     app.callback(
         Output(ids.NOVELTY_HISTOGRAM, "figure"),
         Output(ids.NOVELTY_ROC, "figure"),
@@ -354,4 +404,5 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Input(ids.MODEL, "value"),
         Input(ids.NOVELTY_METHOD, "value"),
         Input(ids.CLASSES, "value"),
-    )(callbacks.novelty)
+        tab,
+    )(_on_tab("novelty", callbacks.novelty, 2))

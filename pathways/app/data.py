@@ -94,8 +94,10 @@ class StoreReader:
         )
 
     def layers(self, run: str, model: str) -> list[str]:
-        embedding = self.table(run, f"embedding/{model}", "embedding", ("layer",))
-        return list(dict.fromkeys(embedding["layer"]))
+        """Analysis layers, input side first — from the activation table's metadata (no rows read)."""
+        from pathways.analysis.activations import layer_names
+
+        return layer_names(self._path(run, f"capture/{model}", "activations"))
 
     def embedding(self, run: str, model: str, layer: str) -> pd.DataFrame:
         """sample_id, x, y, cluster, outlier + the sample columns, for one layer."""

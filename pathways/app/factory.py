@@ -15,7 +15,13 @@ def create_app(store: str | Path) -> Dash:
     """A Dash app exploring the runs in ``store``. Nothing is read until a page is served."""
     reader = StoreReader(store)
     app = Dash(__name__, title="pathways explorer", suppress_callback_exceptions=True)
-    app.layout = lambda: build_layout(reader.runs())  # runs are listed when the page is served
-    register(app, Callbacks(reader))
+    callbacks = Callbacks(reader)
+
+    def layout():  # noqa: ANN202 - served per page load: runs are listed then, not at import
+        runs = reader.runs()
+        return build_layout(runs, callbacks.initial(runs))
+
+    app.layout = layout
+    register(app, callbacks)
     app.server.config["PATHWAYS_READER"] = reader
     return app

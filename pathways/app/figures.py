@@ -7,12 +7,34 @@ tens of thousands of points. Numpy arrays are sent as they are (Dash encodes the
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pathways.analysis.stats import auroc
+
+_DTYPES = {np.dtype(np.float32): "f4", np.dtype(np.float64): "f8", np.dtype(np.int32): "i4"}
+
+
+def typed(values: np.ndarray) -> dict[str, str]:
+    """A numpy array as Plotly's typed-array spec (base64 ``bdata``): 70,000 float32 coordinates
+    travel as 370 kB instead of ~1.3 MB of JSON numbers, and need no per-number encoding."""
+    values = np.ascontiguousarray(values)
+    return {
+        "dtype": _DTYPES[values.dtype],
+        "bdata": base64.b64encode(values.tobytes()).decode("ascii"),
+    }
+
+
+def decode(value: Any) -> np.ndarray:
+    """The array behind a figure property (a typed-array spec or a plain list)."""
+    if isinstance(value, dict) and "bdata" in value:
+        inverse = {v: k for k, v in _DTYPES.items()}
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=inverse[value["dtype"]])
+    return np.asarray(value)
+
 
 PALETTE = [
     "#1f77b4",
@@ -65,13 +87,17 @@ def class_colour(cls: int, classes: list[int]) -> str:
     return PALETTE[classes.index(cls) % len(PALETTE)] if cls in classes else "#999999"
 
 
-def _category_values(frame: pd.DataFrame, colour_by: str) -> pd.Series:
-    column = frame[COLOUR_BY[colour_by]]
+def _categories(frame: pd.DataFrame, colour_by: str) -> np.ndarray:
+    """The colour category of each row, as a numpy array."""
     if colour_by == "seen/unseen":
-        return column.map({True: "trained", False: "unseen"})
+        return np.where(frame["seen"].to_numpy(), "trained", "unseen")
     if colour_by == "correct/wrong":
-        return np.where(frame["seen"], np.where(column, "correct", "wrong"), "unseen")
-    return column
+        return np.where(
+            frame["seen"].to_numpy(),
+            np.where(frame["correct"].to_numpy(), "correct", "wrong"),
+            "unseen",
+        )
+    return frame[COLOUR_BY[colour_by]].to_numpy()
 
 
 def embedding_figure(
@@ -80,29 +106,31 @@ def embedding_figure(
     """WebGL scatter of a layer's 2-D map, one trace per colour category.
 
     ``frame``: sample_id, x, y, label, cluster, seen, correct, predicted_class, confidence.
-    Only samples of ``classes`` are drawn. ``customdata`` carries the sample id.
+    Only samples of ``classes`` are drawn. ``customdata`` carries the sample id. Built on numpy
+    arrays (float32 coordinates, int32 ids) so that 70,000 points stay well under 150 ms.
     """
-    frame = frame[frame["label"].isin(classes)]
-    if frame.empty:
+    keep = np.isin(frame["label"].to_numpy(), classes)
+    if not keep.any():
         return message_figure("no samples of the chosen classes")
-    categories = pd.Series(_category_values(frame, colour_by), index=frame.index)
-    traces = []
+    x, y = frame["x"].to_numpy(np.float32)[keep], frame["y"].to_numpy(np.float32)[keep]
+    sample_ids = frame["sample_id"].to_numpy(np.int32)[keep]
+    categories = _categories(frame, colour_by)[keep]
     fixed = {"trained": "#1f77b4", "unseen": "#d62728", "correct": "#2ca02c", "wrong": "#d62728"}
-    for i, value in enumerate(sorted(categories.unique(), key=str)):
-        part = frame[categories.to_numpy() == value]
+    traces = []
+    for i, value in enumerate(sorted(pd.unique(categories), key=str)):
+        mask = categories == value
         if colour_by == "class":
             colour = class_colour(int(value), classes)
         else:
             colour = fixed.get(str(value), PALETTE[i % len(PALETTE)])
-        name = f"cluster {value}" if colour_by == "cluster" else str(value)
         traces.append(
             {
                 "type": "scattergl",
                 "mode": "markers",
-                "name": name,
-                "x": part["x"].to_numpy(),
-                "y": part["y"].to_numpy(),
-                "customdata": part["sample_id"].to_numpy(),
+                "name": f"cluster {value}" if colour_by == "cluster" else str(value),
+                "x": typed(x[mask]),
+                "y": typed(y[mask]),
+                "customdata": typed(sample_ids[mask]),
                 "marker": {"size": 5, "color": colour, "opacity": 0.75},
                 "hoverinfo": "none",
             }

@@ -21,8 +21,13 @@ def _graph(id_: str, height: int = 520) -> dcc.Graph:
     return dcc.Graph(id=id_, style={"height": f"{height}px"}, config={"displaylogo": False})
 
 
-def build_layout(runs: list[str]) -> html.Div:
-    """The whole page; ``runs`` fills the run picker (read when the page is served)."""
+def build_layout(runs: list[str], initial: dict | None = None) -> html.Div:
+    """The whole page; ``runs`` fills the run picker (read when the page is served).
+
+    ``initial`` holds the pickers' first options and values (models, layers, classes, …) so
+    that the page asks for its first map at once instead of after a chain of picker callbacks.
+    """
+    initial = initial or {}
     header = html.Div(
         [
             html.H2("pathways explorer", style={"margin": "0 16px 0 0"}),
@@ -32,10 +37,34 @@ def build_layout(runs: list[str]) -> html.Div:
                     id=ids.RUN, options=runs, value=runs[0] if runs else None, clearable=False
                 ),
             ),
-            _picker("model", dcc.Dropdown(id=ids.MODEL, clearable=False)),
-            _picker("layer", dcc.Dropdown(id=ids.LAYER, clearable=False)),
+            _picker(
+                "model",
+                dcc.Dropdown(
+                    id=ids.MODEL,
+                    clearable=False,
+                    options=initial.get("models", []),
+                    value=initial.get("model"),
+                ),
+            ),
+            _picker(
+                "layer",
+                dcc.Dropdown(
+                    id=ids.LAYER,
+                    clearable=False,
+                    options=initial.get("layers", []),
+                    value=initial.get("layer"),
+                ),
+            ),
             html.Div(
-                _picker("classes to compare", dcc.Dropdown(id=ids.CLASSES, multi=True)),
+                _picker(
+                    "classes to compare",
+                    dcc.Dropdown(
+                        id=ids.CLASSES,
+                        multi=True,
+                        options=initial.get("class_options", []),
+                        value=initial.get("classes"),
+                    ),
+                ),
                 style={"minWidth": "260px"},
             ),
             _picker(
@@ -46,6 +75,7 @@ def build_layout(runs: list[str]) -> html.Div:
         style={**_ROW, "padding": "10px 16px", "borderBottom": "1px solid #ddd"},
     )
     message = html.Div(
+        initial.get("message", ""),
         id=ids.MESSAGE,
         role="status",
         style={"color": "#b00020", "padding": "6px 16px", "minHeight": "1.2em"},
@@ -73,7 +103,12 @@ def build_layout(runs: list[str]) -> html.Div:
                     html.Div(
                         _picker(
                             "sort units by the selectivity of class",
-                            dcc.Dropdown(id=ids.SIGNATURE_SORT, clearable=False),
+                            dcc.Dropdown(
+                                id=ids.SIGNATURE_SORT,
+                                clearable=False,
+                                options=initial.get("sort_options", []),
+                                value=initial.get("sort_class"),
+                            ),
                         ),
                         style={"padding": "8px 16px", "width": "300px"},
                     ),
@@ -142,7 +177,15 @@ def build_layout(runs: list[str]) -> html.Div:
                 value="novelty",
                 children=[
                     html.Div(
-                        _picker("score", dcc.Dropdown(id=ids.NOVELTY_METHOD, clearable=False)),
+                        _picker(
+                            "score",
+                            dcc.Dropdown(
+                                id=ids.NOVELTY_METHOD,
+                                clearable=False,
+                                options=initial.get("methods", []),
+                                value=initial.get("method"),
+                            ),
+                        ),
                         style={"padding": "8px 16px", "width": "300px"},
                     ),
                     _graph(ids.NOVELTY_HISTOGRAM, 400),

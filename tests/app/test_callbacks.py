@@ -13,10 +13,11 @@ from pathways.analysis.stats import auroc
 from pathways.app import create_app
 from pathways.app.callbacks import Callbacks
 from pathways.app.data import StoreReader
+from pathways.app.figures import decode
 
 
 def _points(figure: dict) -> int:
-    return sum(len(trace["x"]) for trace in figure["data"])
+    return sum(len(decode(trace["x"])) for trace in figure["data"])
 
 
 def test_pickers_default_to_trained_and_unseen_classes(callbacks: Callbacks):
@@ -38,12 +39,12 @@ def test_embedding_colourings_and_class_filter(callbacks: Callbacks):
     by_class = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "class")
     assert [t["name"] for t in by_class["data"]] == ["1", "3", "7"] and _points(by_class) == 180
     assert all(t["type"] == "scattergl" for t in by_class["data"])
-    ids = np.concatenate([t["customdata"] for t in by_class["data"]])
+    ids = np.concatenate([decode(t["customdata"]) for t in by_class["data"]])
     assert sorted(ids.tolist()) == list(range(180))
     without_3 = callbacks.embedding("small", "mlp", "fc1", [1, 7], "class")
     assert _points(without_3) == 120
     seen = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "seen/unseen")
-    assert {t["name"]: len(t["x"]) for t in seen["data"]} == {"trained": 120, "unseen": 60}
+    assert {t["name"]: len(decode(t["x"])) for t in seen["data"]} == {"trained": 120, "unseen": 60}
     correct = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "correct/wrong")
     assert {t["name"] for t in correct["data"]} <= {"correct", "wrong", "unseen"}
     clusters = callbacks.embedding("small", "mlp", "fc2", [1, 7, 3], "cluster")
