@@ -11,7 +11,7 @@ import pytest
 from pathways.data.idx import load_idx_folder, read_idx, write_idx
 from pathways.errors import DataError
 
-from conftest import FASHION_MNIST
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 
 
 def _make_folder(folder: Path, n_train: int = 30, n_test: int = 10, compress: bool = True) -> tuple:
