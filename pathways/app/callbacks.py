@@ -339,6 +339,7 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Output(ids.MESSAGE, "children"),
         Input(ids.RUN, "value"),
         Input(ids.MODEL, "value"),
+        prevent_initial_call=True,  # the page is served with these filled in (Callbacks.initial)
     )(callbacks.model_options)
     picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
     view = [

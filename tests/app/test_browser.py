@@ -156,10 +156,13 @@ def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"http://127.0.0.1:{httpd.server_port}/")
-        page.wait_for_function(
-            "document.querySelector('#message')?.innerText.includes('incomplete')", timeout=30_000
+        handle = page.wait_for_function(
+            "(() => { const t = document.querySelector('#message')?.innerText || ''; return t.includes('incomplete') && t; })()",
+            timeout=30_000,
         )
-        message = page.inner_text("#message")
+        message = handle.json_value()
+        page.wait_for_timeout(1000)  # let any late callback land: the message must stay
+        assert page.inner_text("#message") == message
         assert "no embedding output" in message and "pathways run" in message
         assert "Traceback" not in page.content() and errors == []
         page.close()
