@@ -17,7 +17,7 @@ import pyarrow as pa
 import torch
 
 from pathways.capture import capture_activations, channel_stats, channel_stats_and_maps, keep_output
-from pathways.config import Experiment, LeNet5Spec, MLPSpec
+from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, select_samples
 from pathways.models import build_model
@@ -207,8 +207,3 @@ def _in_model_order(layers: dict[str, tuple[str, np.ndarray]], description: dict
             key=lambda kv: (order.index(kv[0].split(":")[0]), parts.index(kv[0].partition(":")[2])),
         )
     )
-
-
-def experiment_params(experiment: Experiment) -> dict[str, Any]:
-    """The JSON form of an experiment, for provenance."""
-    return experiment.model_dump(mode="json")

@@ -79,7 +79,13 @@ class StoreReader:
 
     # -- per-model views ---------------------------------------------------------------------
     def samples(self, run: str, model: str) -> pd.DataFrame:
-        """sample_id, source_index, label, split, seen, predicted_class, confidence, correct."""
+        """sample_id, source_index, label, split, seen, predicted_class, confidence, correct.
+
+        Cached (hover and selection ask for it on every event): treat it as read-only."""
+        return self._samples(run, model)
+
+    @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
+    def _samples(self, run: str, model: str) -> pd.DataFrame:
         frame = self.table(run, f"capture/{model}", "activations", tuple(SAMPLE_FIELDS)).copy()
         frame["split"] = frame["split"].astype(str)
         frame["correct"] = np.where(
