@@ -12,14 +12,13 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import torch
 
 from pathways.capture import capture_activations, channel_stats, channel_stats_and_maps, keep_output
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
-from pathways.data.subsets import model_inputs, select_samples
+from pathways.data.subsets import model_inputs, sample_images, select_samples
 from pathways.models import build_model
 from pathways.progress import Progress
 from pathways.store import activation_table, feature_map_table
@@ -50,13 +49,6 @@ def data_stage(
         f"({int(samples['seen'].sum())} of trained classes, {int((~samples['seen']).sum())} unseen)"
     )
     return {"samples": table}
-
-
-def sample_images(samples: pd.DataFrame) -> np.ndarray:
-    """uint8[n, 28, 28] from the ``image`` column of a samples table."""
-    flat = np.stack(samples["image"].to_numpy())
-    side = int(round(np.sqrt(flat.shape[1])))
-    return flat.reshape(len(flat), side, side).astype(np.uint8, copy=False)
 
 
 def _spec(model: dict[str, Any]) -> MLPSpec | LeNet5Spec:

@@ -35,7 +35,9 @@ from pathways.analysis.paths import (
 )
 from pathways.analysis.signatures import class_signatures
 from pathways.analysis.stability import stability_tables
+from pathways.data.subsets import sample_images
 from pathways.progress import Progress
+from pathways.store import layer_matrix
 
 
 def _activations(
@@ -228,7 +230,7 @@ def divergence_stage(
     """Per layer and trained pair: probe accuracy, signature distance, purity, NMI, CKA."""
     path, samples, layers = _activations(inputs)
     labels = samples["label"].to_numpy()
-    images = np.stack(inputs["data"]["samples"]["image"].to_numpy()).astype(np.float32) / 255.0
+    images = sample_images(inputs["data"]["samples"]).reshape(len(samples), -1) / np.float32(255.0)
     logits = load_layer(path, "logit").values
     assignments = _cluster_table(inputs["clusters"]["assignments"])
     trained = sorted(params["trained_classes"])
@@ -276,7 +278,7 @@ def novelty_stage(
     test = samples["split"].astype(str).to_numpy() == "test"
     hidden = {layer: load_layer(path, layer).values for layer in _hidden(layers)}
     logits = load_layer(path, "logit").values
-    probs = load_layer_probabilities(path)
+    probs = layer_matrix(path, "prob")
     paths = (
         inputs["paths"]["sample_paths"]
         .set_index("sample_id")
@@ -316,12 +318,6 @@ def novelty_stage(
         hidden | {"logit": logits}, labels, fit, sorted(params["unseen_classes"])
     )
     return {"scores": score_table, "metrics": metrics, "signature_affinity": affinity}
-
-
-def load_layer_probabilities(path: Any) -> np.ndarray:
-    from pathways.store import layer_matrix
-
-    return layer_matrix(path, "prob")
 
 
 def signature_affinity(

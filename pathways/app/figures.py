@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_curve
 
 from pathways.analysis.stats import auroc
 
@@ -467,14 +468,6 @@ def novelty_histogram(scores: pd.DataFrame, method: str, classes: list[int]) -> 
     }
 
 
-def roc_curve_points(score: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    order = np.argsort(-score, kind="stable")
-    pos = positive[order]
-    tpr = np.concatenate([[0.0], np.cumsum(pos) / max(pos.sum(), 1)])
-    fpr = np.concatenate([[0.0], np.cumsum(~pos) / max((~pos).sum(), 1)])
-    return fpr, tpr
-
-
 def roc_figure(
     scores: pd.DataFrame, methods: list[str], unseen_classes: list[int]
 ) -> dict[str, Any]:
@@ -486,7 +479,7 @@ def roc_figure(
         return message_figure("ROC needs unseen and trained test samples")
     traces = []
     for i, method in enumerate(methods):
-        fpr, tpr = roc_curve_points(test[method].to_numpy(), positive)
+        fpr, tpr, _ = roc_curve(positive, test[method].to_numpy())
         width = 4 if method == "signature_path" else 2
         traces.append(
             {

@@ -83,6 +83,13 @@ def _stratified_split(
     return is_test
 
 
+def sample_images(samples: pd.DataFrame) -> np.ndarray:
+    """uint8[n, side, side] from the ``image`` column (flattened square images) of a samples table."""
+    flat = np.stack(samples["image"].to_numpy())
+    side = int(round(np.sqrt(flat.shape[1])))
+    return flat.reshape(len(flat), side, side).astype(np.uint8, copy=False)
+
+
 def model_inputs(images: np.ndarray, input_kind: str) -> np.ndarray:
     """Scale uint8 images to [0, 1] float32 in the shape a model expects.
 
