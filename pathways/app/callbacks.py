@@ -88,6 +88,7 @@ class Callbacks:
             "methods": methods,
             "method": method,
             "message": message,
+            "embedding": self.embedding(runs[0], model, layer, classes, "class"),
         }
 
     # -- embedding ---------------------------------------------------------------------------
@@ -318,14 +319,18 @@ def _on_tab(tab: str, function: Any, n_outputs: int) -> Any:
 
 
 def register(app: Dash, callbacks: Callbacks) -> None:
-    """Wire the callbacks to the page's components."""
+    """Wire the callbacks to the page's components.
+
+    None fires when the page loads (the app is built with ``prevent_initial_callbacks``): the
+    page is served with its pickers and first map filled in (:meth:`Callbacks.initial`), and a
+    hidden view computes when its tab is opened.
+    """
     tab = Input(ids.TABS, "value")
     app.callback(
         Output(ids.MODEL, "options"),
         Output(ids.MODEL, "value"),
         Output(ids.MESSAGE, "children", allow_duplicate=True),
         Input(ids.RUN, "value"),
-        prevent_initial_call="initial_duplicate",
     )(callbacks.models)
     app.callback(
         Output(ids.LAYER, "options"),
@@ -339,7 +344,6 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Output(ids.MESSAGE, "children"),
         Input(ids.RUN, "value"),
         Input(ids.MODEL, "value"),
-        prevent_initial_call=True,  # the page is served with these filled in (Callbacks.initial)
     )(callbacks.model_options)
     picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
     view = [
@@ -348,9 +352,12 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Input(ids.LAYER, "value"),
         Input(ids.CLASSES, "value"),
     ]
-    app.callback(Output(ids.EMBEDDING, "figure"), *view, Input(ids.COLOUR, "value"), tab)(
-        _on_tab("embedding", callbacks.embedding, 1)
-    )
+    app.callback(
+        Output(ids.EMBEDDING, "figure"),
+        *view,
+        Input(ids.COLOUR, "value"),
+        tab,
+    )(_on_tab("embedding", callbacks.embedding, 1))
     app.callback(
         Output(ids.TOOLTIP, "show"),
         Output(ids.TOOLTIP, "bbox"),

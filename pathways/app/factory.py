@@ -14,7 +14,12 @@ from pathways.app.layout import build_layout
 def create_app(store: str | Path) -> Dash:
     """A Dash app exploring the runs in ``store``. Nothing is read until a page is served."""
     reader = StoreReader(store)
-    app = Dash(__name__, title="pathways explorer", suppress_callback_exceptions=True)
+    app = Dash(
+        __name__,
+        title="pathways explorer",
+        suppress_callback_exceptions=True,
+        prevent_initial_callbacks=True,  # the page is served filled in (see callbacks.register)
+    )
     callbacks = Callbacks(reader)
 
     def layout():  # noqa: ANN202 - served per page load: runs are listed then, not at import

@@ -17,15 +17,19 @@ def _picker(label: str, component) -> html.Div:  # noqa: ANN001 - a dash compone
     )
 
 
-def _graph(id_: str, height: int = 520) -> dcc.Graph:
-    return dcc.Graph(id=id_, style={"height": f"{height}px"}, config={"displaylogo": False})
+def _graph(id_: str, height: int = 520, figure: dict | None = None) -> dcc.Graph:
+    extra = {"figure": figure} if figure is not None else {}
+    return dcc.Graph(
+        id=id_, style={"height": f"{height}px"}, config={"displaylogo": False}, **extra
+    )
 
 
 def build_layout(runs: list[str], initial: dict | None = None) -> html.Div:
     """The whole page; ``runs`` fills the run picker (read when the page is served).
 
     ``initial`` holds the pickers' first options and values (models, layers, classes, …) so
-    that the page asks for its first map at once instead of after a chain of picker callbacks.
+    that the page asks for nothing on load instead of a chain of picker callbacks, and
+    ``initial["embedding"]`` the first map itself (served with the page: no round trip).
     """
     initial = initial or {}
     header = html.Div(
@@ -88,7 +92,7 @@ def build_layout(runs: list[str], initial: dict | None = None) -> html.Div:
                 label="Embedding",
                 value="embedding",
                 children=[
-                    _graph(ids.EMBEDDING, 600),
+                    _graph(ids.EMBEDDING, 600, initial.get("embedding")),
                     dcc.Tooltip(id=ids.TOOLTIP),
                     html.H4(
                         "Selected samples (lasso or box on the map; click a point to open it in Sample)"

@@ -7,6 +7,7 @@ and that the browser console stays free of errors. Screenshots land in tests/app
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +15,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+import pathways.app
 from pathways.app import create_app
 
+ASSETS = Path(pathways.app.__file__).parent / "assets"
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).parent / "screenshots"
 ARGS = [
@@ -78,6 +81,8 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
         lambda message: console_errors.append(message.text) if message.type == "error" else None,
     )
     page.on("pageerror", lambda error: console_errors.append(str(error)))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
     page.goto(server)
 
     # Embedding: default layer is the last hidden one; switch to another layer.
@@ -140,6 +145,11 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
     page.screenshot(path=str(SHOTS / "novelty.png"), full_page=True)
 
     assert console_errors == []
+    # Every view was drawn by the explorer's own plotly.js bundle; the full one never loaded.
+    bundle = json.loads((ASSETS / "plotly-pathways.json").read_text())
+    assert page.evaluate("window.Plotly.version") == bundle["plotly.js"]
+    assert any("/assets/plotly-pathways.min.js" in url for url in requested)
+    assert not any("package_data/plotly" in url for url in requested)
     page.close()
 
 
