@@ -107,6 +107,31 @@ class AnalysisSpec(_Strict):
     seed: int = 0
 
 
+class ExplainSpec(_Strict):
+    """CNN interpretation (``explain/M`` for LeNet-5 models) and the rotation study (every model)."""
+
+    samples_per_class: PositiveInt = 8
+    """Test samples of each class (trained and unseen) explained one by one."""
+    layer: Literal["conv1", "conv2"] = "conv2"
+    """Conv layer for Grad-CAM and for the DeconvNet projection of its strongest activation."""
+    occlusion_patch: PositiveInt = Field(6, le=32)
+    """Side of the square black (zero) patch slid over the 32×32 input, in pixels."""
+    occlusion_stride: PositiveInt = Field(2, le=32)
+    cluster_layers: list[str] | None = None
+    """Layers whose clusters get mean occlusion and Grad-CAM maps (default: every hidden layer)."""
+    members_per_cluster: PositiveInt = 24
+    """At most this many members per cluster (a seeded draw) enter its mean maps."""
+    rotation_angles: list[Annotated[float, Field(ge=-180, le=180)]] = Field(
+        default_factory=lambda: [float(a) for a in range(-90, 91, 15)], min_length=2
+    )
+    rotation_samples_per_class: PositiveInt = 50
+    """Test samples of each class rotated by every angle."""
+    drift_share: float = Field(0.5, gt=0.0, le=1.0)
+    """A rotated class has drifted at a layer once this share of its samples lies outside its
+    unrotated signature (beyond the 95th percentile of unrotated test distances)."""
+    seed: int = 0
+
+
 class Experiment(_Strict):
     """One declared experiment."""
 
@@ -119,6 +144,7 @@ class Experiment(_Strict):
     training: TrainingSpec = TrainingSpec()
     capture: CaptureSpec = CaptureSpec()
     analysis: AnalysisSpec = AnalysisSpec()
+    explain: ExplainSpec = ExplainSpec()
 
     @model_validator(mode="after")
     def _check_classes_and_models(self) -> Experiment:
@@ -159,6 +185,10 @@ class Experiment(_Strict):
 
 
 _HINTS = {
+    "layer": "use conv1 or conv2 (LeNet-5's conv layers with spatial maps)",
+    "rotation_angles": "list two or more angles in degrees between -180 and 180",
+    "occlusion_patch": "set a patch side between 1 and 32 pixels",
+    "occlusion_stride": "set a stride between 1 and 32 pixels",
     "epochs": "set a whole number of epochs ≥ 1",
     "batch_size": "set a batch size ≥ 1",
     "learning_rate": "set a learning rate > 0, e.g. 0.001",

@@ -76,6 +76,14 @@ class LeNet5(nn.Module):
             "conv3": "dense",  # 120 maps of 1×1: one value per unit
             "fc1": "dense",
         }
+        # Modules whose outputs are spatial feature maps (conv3's inner ReLU: before Flatten).
+        self.feature_map_layers: dict[str, str] = {
+            "conv1": "conv1",
+            "pool1": "pool1",
+            "conv2": "conv2",
+            "pool2": "pool2",
+            "conv3": "conv3.1",
+        }
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.pool1(self.conv1(x))

@@ -30,6 +30,8 @@ STAGES = {
     "divergence": Stage("divergence", 1, "pathways.analysis.stages:divergence_stage"),
     "novelty": Stage("novelty", 2, "pathways.analysis.stages:novelty_stage"),
     "stability": Stage("stability", 1, "pathways.analysis.stages:stability_stage"),
+    "explain": Stage("explain", 1, "pathways.explain.stages:explain_stage"),
+    "rotation": Stage("rotation", 1, "pathways.explain.stages:rotation_stage"),
     "report": Stage("report", 4, "pathways.analysis.report:report_stage"),
 }
 _CLUSTERING = (
@@ -184,6 +186,39 @@ def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
             {**capture, "clusters": f"clusters/{name}", "paths": f"paths/{name}"},
         ),
     ]
+    explain = experiment.explain.model_dump(mode="json")
+    trained = {"data": "data", "train": f"train/{name}"}
+    steps.append(
+        Step(
+            f"rotation/{name}",
+            STAGES["rotation"],
+            {
+                k: explain[k]
+                for k in ("rotation_angles", "rotation_samples_per_class", "drift_share")
+            },
+            trained,
+        )
+    )
+    if experiment.model(name).type == "lenet5":
+        steps.append(
+            Step(
+                f"explain/{name}",
+                STAGES["explain"],
+                {
+                    k: explain[k]
+                    for k in (
+                        "samples_per_class",
+                        "layer",
+                        "occlusion_patch",
+                        "occlusion_stride",
+                        "cluster_layers",
+                        "members_per_cluster",
+                        "seed",
+                    )
+                },
+                {**trained, "clusters": f"clusters/{name}"},
+            )
+        )
     n_seeds = experiment.analysis.stability_seeds
     if n_seeds > 1:
         seeds = [experiment.training.seed + i for i in range(n_seeds)]

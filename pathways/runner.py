@@ -12,7 +12,8 @@ half-written output. A lock file serialises runs on the same run folder.
 
 Stage functions are plain: ``func(inputs, params, progress) -> {output name: value}``. They do
 not know paths: the runner hands them upstream outputs (loaded on first access) and saves what
-they return — DataFrames and Arrow tables as Parquet, dicts as JSON, bytes as they are.
+they return — DataFrames and Arrow tables as Parquet, dicts as JSON, NumPy arrays as ``.npy``,
+bytes as they are.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
@@ -126,6 +128,8 @@ class Artifact(Mapping[str, Any]):
                 value: Any = pq.read_table(path).to_pandas()
             elif path.suffix == ".json":
                 value = json.loads(path.read_text())
+            elif path.suffix == ".npy":
+                value = np.load(path, allow_pickle=False)
             else:
                 value = path.read_bytes()
             self._cache[name] = value
@@ -321,6 +325,10 @@ class Runner:
         elif isinstance(value, (dict, list)):
             file = f"{name}.json"
             (folder / file).write_text(json.dumps(value, indent=2, default=str))
+        elif isinstance(value, np.ndarray):
+            file = f"{name}.npy"
+            np.save(folder / file, value, allow_pickle=False)
+            info["shape"] = list(value.shape)
         elif isinstance(value, (bytes, bytearray)):
             file = name
             (folder / file).write_bytes(value)

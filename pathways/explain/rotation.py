@@ -1,0 +1,140 @@
+"""The rotation study: how accuracy, class probabilities and layer signatures change as digits
+are rotated (Zeiler & Fergus studied rotation the same way).
+
+For each class, test samples are rotated by every angle and passed through the network. Per
+layer, a sample's distance to its class's *unrotated* signature is the RMS z-score over units
+(class mean from unrotated train samples, unit scale from all trained train samples). A rotated
+sample lies outside its signature when that distance exceeds the 95th percentile of unrotated
+test samples of the class; the *drift layer* at an angle is the first layer where at least
+``drift_share`` of the rotated samples lie outside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+from torch import nn
+
+from pathways.capture import capture_activations, channel_stats, keep_output
+from pathways.data.subsets import model_inputs
+
+
+def rotate(images: np.ndarray, angle: float) -> np.ndarray:
+    """uint8[n, h, w] rotated by ``angle`` degrees (positive: counter-clockwise as displayed)
+    about the image centre, same size, black outside, bilinear."""
+    if angle == 0:
+        return images.copy()
+    rotated = ndimage.rotate(
+        images.astype(np.float32), angle, axes=(2, 1), reshape=False, order=1, cval=0.0
+    )
+    return np.clip(np.rint(rotated), 0, 255).astype(np.uint8)
+
+
+def layer_values(
+    model: nn.Module, images: np.ndarray, input_kind: str, hidden_layers: Mapping[str, str]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Analysis layers (conv: channel means then maxes; dense as is; ``logit``) and softmax."""
+    reducers = {
+        name: channel_stats if kind == "conv" else keep_output
+        for name, kind in hidden_layers.items()
+    }
+    x = torch.from_numpy(model_inputs(images, input_kind))
+    result = capture_activations(model, [x], reducers, n_samples=len(x))
+    layers = {}
+    for name, kind in hidden_layers.items():
+        acts = result.activations
+        layers[name] = (
+            np.hstack([acts[f"{name}:mean"], acts[f"{name}:max"]]) if kind == "conv" else acts[name]
+        )
+    layers["logit"] = result.outputs
+    logits = result.outputs.astype(np.float64)
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    return layers, (probs / probs.sum(1, keepdims=True)).astype(np.float32)
+
+
+def _distance(values: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    return np.sqrt((((values - mean) / scale) ** 2).mean(1))
+
+
+def rotation_study(
+    model: nn.Module,
+    description: Mapping[str, Any],
+    samples: pd.DataFrame,
+    images: np.ndarray,
+    angles: list[float],
+    per_class: int,
+    drift_share: float,
+) -> dict[str, pd.DataFrame]:
+    """``curves`` (angle, label: accuracy, mean probabilities), ``drift`` (angle, label, layer:
+    distance, share outside) and ``drift_layers`` (angle, label: first drifted layer)."""
+    classes = list(description["classes"])
+    hidden = description["hidden_layers"]
+    kind = description["input_kind"]
+    labels = samples["label"].to_numpy()
+    split = samples["split"].astype(str).to_numpy()
+    seen = samples["seen"].to_numpy()
+    model.eval()
+
+    trained_train = seen & (split == "train")
+    reference, _ = layer_values(model, images[trained_train], kind, hidden)
+    scale = {name: v.std(0) + 1e-6 for name, v in reference.items()}
+    layer_order = list(reference)
+
+    curves, drift, firsts = [], [], []
+    for label in sorted(np.unique(labels), key=lambda c: (c not in classes, c)):
+        train_rows = np.flatnonzero((labels == label) & (split == "train"))
+        test_rows = np.flatnonzero((labels == label) & (split == "test"))[:per_class]
+        own, _ = layer_values(model, images[train_rows], kind, hidden)
+        mean = {name: v.mean(0) for name, v in own.items()}
+        base, _ = layer_values(model, images[test_rows], kind, hidden)
+        limit = {
+            name: np.quantile(_distance(v, mean[name], scale[name]), 0.95)
+            for name, v in base.items()
+        }
+        is_seen = bool(label in classes)
+        for angle in angles:
+            values, probs = layer_values(model, rotate(images[test_rows], angle), kind, hidden)
+            predicted = np.asarray(classes)[probs.argmax(1)]
+            row = {
+                "angle": float(angle),
+                "label": int(label),
+                "seen": is_seen,
+                "n": len(test_rows),
+                "accuracy": float((predicted == label).mean()) if is_seen else np.nan,
+                "confidence": float(probs.max(1).mean()),
+            }
+            for i, c in enumerate(classes):
+                row[f"prob_{c}"] = float(probs[:, i].mean())
+                row[f"predicted_{c}"] = float((predicted == c).mean())
+            curves.append(row)
+            first = None
+            for index, name in enumerate(layer_order):
+                distance = _distance(values[name], mean[name], scale[name])
+                share = float((distance > limit[name]).mean())
+                drift.append(
+                    {
+                        "angle": float(angle),
+                        "label": int(label),
+                        "seen": is_seen,
+                        "layer": name,
+                        "layer_index": index,
+                        "distance": float(np.median(distance)),
+                        "limit": float(limit[name]),
+                        "share_outside": share,
+                    }
+                )
+                if first is None and share >= drift_share:
+                    first = name
+            firsts.append(
+                {"angle": float(angle), "label": int(label), "seen": is_seen, "drift_layer": first}
+            )
+    return {
+        "curves": pd.DataFrame(curves),
+        "drift": pd.DataFrame(drift),
+        "drift_layers": pd.DataFrame(firsts),
+    }
