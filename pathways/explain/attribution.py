@@ -119,6 +119,6 @@ def deconv_projections(
 
     deconv = NeuronDeconvolution(model, _module(model, layer))
     with warnings.catch_warnings():  # Captum notes that it hooks the ReLUs for the pass
-        warnings.filterwarnings("ignore", message=".*non-linear activations.*")
+        warnings.filterwarnings("ignore", message="Setting backward hooks on ReLU")
         attr = deconv.attribute(x.clone().requires_grad_(True), neuron_selector=selector)
     return attr.sum(1).detach().numpy().astype(np.float32)

@@ -168,6 +168,7 @@ def explain_stage(
     produced: dict[str, Any] = {
         "explained": explained,
         "clusters": pd.DataFrame(cluster_rows),
+        "cluster_members": members.drop(columns=["size"]),
         "images": images32.astype(np.float32),
         "occlusion_predicted": occlusion_pred,
         "occlusion_true": occlusion_true,

@@ -1,0 +1,26 @@
+"""A trained LeNet-5 from the small run, with some of its test digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pathways.data.subsets import model_inputs, sample_images
+from pathways.runner import Artifact
+from pathways.stages import load_trained_model
+
+
+@pytest.fixture(scope="session")
+def lenet5_and_digits(small_store: Path):
+    run = small_store / "small"
+    train = Artifact(run / "train" / "lenet5")
+    model = load_trained_model(train["model"], train["weights.pt"])
+    samples = Artifact(run / "data")["samples"]
+    test = samples[(samples["split"].astype(str) == "test") & samples["seen"]].head(8)
+    x = torch.from_numpy(model_inputs(sample_images(test), "image32"))
+    classes = train["model"]["classes"]
+    targets = np.array([classes.index(int(c)) for c in test["label"]])
+    return model, x, targets
