@@ -156,6 +156,45 @@ class StoreReader:
         data = load_layer(self._path(run, f"capture/{model}", "activations"), layer)
         return data.units, data.values
 
+    # -- CNN interpretation and rotation ---------------------------------------------------
+    def explain_array(self, run: str, model: str, name: str) -> np.ndarray:
+        """One array of ``explain/MODEL`` (memory-mapped: a view reads only what it shows)."""
+        path = run_path(self.store, run) / "explain" / model / f"{name}.npy"
+        if not path.is_file():
+            raise StoreError(
+                f"run {run!r} has no explain/{model} output — maps exist for CNN models "
+                "(type lenet5); finish the run with `pathways run`"
+            )
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+    def explained(self, run: str, model: str) -> pd.DataFrame:
+        if not (run_path(self.store, run) / "explain" / model / "manifest.json").is_file():
+            raise StoreError(
+                f"no explain maps for model {model!r} — maps exist for CNN models (type lenet5); "
+                "the rotation study is below"
+            )
+        return self.table(run, f"explain/{model}", "explained")
+
+    def explain_clusters(self, run: str, model: str) -> pd.DataFrame:
+        return self.table(run, f"explain/{model}", "clusters")
+
+    def explain_settings(self, run: str, model: str) -> dict:
+        import json
+
+        path = run_path(self.store, run) / "explain" / model / "settings.json"
+        if not path.is_file():
+            raise StoreError(f"run {run!r} has no explain/{model} output")
+        return json.loads(path.read_text())
+
+    def rotation(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        """The rotation study: ``curves``, ``drift`` and ``drift_layers``."""
+        step = f"rotation/{model}"
+        return (
+            self.table(run, step, "curves"),
+            self.table(run, step, "drift"),
+            self.table(run, step, "drift_layers"),
+        )
+
     # -- images ------------------------------------------------------------------------------
     def _read_images(self, run: str) -> np.ndarray:
         table = pq.read_table(self._path(run, "data", "samples"), columns=["image"])

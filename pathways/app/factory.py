@@ -8,6 +8,7 @@ from dash import Dash
 
 from pathways.app.callbacks import Callbacks, register
 from pathways.app.data import StoreReader
+from pathways.app.explain_callbacks import ExplainCallbacks, register_explain
 from pathways.app.layout import build_layout
 
 
@@ -28,5 +29,6 @@ def create_app(store: str | Path) -> Dash:
 
     app.layout = layout
     register(app, callbacks)
+    register_explain(app, ExplainCallbacks(reader))
     app.server.config["PATHWAYS_READER"] = reader
     return app

@@ -17,11 +17,11 @@ def _picker(label: str, component) -> html.Div:  # noqa: ANN001 - a dash compone
     )
 
 
-def _graph(id_: str, height: int = 520, figure: dict | None = None) -> dcc.Graph:
+def _graph(id_: str, height: int | None = 520, figure: dict | None = None) -> dcc.Graph:
+    """A graph ``height`` pixels tall (None: as tall as its figure's layout says)."""
     extra = {"figure": figure} if figure is not None else {}
-    return dcc.Graph(
-        id=id_, style={"height": f"{height}px"}, config={"displaylogo": False}, **extra
-    )
+    style = {"height": f"{height}px"} if height else {}
+    return dcc.Graph(id=id_, style=style, config={"displaylogo": False}, **extra)
 
 
 def build_layout(runs: list[str], initial: dict | None = None) -> html.Div:
@@ -196,6 +196,38 @@ def build_layout(runs: list[str], initial: dict | None = None) -> html.Div:
                     _graph(ids.NOVELTY_ROC, 480),
                 ],
             ),
+            dcc.Tab(label="Explain", value="explain", children=_explain_tab()),
         ],
     )
     return html.Div([header, message, tabs], style={"fontFamily": "system-ui, sans-serif"})
+
+
+def _explain_tab() -> list:
+    """CNN interpretation: one explained sample, one cluster's mean maps, the rotation study."""
+    pad = {"padding": "8px 16px"}
+    return [
+        html.Div(
+            [
+                html.Div(
+                    _picker(
+                        "explained sample", dcc.Dropdown(id=ids.EXPLAIN_SAMPLE, clearable=False)
+                    ),
+                    style={"width": "420px"},
+                ),
+                html.Div(id=ids.EXPLAIN_INFO, role="status", style={"paddingBottom": "8px"}),
+            ],
+            style={**_ROW, **pad},
+        ),
+        _graph(ids.EXPLAIN_PANELS, 320),
+        _graph(ids.EXPLAIN_MAPS, None),
+        html.Div(
+            _picker(
+                "cluster (its members' mean maps)",
+                dcc.Dropdown(id=ids.EXPLAIN_CLUSTER, clearable=False),
+            ),
+            style={**pad, "width": "520px"},
+        ),
+        _graph(ids.EXPLAIN_CLUSTER_PANELS, 320),
+        _graph(ids.ROTATION_CURVES, 380),
+        _graph(ids.ROTATION_DRIFT, 360),
+    ]

@@ -144,6 +144,36 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
     assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
     page.screenshot(path=str(SHOTS / "novelty.png"), full_page=True)
 
+    # Explain (CNN): a sample of the unseen 3, a cluster's mean maps, the rotation study.
+    _pick(page, "model", "lenet5")
+    page.get_by_text("Explain", exact=True).first.click()
+    page.wait_for_function(
+        "document.querySelector('#explain-panels .gtitle')?.textContent.includes('why sample')",
+        timeout=30_000,
+    )
+    page.click("#explain-sample")
+    page.get_by_role("option").filter(has_text="(unseen)").first.click()
+    page.wait_for_function(
+        "document.querySelector('#explain-info')?.innerText.includes('unseen class')"
+    )
+    panel_titles = page.inner_text("#explain-panels")
+    assert "occlusion" in panel_titles and "Grad-CAM at conv2" in panel_titles
+    assert "DeconvNet: conv2 channel" in panel_titles and "(true)" not in panel_titles
+    assert page.locator("#explain-panels .heatmaplayer .hm, #explain-panels image").count() >= 4
+    maps = page.inner_text("#explain-maps")
+    assert all(layer in maps for layer in ("conv1", "pool1", "conv2", "pool2", "conv3"))
+    page.click("#explain-cluster")
+    page.get_by_role("option").filter(has_text="conv2 · cluster").first.click()
+    page.wait_for_function(
+        "document.querySelector('#explain-cluster-panels .gtitle')?.textContent.includes('conv2 cluster')"
+    )
+    assert "mean Grad-CAM" in page.inner_text("#explain-cluster-panels")
+    page.wait_for_function(
+        "document.querySelector('#rotation-curves .legend')?.textContent.includes('accuracy')"
+    )
+    assert "class 3: angle" in page.inner_text("#rotation-drift")
+    page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
+
     assert console_errors == []
     # Every view was drawn by the explorer's own plotly.js bundle; the full one never loaded.
     bundle = json.loads((ASSETS / "plotly-pathways.json").read_text())

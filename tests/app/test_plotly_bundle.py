@@ -9,6 +9,7 @@ from plotly.offline import get_plotlyjs_version
 
 import pathways.app
 from pathways.app.callbacks import Callbacks
+from pathways.app.explain_callbacks import ExplainCallbacks
 
 ASSETS = Path(pathways.app.__file__).parent / "assets"
 
@@ -38,6 +39,11 @@ def test_every_trace_type_the_views_draw_is_in_the_bundle(callbacks: Callbacks, 
     drawn |= _trace_types(callbacks.paths("small", "mlp", [1, 7, 3]))
     drawn |= _trace_types(callbacks.sample("small", "mlp", "fc1", a_three, [1, 7, 3]))
     drawn |= _trace_types(callbacks.novelty("small", "mlp", "signature_path", [1, 7, 3]))
+    explain = ExplainCallbacks(callbacks.reader)
+    _, first, _, cluster, _ = explain.pickers("small", "lenet5", [1, 7, 3])
+    drawn |= _trace_types(explain.sample("small", "lenet5", first))
+    drawn |= _trace_types(explain.cluster("small", "lenet5", cluster))
+    drawn |= _trace_types(explain.rotation("small", "lenet5", [1, 7, 3]))
     assert {"scattergl", "heatmap", "sankey", "histogram"} <= drawn  # the views were really drawn
     missing = drawn - set(_manifest()["traces"])
     assert not missing, f"rebuild pathways/app/plotly_bundle with these traces too: {missing}"

@@ -1,0 +1,69 @@
+"""The Explain view's callbacks on the small run (no browser)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pathways.app.callbacks import Callbacks
+from pathways.app.explain_callbacks import ExplainCallbacks
+
+
+def _explain(callbacks: Callbacks) -> ExplainCallbacks:
+    return ExplainCallbacks(callbacks.reader)
+
+
+def test_pickers_list_explained_samples_of_the_chosen_classes(callbacks: Callbacks):
+    explain = _explain(callbacks)
+    samples, first, clusters, cluster, message = explain.pickers("small", "lenet5", [3])
+    assert message == "" and len(samples) == 8 and first == samples[0]["value"]
+    assert all("digit 3 (unseen)" in option["label"] for option in samples)
+    assert clusters and all(" · cluster " in option["label"] for option in clusters)
+    everything = explain.pickers("small", "lenet5", [])[0]
+    assert len(everything) == 24
+
+
+def test_an_mlp_has_no_maps_but_a_rotation_study(callbacks: Callbacks):
+    explain = _explain(callbacks)
+    samples, _, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
+    assert samples == [] and "CNN models" in message
+    curves, drift = explain.rotation("small", "mlp", [1, 7, 3])
+    assert {t["name"] for t in curves["data"]} >= {"1: accuracy", "7: accuracy"}
+    assert sum(t["type"] == "heatmap" for t in drift["data"]) == 3
+
+
+def test_sample_panels_show_the_stored_maps(callbacks: Callbacks):
+    explain = _explain(callbacks)
+    explained = callbacks.reader.explained("small", "lenet5")
+    trained = explained[explained["example"] & explained["seen"]].iloc[0]
+    unseen = explained[explained["example"] & ~explained["seen"]].iloc[0]
+    panels, maps, info = explain.sample("small", "lenet5", int(trained["sample_id"]))
+    titles = [a["text"] for a in panels["layout"]["annotations"]]
+    assert len(titles) == 5 and any(
+        "(true)" in t for t in titles
+    )  # input, 2 occlusions, CAM, deconv
+    occlusion = callbacks.reader.explain_array("small", "lenet5", "occlusion_predicted")
+    np.testing.assert_allclose(
+        np.asarray(panels["data"][1]["z"]), occlusion[int(trained["row"])], atol=1e-4
+    )
+    assert f"digit {trained['label']}" in info
+    assert [a["text"].split("<br>")[0] for a in maps["layout"]["annotations"]] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "conv3",
+    ]
+    panels, _, info = explain.sample("small", "lenet5", int(unseen["sample_id"]))
+    assert len(panels["layout"]["annotations"]) == 4 and "unseen class" in info
+    missing = explain.sample("small", "lenet5", 10**6)[0]
+    assert missing["data"] == [] and "explained sample" in str(missing["layout"])
+
+
+def test_cluster_panels_are_the_members_mean_maps(callbacks: Callbacks):
+    explain = _explain(callbacks)
+    clusters = callbacks.reader.explain_clusters("small", "lenet5")
+    row = clusters.iloc[-1]
+    figure = explain.cluster("small", "lenet5", int(row["index"]))
+    assert f"{row['layer']} cluster {row['cluster']}" in figure["layout"]["title"]["text"]
+    mean = callbacks.reader.explain_array("small", "lenet5", "cluster_image")[int(row["index"])]
+    np.testing.assert_allclose(np.asarray(figure["data"][0]["z"]), mean, atol=1e-4)
