@@ -117,7 +117,7 @@ class ExplainSpec(_Strict):
     occlusion_patch: PositiveInt = Field(6, le=32)
     """Side of the square black (zero) patch slid over the 32×32 input, in pixels."""
     occlusion_stride: PositiveInt = Field(2, le=32)
-    cluster_layers: list[str] | None = None
+    cluster_layers: list[Literal["conv1", "conv2", "conv3", "fc1", "logit"]] | None = None
     """Layers whose clusters get mean occlusion and Grad-CAM maps (default: every hidden layer)."""
     members_per_cluster: PositiveInt = 24
     """At most this many members per cluster (a seeded draw) enter its mean maps."""
@@ -186,6 +186,7 @@ class Experiment(_Strict):
 
 _HINTS = {
     "layer": "use conv1 or conv2 (LeNet-5's conv layers with spatial maps)",
+    "cluster_layers": "list LeNet-5 layers among conv1, conv2, conv3, fc1, logit, or leave the key out",
     "rotation_angles": "list two or more angles in degrees between -180 and 180",
     "occlusion_patch": "set a patch side between 1 and 32 pixels",
     "occlusion_stride": "set a stride between 1 and 32 pixels",

