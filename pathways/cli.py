@@ -317,6 +317,54 @@ def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
     return ""
 
 
+data_app = typer.Typer(help="Get data sets.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("fetch")
+@user_errors
+def data_fetch(
+    dataset: Annotated[
+        str, typer.Argument(help="Data set to download: mnist (the four IDX files).")
+    ],
+    data_dir: DataDirOption = Path("data"),
+    mirror: Annotated[
+        str | None, typer.Option("--mirror", help="Base URL holding the four .gz files.")
+    ] = None,
+    dest: Annotated[
+        Path | None, typer.Option("--dest", help="Target folder (default: DATA_DIR/mnist).")
+    ] = None,
+    checksums: Annotated[
+        Path | None,
+        typer.Option(
+            "--checksums",
+            help="sha256sum-format file of the files to fetch (default: MNIST's published ones).",
+        ),
+    ] = None,
+) -> None:
+    """Download MNIST's IDX files, verify their SHA-256, store them under DATA_DIR/mnist/."""
+    from pathways.data.fetch import DEFAULT_MIRROR, fetch_files, read_checksums
+    from pathways.data.idx import load_idx_folder
+    from pathways.progress import RichProgress
+
+    if dataset != "mnist":
+        raise PathwaysError(f"unknown data set {dataset!r} — use mnist")
+    target = dest or data_dir / "mnist"
+    sums = read_checksums(checksums) if checksums else None
+    progress = RichProgress()
+    with progress:
+        advance = progress.task("download", total=None)
+        files = fetch_files(
+            mirror or DEFAULT_MIRROR, target, sums, on_bytes=advance, log=progress.log
+        )
+    digits = load_idx_folder(target)
+    out.print(
+        f"{len(files)} files in {target}: {len(digits.labels):,} images, "
+        f"classes {', '.join(map(str, digits.classes))}. Use them with "
+        '[bold]data.source = "mnist"[/] in an experiment.'
+    )
+
+
 def main() -> None:
     """Console-script entry point."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

