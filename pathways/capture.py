@@ -125,6 +125,13 @@ class Recorder:
         buffer[start : start + len(values)] = values
         self._filled[key] = start + len(values)
 
+    def drain(self) -> dict[str, np.ndarray]:
+        """What was recorded since the last drain (chunked mode), and forget it: for streaming
+        capture, one batch at a time."""
+        result = self.finish()
+        self._chunks.clear()
+        return result
+
     def finish(self) -> dict[str, np.ndarray]:
         """All recorded arrays, concatenated over batches, keyed as :func:`output_key` says."""
         self._end_forward()
@@ -174,6 +181,36 @@ def recording(
     finally:
         for handle in handles:
             handle.remove()
+
+
+def stream_activations(
+    model: nn.Module,
+    loader: Iterable[Any],
+    layers: Sequence[str] | Mapping[str, Reducer],
+    *,
+    device: str | torch.device | None = None,
+) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """Like :func:`capture_activations`, but yields ``(activations, outputs)`` batch by batch,
+    so that memory holds one batch whatever the number of samples. Hooks stay registered while
+    the generator runs and are removed when it ends or is closed."""
+    if device is None:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    n_batches = 0
+    try:
+        with recording(model, layers) as recorder, torch.inference_mode():
+            for batch in loader:
+                x, _ = _batch_input(batch)
+                out = model(x.to(device, non_blocking=True))
+                outputs = out.detach().to("cpu", copy=True).numpy()
+                n_batches += 1
+                yield recorder.drain(), outputs
+            if n_batches == 0:
+                raise PathwaysError("the data loader yielded no batches — nothing to capture")
+    finally:
+        model.train(was_training)
 
 
 @dataclass

@@ -78,6 +78,31 @@ class Step:
     key: they change where or how fast a step runs, not what it means."""
 
 
+class StreamSource:
+    """Tables produced batch by batch by one pass (e.g. capture), for one or more outputs.
+
+    A stage returns ``source.output(name)`` for each output; the runner drives the pass once
+    and appends each batch's tables to their Parquet files as they come, so a step's peak memory
+    is a few batches, not its whole output. Batches are gathered into row groups of about
+    ``group_bytes``.
+    """
+
+    def __init__(self, batches: Iterable[Mapping[str, pa.Table]], group_bytes: int = 64 << 20):
+        self.batches = batches
+        self.group_bytes = group_bytes
+
+    def output(self, name: str) -> TableStream:
+        return TableStream(self, name)
+
+
+@dataclass(frozen=True)
+class TableStream:
+    """One Parquet output of a :class:`StreamSource`."""
+
+    source: StreamSource
+    name: str
+
+
 def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
@@ -294,13 +319,76 @@ class Runner:
         tmp = self.run_dir / ".tmp" / f"{step.id.replace('/', '-')}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
+            streams = {n: v for n, v in outputs.items() if isinstance(v, TableStream)}
+            saved = self._save_streams(tmp, streams, manifest)
             manifest["outputs"] = {
-                name: self._save(tmp, name, value, manifest) for name, value in outputs.items()
+                name: saved[name] if name in saved else self._save(tmp, name, value, manifest)
+                for name, value in outputs.items()
             }
+            manifest["seconds"] = round(time.perf_counter() - t0, 3)
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
             self._replace(tmp, self.step_dir(step.id))
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _provenance(self, manifest: dict) -> str:
+        keys = ("step", "stage", "version", "key", "params", "upstream", "versions")
+        return json.dumps({**self.provenance, **{k: manifest[k] for k in keys}}, default=str)
+
+    def _save_streams(
+        self, folder: Path, streams: Mapping[str, TableStream], manifest: dict
+    ) -> dict[str, dict[str, Any]]:
+        """Drive each stream source once, appending every batch to its outputs' files."""
+        saved: dict[str, dict[str, Any]] = {}
+        sources = {id(s.source): s.source for s in streams.values()}
+        for source in sources.values():
+            names = {s.name: out for out, s in streams.items() if s.source is source}
+            saved.update(self._write_source(folder, source, names, manifest))
+        return saved
+
+    def _write_source(
+        self, folder: Path, source: StreamSource, names: Mapping[str, str], manifest: dict
+    ) -> dict[str, dict[str, Any]]:
+        writers: dict[str, pq.ParquetWriter] = {}
+        pending: dict[str, list[pa.Table]] = {name: [] for name in names}
+        rows = dict.fromkeys(names, 0)
+
+        def flush(name: str) -> None:
+            if pending[name]:
+                writers[name].write_table(pa.concat_tables(pending[name]))
+                pending[name].clear()
+
+        try:
+            for batch in source.batches:
+                for name, table in batch.items():
+                    if name not in names:
+                        continue
+                    if name not in writers:
+                        meta = {
+                            **(table.schema.metadata or {}),
+                            PROVENANCE_KEY: self._provenance(manifest),
+                        }
+                        writers[name] = pq.ParquetWriter(
+                            folder / f"{names[name]}.parquet",
+                            table.schema.with_metadata(meta),
+                            compression="zstd",
+                        )
+                    pending[name].append(table.replace_schema_metadata(None))
+                    rows[name] += table.num_rows
+                    if sum(t.nbytes for t in pending[name]) >= source.group_bytes:
+                        flush(name)
+            for name in writers:
+                flush(name)
+        finally:
+            for writer in writers.values():
+                writer.close()
+        saved = {}
+        for name, out in names.items():
+            if name not in writers:
+                raise StoreError(f"stage output {out!r} received no rows")
+            file = f"{out}.parquet"
+            saved[out] = {"rows": rows[name], "file": file, "bytes": (folder / file).stat().st_size}
+        return saved
 
     def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
         info: dict[str, Any] = {}
@@ -310,14 +398,7 @@ class Runner:
                 if isinstance(value, pa.Table)
                 else pa.Table.from_pandas(value, preserve_index=False)
             )
-            prov = {
-                **self.provenance,
-                **{
-                    k: manifest[k]
-                    for k in ("step", "stage", "version", "key", "params", "upstream", "versions")
-                },
-            }
-            meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: json.dumps(prov, default=str)}
+            meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: self._provenance(manifest)}
             table = table.replace_schema_metadata(meta)
             file = f"{name}.parquet"
             pq.write_table(table, folder / file, compression="zstd")

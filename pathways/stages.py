@@ -12,15 +12,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import torch
 
-from pathways.capture import capture_activations, channel_stats, channel_stats_and_maps, keep_output
+from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, sample_images, select_samples
 from pathways.models import build_model
 from pathways.progress import Progress
+from pathways.runner import StreamSource
 from pathways.store import activation_table, feature_map_table
 from pathways.train import seeded, train_classifier
 
@@ -150,24 +152,47 @@ def capture_stage(
         for name, kind in description["hidden_layers"].items()
     }
     advance = progress.task(f"capture {description['spec']['name']}", total=len(images))
-    result = capture_activations(
+    meta = samples.drop(columns=["image"])
+    batches = stream_activations(
         model,
         _batches(images, description["input_kind"], params["capture"]["batch_size"], device),
         reducers,
         device=device,
-        on_batch=advance,
-        n_samples=len(images),
     )
-    logits = result.outputs.astype(np.float64)
-    probs = np.exp(logits - logits.max(1, keepdims=True))
+
+    def tables() -> Iterator[dict[str, pa.Table]]:
+        start = 0
+        for activations, logits in batches:
+            rows = meta.iloc[start : start + len(logits)]
+            start += len(logits)
+            yield _batch_tables(rows, activations, logits, description, params["capture"]["layout"])
+            advance(len(logits))
+
+    source = StreamSource(tables())
+    produced = {"activations": source.output("activations")}
+    if feature_maps and any(kind == "conv" for kind in description["hidden_layers"].values()):
+        produced["feature_maps"] = source.output("feature_maps")
+    return produced
+
+
+def _batch_tables(
+    rows: pd.DataFrame,
+    activations: dict[str, np.ndarray],
+    logits: np.ndarray,
+    description: dict[str, Any],
+    layout: str,
+) -> dict[str, pa.Table]:
+    """The activation table (and full feature maps, if captured) of one batch of samples."""
+    wide = logits.astype(np.float64)
+    probs = np.exp(wide - wide.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
     classes = description["classes"]
-    meta = samples.drop(columns=["image"]).copy()
+    meta = rows.copy()
     meta["predicted_class"] = np.asarray(classes)[probs.argmax(1)]
     meta["confidence"] = probs.max(1).astype(np.float32)
     layers: dict[str, tuple[str, np.ndarray]] = {}
     maps: dict[str, np.ndarray] = {}
-    for key, values in result.activations.items():
+    for key, values in activations.items():
         name, _, part = key.partition(":")
         if part == "":
             if description["hidden_layers"][name] == "dense":
@@ -178,16 +203,15 @@ def capture_stage(
             layers[key] = (f"channel_{part}", values)
     names = [str(c) for c in classes]
     outputs = {
-        "logit": ("logits", names, result.outputs),
+        "logit": ("logits", names, logits),
         "prob": ("probabilities", names, probs.astype(np.float32)),
     }
-    table = activation_table(
-        meta, _in_model_order(layers, description), outputs, params["capture"]["layout"]
-    )
-    produced = {"activations": table}
+    tables = {
+        "activations": activation_table(meta, _in_model_order(layers, description), outputs, layout)
+    }
     if maps:
-        produced["feature_maps"] = feature_map_table(meta["sample_id"].to_numpy(), maps)
-    return produced
+        tables["feature_maps"] = feature_map_table(meta["sample_id"].to_numpy(), maps)
+    return tables
 
 
 def _in_model_order(layers: dict[str, tuple[str, np.ndarray]], description: dict[str, Any]) -> dict:
