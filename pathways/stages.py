@@ -19,7 +19,8 @@ import torch
 from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
-from pathways.data.subsets import model_inputs, sample_images, select_samples
+from pathways.data.subsets import model_inputs, read_samples, sample_images, select_samples
+from pathways.memory import release_freed_memory
 from pathways.models import build_model
 from pathways.progress import Progress
 from pathways.runner import StreamSource
@@ -142,8 +143,8 @@ def capture_stage(
     device = torch.device(params.get("device", "cpu"))
     description = inputs["train"]["model"]
     model = load_trained_model(description, inputs["train"]["weights.pt"], str(device))
-    samples = inputs["data"]["samples"]
-    images = sample_images(samples)
+    meta, images = read_samples(inputs["data"].path("samples"))
+    release_freed_memory()
     feature_maps = params["capture"]["feature_maps"]
     reducers = {
         name: keep_output
@@ -152,7 +153,6 @@ def capture_stage(
         for name, kind in description["hidden_layers"].items()
     }
     advance = progress.task(f"capture {description['spec']['name']}", total=len(images))
-    meta = samples.drop(columns=["image"])
     batches = stream_activations(
         model,
         _batches(images, description["input_kind"], params["capture"]["batch_size"], device),

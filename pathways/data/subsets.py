@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pathways.data.digits import Digits
 from pathways.errors import DataError
@@ -88,6 +91,17 @@ def sample_images(samples: pd.DataFrame) -> np.ndarray:
     flat = np.stack(samples["image"].to_numpy())
     side = int(round(np.sqrt(flat.shape[1])))
     return flat.reshape(len(flat), side, side).astype(np.uint8, copy=False)
+
+
+def read_samples(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
+    """The samples table at ``path`` without its images, and the images as uint8[n, side, side],
+    read straight from Parquet (no per-image Python objects: 70,000 digits take 55 MB)."""
+    table = pq.read_table(path)
+    column = table.column("image").combine_chunks()
+    flat = column.flatten().to_numpy()
+    side = int(round(np.sqrt(len(flat) / max(len(column), 1))))
+    images = flat.reshape(len(column), side, side).astype(np.uint8, copy=False)
+    return table.drop_columns(["image"]).to_pandas(), images
 
 
 def model_inputs(images: np.ndarray, input_kind: str) -> np.ndarray:
