@@ -33,6 +33,7 @@ STAGES = {
     "stability": Stage("stability", 1, "pathways.analysis.stages:stability_stage"),
     "explain": Stage("explain", 1, "pathways.explain.stages:explain_stage"),
     "rotation": Stage("rotation", 1, "pathways.explain.stages:rotation_stage"),
+    "dataset": Stage("dataset", 1, "pathways.dataset:dataset_stage"),
     "report": Stage("report", 4, "pathways.analysis.report:report_stage"),
 }
 _CLUSTERING = (
@@ -187,6 +188,7 @@ def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
             {**capture, "clusters": f"clusters/{name}", "paths": f"paths/{name}"},
         ),
     ]
+    steps.append(Step(f"dataset/{name}", STAGES["dataset"], {"model": name}, capture))
     explain = experiment.explain.model_dump(mode="json")
     trained = {"data": "data", "train": f"train/{name}"}
     steps.append(

@@ -87,7 +87,7 @@ class StreamSource:
     ``group_bytes``.
     """
 
-    def __init__(self, batches: Iterable[Mapping[str, pa.Table]], group_bytes: int = 64 << 20):
+    def __init__(self, batches: Iterable[Mapping[str, pa.Table]], group_bytes: int = 16 << 20):
         self.batches = batches
         self.group_bytes = group_bytes
 
@@ -101,6 +101,17 @@ class TableStream:
 
     source: StreamSource
     name: str
+
+
+@dataclass(frozen=True)
+class Partitioned:
+    """A hive-partitioned Parquet dataset: ``NAME/k1=v1/k2=v2/part-0.parquet`` per part.
+
+    ``parts`` yields (partition values, table); readers filter on the keys (DuckDB
+    ``hive_partitioning``, Dask/pyarrow ``filters``) without opening other parts.
+    """
+
+    parts: Iterable[tuple[Mapping[str, Any], pa.Table]]
 
 
 def canonical_json(value: Any) -> str:
@@ -149,8 +160,10 @@ class Artifact(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
             path = self.path(name)
-            if path.suffix == ".parquet":
-                value: Any = pq.read_table(path).to_pandas()
+            if path.is_dir():
+                value: Any = pq.read_table(path, partitioning="hive").to_pandas()
+            elif path.suffix == ".parquet":
+                value = pq.read_table(path).to_pandas()
             elif path.suffix == ".json":
                 value = json.loads(path.read_text())
             elif path.suffix == ".npy":
@@ -392,6 +405,20 @@ class Runner:
 
     def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
         info: dict[str, Any] = {}
+        if isinstance(value, Partitioned):
+            files = rows = size = 0
+            for keys, table in value.parts:
+                part = folder / name
+                for key, val in keys.items():
+                    part = part / f"{key}={val}"
+                part.mkdir(parents=True, exist_ok=True)
+                meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: self._provenance(manifest)}
+                pq.write_table(
+                    table.replace_schema_metadata(meta), part / "part-0.parquet", compression="zstd"
+                )
+                files, rows = files + 1, rows + table.num_rows
+                size += (part / "part-0.parquet").stat().st_size
+            return {"file": name, "partitioned": True, "files": files, "rows": rows, "bytes": size}
         if isinstance(value, pa.Table) or hasattr(value, "to_parquet"):
             table = (
                 value

@@ -50,6 +50,7 @@ PER_MODEL = [
     "divergence",
     "novelty",
     "rotation",
+    "dataset",
 ]
 STEPS = {"data", "report"} | {
     step
@@ -100,7 +101,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
     result = pathways("run", "small.toml", cwd=workdir)
     assert "ran" in result.stdout
     found = manifests(workdir / "store")
-    assert set(found) == STEPS and len(STEPS) == 27
+    assert set(found) == STEPS and len(STEPS) == 29
     run = workdir / "store" / "small"
     samples = pd.read_parquet(run / "data" / "samples.parquet")
     assert len(samples) == 180 and samples.groupby("label").size().tolist() == [60, 60, 60]
