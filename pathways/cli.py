@@ -94,6 +94,19 @@ def run(
             min=1, envvar="PATHWAYS_THREADS", help="torch CPU threads (default 1; see README)."
         ),
     ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(help="Where steps run: local (this process) or dask (a Dask cluster)."),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://host:8786); default: a LocalCluster here."
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes of the LocalCluster (--executor dask).")
+    ] = 2,
     store: StoreOption = Path("data/store"),
     data_dir: DataDirOption = Path("data"),
 ) -> None:
@@ -104,15 +117,25 @@ def run(
 
     experiment = load_experiment(config)
     _check_device(device)
+    if executor not in {"local", "dask"}:
+        raise PathwaysError(f"--executor {executor!r} is unknown — use local or dask")
+    if scheduler and executor != "dask":
+        raise PathwaysError("--scheduler needs --executor dask")
     plan = build_plan(experiment, data_dir=data_dir, device=device)
     runner = runner_for(experiment, store)
+    chosen_threads = None
     if any(s.action == "run" for s in runner.plan_status(plan, only, force)):
         from pathways.threads import configure_threads
 
-        configure_threads(threads)
+        chosen_threads = configure_threads(threads)
+    runs_on = None
+    if executor == "dask":
+        from pathways.executors import DaskExecutor
+
+        runs_on = DaskExecutor(scheduler, workers=workers, threads=chosen_threads or 1)
     start = time.perf_counter()
     with RichProgress(err) as progress:
-        statuses = runner.run(plan, only=only, force=force, progress=progress)
+        statuses = runner.run(plan, only=only, force=force, progress=progress, executor=runs_on)
     table = Table(
         "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"
     )

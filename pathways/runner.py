@@ -292,26 +292,29 @@ class Runner:
         force: bool = False,
         progress: Progress | None = None,
         lock_timeout: float = -1,
+        executor: Any = None,
     ) -> list[StepStatus]:
-        """Run what :meth:`plan_status` says must run; return the statuses with timings."""
+        """Run what :meth:`plan_status` says must run; return the statuses with timings.
+
+        ``executor`` decides where steps run (default: here, in order; see
+        :mod:`pathways.executors`).
+        """
+        from pathways.executors import LocalExecutor
+
         progress = progress or Silent()
         lock = self.lock(lock_timeout, progress)
         try:
             self._clean_leftovers()
             statuses = self.plan_status(plan, only, force)
             keys = {s.step.id: s.key for s in statuses}
-            for status in statuses:
-                if status.action != "run":
-                    continue
-                start = time.perf_counter()
-                self._run_step(status.step, keys, progress)
-                status.seconds = time.perf_counter() - start
+            (executor or LocalExecutor()).run(self, statuses, keys, progress)
             self._write_run_record(statuses)
             return statuses
         finally:
             lock.release()
 
-    def _run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:
+    def run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:
+        """Run one step whose upstream outputs are in place; its outputs appear atomically."""
         inputs = {name: Artifact(self.step_dir(s)) for name, s in step.upstream.items()}
         started = datetime.now(UTC).isoformat(timespec="seconds")
         t0 = time.perf_counter()

@@ -19,7 +19,7 @@ import torch
 from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
-from pathways.data.subsets import model_inputs, read_samples, sample_images, select_samples
+from pathways.data.subsets import model_inputs, read_samples, select_samples
 from pathways.memory import release_freed_memory
 from pathways.models import build_model
 from pathways.progress import Progress
@@ -65,8 +65,7 @@ def train_stage(
     device = torch.device(params.get("device", "cpu"))
     spec, training = _spec(params["model"]), params["training"]
     classes = sorted(params["trained_classes"])
-    samples = inputs["data"]["samples"]
-    images = sample_images(samples)
+    samples, images = read_samples(inputs["data"].path("samples"))
     seen = samples["seen"].to_numpy()
     index = {c: i for i, c in enumerate(classes)}
     tensors = {}

@@ -35,7 +35,7 @@ from pathways.analysis.paths import (
 )
 from pathways.analysis.signatures import class_signatures
 from pathways.analysis.stability import stability_tables
-from pathways.data.subsets import sample_images
+from pathways.data.subsets import read_samples
 from pathways.progress import Progress
 from pathways.store import layer_matrix
 
@@ -230,7 +230,9 @@ def divergence_stage(
     """Per layer and trained pair: probe accuracy, signature distance, purity, NMI, CKA."""
     path, samples, layers = _activations(inputs)
     labels = samples["label"].to_numpy()
-    images = sample_images(inputs["data"]["samples"]).reshape(len(samples), -1) / np.float32(255.0)
+    images = read_samples(inputs["data"].path("samples"))[1].reshape(len(samples), -1) / np.float32(
+        255.0
+    )
     logits = load_layer(path, "logit").values
     assignments = _cluster_table(inputs["clusters"]["assignments"])
     trained = sorted(params["trained_classes"])

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pathways.data.subsets import model_inputs, sample_images
+from pathways.data.subsets import model_inputs, read_samples
 from pathways.errors import ConfigError
 from pathways.explain.attribution import (
     deconv_projections,
@@ -66,8 +66,7 @@ def explain_stage(
         raise ConfigError(f"explain: model {description['spec']['name']!r} is not a CNN")
     model = load_trained_model(description, inputs["train"]["weights.pt"])
     classes = list(description["classes"])
-    samples = inputs["data"]["samples"]
-    images = sample_images(samples)
+    samples, images = read_samples(inputs["data"].path("samples"))
     assignments = inputs["clusters"]["assignments"]
     known_layers = list(dict.fromkeys(assignments["layer"]))
     cluster_layers = params["cluster_layers"] or [n for n in known_layers if n != "logit"]
@@ -197,12 +196,12 @@ def rotation_stage(
 ) -> dict[str, Any]:
     description = inputs["train"]["model"]
     model = load_trained_model(description, inputs["train"]["weights.pt"])
-    samples = inputs["data"]["samples"]
+    samples, images = read_samples(inputs["data"].path("samples"))
     result = rotation_study(
         model,
         description,
-        samples.drop(columns=["image"]),
-        sample_images(samples),
+        samples,
+        images,
         params["rotation_angles"],
         params["rotation_samples_per_class"],
         params["drift_share"],
