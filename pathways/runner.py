@@ -191,6 +191,17 @@ class StepStatus:
     seconds: float | None = None
 
 
+def _output_intact(path: Path, info: Mapping[str, Any]) -> bool:
+    """A saved output is in place with the size the manifest recorded (a partitioned one: its
+    number of files and total size)."""
+    if info.get("partitioned"):
+        if not path.is_dir():
+            return False
+        files = list(path.rglob("*.parquet"))
+        return len(files) == info["files"] and sum(f.stat().st_size for f in files) == info["bytes"]
+    return path.is_file() and path.stat().st_size == info["bytes"]
+
+
 class Runner:
     """Runs a plan of steps inside one run folder."""
 
@@ -211,8 +222,7 @@ class Runner:
         if manifest.get("key") != key:
             return False
         return all(
-            (folder / info["file"]).is_file()
-            and (folder / info["file"]).stat().st_size == info["bytes"]
+            _output_intact(folder / info["file"], info)
             for info in manifest.get("outputs", {}).values()
         )
 
