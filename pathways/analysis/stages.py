@@ -5,7 +5,9 @@ and returns tidy DataFrames; :mod:`pathways.runner` saves them as Parquet. No to
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +38,7 @@ from pathways.analysis.paths import (
 from pathways.analysis.signatures import class_signatures
 from pathways.analysis.stability import stability_tables
 from pathways.data.subsets import read_samples
+from pathways.parallel import map_items
 from pathways.progress import Progress
 from pathways.store import layer_matrix
 
@@ -109,6 +112,22 @@ def cluster_layer(
     return clusterer, clusterer.assign(data.values, fit)
 
 
+def _cluster_one(path: Path, fit: np.ndarray, params: dict[str, Any], layer: str) -> dict:
+    """One layer's clustering and unit groups (small results only: they may cross a network)."""
+    data = load_layer(path, layer)
+    clusterer, result = cluster_layer(data, fit, params)
+    groups, dead = unit_clusters(data.values, params["unit_correlation"])
+    return {
+        "result": result,
+        "n_units": data.values.shape[1],
+        "n_clusters": clusterer.n_clusters_,
+        "degenerate": bool(getattr(clusterer, "degenerate_", False)),
+        "units": pd.DataFrame(
+            {"layer": layer, "unit": data.units, "unit_group": groups, "dead": dead}
+        ),
+    }
+
+
 def clusters_stage(
     inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
@@ -119,9 +138,9 @@ def clusters_stage(
     labels = samples["label"].to_numpy()
     assignments, composition, summary, units = [], [], [], []
     advance = progress.task("clusters", total=len(layers))
-    for layer in layers:
-        data = load_layer(path, layer)
-        clusterer, result = cluster_layer(data, fit, params)
+    fitted = map_items(functools.partial(_cluster_one, path, fit, params), layers)
+    for layer, one in zip(layers, fitted, strict=True):
+        result = one["result"]
         frame = pd.DataFrame(
             {
                 "sample_id": samples["sample_id"].to_numpy(),
@@ -145,19 +164,16 @@ def clusters_stage(
         summary.append(
             {
                 "layer": layer,
-                "n_units": data.values.shape[1],
-                "n_clusters": clusterer.n_clusters_,
+                "n_units": one["n_units"],
+                "n_clusters": one["n_clusters"],
                 "noise_share_fitted": float(result.outlier[fit].mean()),
                 "outlier_share_unseen": float(result.outlier[~samples["seen"].to_numpy()].mean())
                 if (~samples["seen"]).any()
                 else np.nan,
-                "degenerate": bool(getattr(clusterer, "degenerate_", False)),
+                "degenerate": one["degenerate"],
             }
         )
-        groups, dead = unit_clusters(data.values, params["unit_correlation"])
-        units.append(
-            pd.DataFrame({"layer": layer, "unit": data.units, "unit_group": groups, "dead": dead})
-        )
+        units.append(one["units"])
         advance()
     return {
         "assignments": pd.concat(assignments, ignore_index=True),
@@ -167,6 +183,10 @@ def clusters_stage(
     }
 
 
+def _embed_layer(path: Path, seed: int, neighbors: int, layer: str) -> np.ndarray:
+    return embed_2d(load_layer(path, layer).values, seed, neighbors)
+
+
 def embedding_stage(
     inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
@@ -174,8 +194,11 @@ def embedding_stage(
     path, samples, layers = _activations(inputs)
     frames = []
     advance = progress.task("embedding", total=len(layers))
-    for layer in layers:
-        xy = embed_2d(load_layer(path, layer).values, params["seed"], params["embedding_neighbors"])
+    maps = map_items(
+        functools.partial(_embed_layer, path, params["seed"], params["embedding_neighbors"]),
+        layers,
+    )
+    for layer, xy in zip(layers, maps, strict=True):
         frames.append(
             pd.DataFrame(
                 {

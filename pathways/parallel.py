@@ -1,0 +1,36 @@
+"""Per-layer work of one step, spread over a Dask cluster when the step runs on one.
+
+A step's stage function calls :func:`map_items` for work that is independent per layer
+(clustering, 2-D embedding). Inside a task of :class:`pathways.executors.DaskExecutor` the
+items become tasks of their own on the cluster (the step's task leaves the worker's thread pool
+while it waits, so it blocks no worker); anywhere else they run here, in order. Each item's
+result depends only on its inputs and seeds, so both ways give the same outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def _on_dask_worker() -> bool:
+    try:
+        from distributed import get_worker
+    except ImportError:
+        return False
+    try:
+        get_worker()
+    except ValueError:
+        return False
+    return True
+
+
+def map_items(func: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """``[func(item) for item in items]``, on the cluster when running inside a Dask task."""
+    items = list(items)
+    if len(items) < 2 or not _on_dask_worker():
+        return [func(item) for item in items]
+    from distributed import worker_client
+
+    with worker_client() as client:
+        return client.gather(client.map(func, items, pure=False))
