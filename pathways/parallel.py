@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 
-def _on_dask_worker() -> bool:
+def on_cluster() -> bool:
+    """Whether this code runs inside a Dask task."""
     try:
         from distributed import get_worker
     except ImportError:
@@ -28,7 +29,7 @@ def _on_dask_worker() -> bool:
 def map_items(func: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
     """``[func(item) for item in items]``, on the cluster when running inside a Dask task."""
     items = list(items)
-    if len(items) < 2 or not _on_dask_worker():
+    if len(items) < 2 or not on_cluster():
         return [func(item) for item in items]
     from distributed import worker_client
 

@@ -73,9 +73,16 @@ def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
 
 
 def build_plan(
-    experiment: Experiment, data_dir: str | Path = "data", device: str = "cpu"
+    experiment: Experiment,
+    data_dir: str | Path = "data",
+    device: str = "cpu",
+    shard_samples: int = 20_000,
 ) -> list[Step]:
-    """The steps of an experiment, upstream first."""
+    """The steps of an experiment, upstream first.
+
+    ``shard_samples``: on a Dask cluster, captures of more samples are split into shards of
+    this size captured in parallel (a run-time option: not part of any key).
+    """
     data = experiment.data
     folder = source_folder(data.source, data.path, data_dir)
     plan = [
@@ -96,7 +103,7 @@ def build_plan(
         )
     ]
     for model in experiment.models:
-        plan += _model_steps(experiment, model.name, device)
+        plan += _model_steps(experiment, model.name, device, shard_samples)
     plan.append(
         Step(
             "report",
@@ -130,7 +137,7 @@ def _classes(experiment: Experiment) -> dict[str, list[int]]:
 
 
 def _train_and_capture(
-    experiment: Experiment, name: str, suffix: str, seed: int, device: str
+    experiment: Experiment, name: str, suffix: str, seed: int, device: str, shard_samples: int
 ) -> list[Step]:
     training = {**experiment.training.model_dump(mode="json"), "seed": seed}
     return [
@@ -150,12 +157,12 @@ def _train_and_capture(
             STAGES["capture"],
             params={"capture": experiment.capture.model_dump(mode="json")},
             upstream={"data": "data", "train": f"train/{name}{suffix}"},
-            options={"device": device},
+            options={"device": device, "shard_samples": shard_samples},
         ),
     ]
 
 
-def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
+def _model_steps(experiment: Experiment, name: str, device: str, shard_samples: int) -> list[Step]:
     """train, capture and the analysis steps of one model, plus extra seeds for stability."""
     analysis = experiment.analysis.model_dump(mode="json")
     classes = _classes(experiment)
@@ -164,7 +171,9 @@ def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
         return {**{k: analysis[k] for k in ANALYSIS_PARAMS[stage]}, **classes}
 
     capture = {"capture": f"capture/{name}"}
-    steps = _train_and_capture(experiment, name, "", experiment.training.seed, device)
+    steps = _train_and_capture(
+        experiment, name, "", experiment.training.seed, device, shard_samples
+    )
     steps += [
         Step(f"signatures/{name}", STAGES["signatures"], params("signatures"), capture),
         Step(f"clusters/{name}", STAGES["clusters"], params("clusters"), capture),
@@ -227,7 +236,9 @@ def _model_steps(experiment: Experiment, name: str, device: str) -> list[Step]:
         seeds = [experiment.training.seed + i for i in range(n_seeds)]
         upstream = {"capture": f"capture/{name}"}
         for seed in seeds[1:]:
-            steps += _train_and_capture(experiment, name, f"@seed{seed}", seed, device)
+            steps += _train_and_capture(
+                experiment, name, f"@seed{seed}", seed, device, shard_samples
+            )
             upstream[f"capture@seed{seed}"] = f"capture/{name}@seed{seed}"
         stability = {k: analysis[k] for k in (*_CLUSTERING, *_DIVERGENCE)}
         steps.append(

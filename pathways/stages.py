@@ -7,13 +7,18 @@ the runner imports it only when a stage actually has to run.
 
 from __future__ import annotations
 
+import functools
 import io
+import shutil
+import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import torch
 
 from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
@@ -22,8 +27,9 @@ from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, read_samples, select_samples
 from pathways.memory import release_freed_memory
 from pathways.models import build_model
+from pathways.parallel import map_items, on_cluster
 from pathways.progress import Progress
-from pathways.runner import StreamSource
+from pathways.runner import Artifact, StreamSource
 from pathways.store import activation_table, feature_map_table
 from pathways.train import seeded, train_classifier
 
@@ -138,11 +144,51 @@ def _batches(
 def capture_stage(
     inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
-    """Record every hidden layer, the logits and the softmax for every sample."""
-    device = torch.device(params.get("device", "cpu"))
+    """Record every hidden layer, the logits and the softmax for every sample.
+
+    Streams batch by batch into Parquet. On a Dask cluster (``--executor dask``) a capture of
+    more than ``shard_samples`` samples is split into shards captured by the workers at the same
+    time, each streamed into a scratch file; the step's output then concatenates them in order,
+    row group by row group.
+    """
     description = inputs["train"]["model"]
-    model = load_trained_model(description, inputs["train"]["weights.pt"], str(device))
-    meta, images = read_samples(inputs["data"].path("samples"))
+    samples_path = inputs["data"].path("samples")
+    n = pq.read_metadata(samples_path).num_rows
+    shard = int(params.get("shard_samples") or 0)
+    produces_maps = params["capture"]["feature_maps"] and any(
+        kind == "conv" for kind in description["hidden_layers"].values()
+    )
+    names = ["activations", "feature_maps"] if produces_maps else ["activations"]
+    if shard and n > shard and on_cluster():
+        scratch = inputs["data"].folder.parent / ".tmp" / f"shards-{uuid.uuid4().hex[:8]}"
+        scratch.mkdir(parents=True)
+        job = functools.partial(
+            _capture_shard, inputs["train"].folder, samples_path, params, scratch
+        )
+        files = map_items(job, [(a, min(a + shard, n)) for a in range(0, n, shard)])
+        source = StreamSource(_read_shards(files, names, scratch))
+    else:
+        source = StreamSource(
+            _capture_tables(inputs["train"].folder, samples_path, params, progress)
+        )
+    return {name: source.output(name) for name in names}
+
+
+def _capture_tables(
+    train_folder: Path,
+    samples_path: Path,
+    params: dict[str, Any],
+    progress: Progress,
+    rows: tuple[int, int] | None = None,
+) -> Iterator[dict[str, pa.Table]]:
+    """The capture's tables, batch by batch (of the samples in ``rows``, default all)."""
+    device = torch.device(params.get("device", "cpu"))
+    train = Artifact(train_folder)
+    description = train["model"]
+    model = load_trained_model(description, train["weights.pt"], str(device))
+    meta, images = read_samples(samples_path)
+    if rows is not None:
+        meta, images = meta.iloc[rows[0] : rows[1]], images[rows[0] : rows[1]]
     release_freed_memory()
     feature_maps = params["capture"]["feature_maps"]
     reducers = {
@@ -158,20 +204,53 @@ def capture_stage(
         reducers,
         device=device,
     )
+    start = 0
+    for activations, logits in batches:
+        chunk = meta.iloc[start : start + len(logits)]
+        start += len(logits)
+        yield _batch_tables(chunk, activations, logits, description, params["capture"]["layout"])
+        advance(len(logits))
 
-    def tables() -> Iterator[dict[str, pa.Table]]:
-        start = 0
-        for activations, logits in batches:
-            rows = meta.iloc[start : start + len(logits)]
-            start += len(logits)
-            yield _batch_tables(rows, activations, logits, description, params["capture"]["layout"])
-            advance(len(logits))
 
-    source = StreamSource(tables())
-    produced = {"activations": source.output("activations")}
-    if feature_maps and any(kind == "conv" for kind in description["hidden_layers"].values()):
-        produced["feature_maps"] = source.output("feature_maps")
-    return produced
+def _capture_shard(
+    train_folder: Path,
+    samples_path: Path,
+    params: dict[str, Any],
+    scratch: Path,
+    rows: tuple[int, int],
+) -> dict[str, str]:
+    """Capture samples ``rows`` into scratch Parquet files (one per output); return their paths."""
+    from pathways.progress import Silent
+
+    writers: dict[str, pq.ParquetWriter] = {}
+    files = {}
+    try:
+        for tables in _capture_tables(train_folder, samples_path, params, Silent(), rows):
+            for name, table in tables.items():
+                if name not in writers:
+                    files[name] = str(scratch / f"{rows[0]:09d}-{name}.parquet")
+                    writers[name] = pq.ParquetWriter(files[name], table.schema)
+                writers[name].write_table(table)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    return files
+
+
+def _read_shards(
+    shards: list[dict[str, str]], names: list[str], scratch: Path
+) -> Iterator[dict[str, pa.Table]]:
+    """The shards' tables in sample order, one row group at a time; the scratch folder is
+    removed afterwards."""
+    try:
+        for files in shards:
+            for name in names:
+                source = pq.ParquetFile(files[name])
+                meta = source.schema_arrow.metadata
+                for group in range(source.num_row_groups):
+                    yield {name: source.read_row_group(group).replace_schema_metadata(meta)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _batch_tables(

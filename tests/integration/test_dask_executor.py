@@ -45,9 +45,10 @@ def two_runs(tmp_path_factory, data_dir: Path) -> tuple[Path, Path, list, list]:
     configure_threads(1)  # as the CLI does; the workers run with the same count
     experiment = parse_experiment(tomllib.loads(TINY))
     plan = build_plan(experiment, data_dir=data_dir)
+    sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)  # 120 samples: 3 shards
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
     ran_local = runner_for(experiment, local).run(plan)
-    ran_dask = runner_for(experiment, dask).run(plan, executor=DaskExecutor(workers=2))
+    ran_dask = runner_for(experiment, dask).run(sharded, executor=DaskExecutor(workers=2))
     return local / "tiny", dask / "tiny", ran_local, ran_dask
 
 
