@@ -107,6 +107,12 @@ def run(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes of the LocalCluster (--executor dask).")
     ] = 2,
+    shard_samples: Annotated[
+        int,
+        typer.Option(
+            min=1, help="With --executor dask: captures of more samples are split into shards."
+        ),
+    ] = 20_000,
     store: StoreOption = Path("data/store"),
     data_dir: DataDirOption = Path("data"),
 ) -> None:
@@ -121,7 +127,7 @@ def run(
         raise PathwaysError(f"--executor {executor!r} is unknown — use local or dask")
     if scheduler and executor != "dask":
         raise PathwaysError("--scheduler needs --executor dask")
-    plan = build_plan(experiment, data_dir=data_dir, device=device)
+    plan = build_plan(experiment, data_dir=data_dir, device=device, shard_samples=shard_samples)
     runner = runner_for(experiment, store)
     chosen_threads = None
     if any(s.action == "run" for s in runner.plan_status(plan, only, force)):
