@@ -5,6 +5,7 @@ Every problem the user can fix is printed as one line (``error: …``) with exit
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -46,6 +47,9 @@ ConfigArgument = Annotated[
 ]
 
 
+_NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
 
@@ -57,6 +61,26 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:
+            if (
+                exc.errno in _NO_SPACE
+                or "No space left" in str(exc)
+                or "File too large" in str(exc)
+            ):
+                err.print(
+                    f"[bold red]error:[/] no room to write the outputs ({exc.strerror or exc}) — "
+                    "free disk space or use another --store; earlier outputs are intact",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(2) from None
+            if exc.errno == errno.EROFS:
+                err.print(
+                    f"[bold red]error:[/] {exc.filename or 'the store'}: read-only file system — "
+                    "use a writable --store",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                raise typer.Exit(2) from None
             where = f" {exc.filename}" if exc.filename else ""
             err.print(
                 f"[bold red]error:[/]{where}: {exc.strerror or exc} — check the path and its permissions",

@@ -44,6 +44,8 @@ from pathways.progress import Progress, Silent
 from pathways.store import PROVENANCE_KEY
 
 MANIFEST = "manifest.json"
+STORE_FORMAT = 1
+"""Version of the store's layout; a run written with a higher one is refused, never overwritten."""
 _LIBRARIES = ("torch", "numpy", "pandas", "pyarrow", "scikit-learn")
 
 
@@ -157,6 +159,20 @@ class Artifact(Mapping[str, Any]):
     def path(self, name: str) -> Path:
         return self.folder / self._files[name]
 
+    def check_readable(self, step_id: str) -> None:
+        """Raise StoreError naming the file when a Parquet output's footer is unreadable."""
+        for info in self.manifest["outputs"].values():
+            path = self.folder / info["file"]
+            if path.suffix != ".parquet":
+                continue
+            try:
+                pq.read_metadata(path)
+            except (pa.ArrowException, OSError) as exc:
+                raise StoreError(
+                    f"{path}: damaged output of step {step_id} ({str(exc).splitlines()[0]}) — "
+                    f"re-run it with `pathways run --only {step_id} --force`"
+                ) from None
+
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
             path = self.path(name)
@@ -200,6 +216,20 @@ def _output_intact(path: Path, info: Mapping[str, Any]) -> bool:
         files = list(path.rglob("*.parquet"))
         return len(files) == info["files"] and sum(f.stat().st_size for f in files) == info["bytes"]
     return path.is_file() and path.stat().st_size == info["bytes"]
+
+
+def check_store_format(run_dir: Path) -> None:
+    """Refuse a run written by a newer pathways whose store layout this one does not know."""
+    record = run_dir / "run.json"
+    try:
+        found = json.loads(record.read_text()).get("store_format", 1)
+    except (OSError, ValueError):
+        return
+    if isinstance(found, int) and found > STORE_FORMAT:
+        raise StoreError(
+            f"{run_dir}: written by a newer pathways (store format {found}; this one reads "
+            f"{STORE_FORMAT}) — upgrade pathways, or use another --store"
+        )
 
 
 class Runner:
@@ -312,6 +342,7 @@ class Runner:
         from pathways.executors import LocalExecutor
 
         progress = progress or Silent()
+        check_store_format(self.run_dir)
         lock = self.lock(lock_timeout, progress)
         try:
             self._clean_leftovers()
@@ -326,9 +357,18 @@ class Runner:
     def run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:
         """Run one step whose upstream outputs are in place; its outputs appear atomically."""
         inputs = {name: Artifact(self.step_dir(s)) for name, s in step.upstream.items()}
+        for upstream_id, artifact in zip(step.upstream.values(), inputs.values(), strict=True):
+            artifact.check_readable(upstream_id)
         started = datetime.now(UTC).isoformat(timespec="seconds")
         t0 = time.perf_counter()
-        outputs = step.stage.load()(inputs, {**step.params, **step.options}, progress)
+        try:
+            outputs = step.stage.load()(inputs, {**step.params, **step.options}, progress)
+        except pa.ArrowException as exc:
+            upstream = ", ".join(step.upstream.values()) or "none"
+            raise StoreError(
+                f"{step.id}: an input file is damaged ({str(exc).splitlines()[0]}) — re-run the "
+                f"upstream steps ({upstream}) with `pathways run --only STEP --force`"
+            ) from None
         seconds = time.perf_counter() - t0
         manifest = {
             "step": step.id,
@@ -470,6 +510,7 @@ class Runner:
     def _write_run_record(self, statuses: list[StepStatus]) -> None:
         record = {
             **self.provenance,
+            "store_format": STORE_FORMAT,
             "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "steps": {
                 s.step.id: {"stage": s.step.stage.name, "key": s.key}

@@ -49,8 +49,12 @@ def read_run(store: str | Path, name: str) -> dict[str, Any]:
         known = ", ".join(list_runs(store)) or "none yet — run `pathways run` first"
         raise StoreError(f"no run {name!r} in {Path(store)} — runs there: {known}")
     try:
-        return json.loads(record.read_text())
+        data = json.loads(record.read_text())
     except ValueError:
         raise StoreError(
             f"{record}: unreadable run record — re-run `pathways run` for it"
         ) from None
+    from pathways.runner import check_store_format
+
+    check_store_format(path)
+    return data

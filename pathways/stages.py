@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import pickle
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,7 @@ from pathways.capture import channel_stats, channel_stats_and_maps, keep_output,
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, read_samples, select_samples
+from pathways.errors import StoreError
 from pathways.memory import release_freed_memory
 from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
@@ -128,8 +130,16 @@ def load_trained_model(
 ) -> torch.nn.Module:
     """Rebuild a trained model from the train stage's ``model`` description and weights."""
     model = build_model(_spec(description["spec"]), len(description["classes"]))
-    state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
-    model.load_state_dict(state)
+    name = description["spec"].get("name", "?")
+    try:
+        state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(
+            f"train/{name}: the saved weights do not fit the model its config describes ({first}) "
+            f"— re-train it with `pathways run --only train/{name} --force`"
+        ) from None
     return model.to(device).eval()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pathways.errors import StoreError
@@ -68,9 +69,14 @@ class StoreReader:
     def _read_table(
         self, run: str, step: str, name: str, columns: tuple[str, ...] | None
     ) -> pd.DataFrame:
-        return pq.read_table(
-            self._path(run, step, name), columns=list(columns) if columns else None
-        ).to_pandas()
+        path = self._path(run, step, name)
+        try:
+            return pq.read_table(path, columns=list(columns) if columns else None).to_pandas()
+        except (pa.ArrowException, OSError) as exc:
+            raise StoreError(
+                f"{path}: cannot be read ({str(exc).splitlines()[0]}) — re-run step {step} with "
+                f"`pathways run --only {step} --force`"
+            ) from None
 
     def table(
         self, run: str, step: str, name: str, columns: tuple[str, ...] | None = None
