@@ -22,8 +22,8 @@ from pathways.runner import Runner, Stage, Step
 
 STAGES = {
     "data": Stage("data", 1, "pathways.stages:data_stage"),
-    "train": Stage("train", 1, "pathways.stages:train_stage"),
-    "capture": Stage("capture", 1, "pathways.stages:capture_stage"),
+    "train": Stage("train", 2, "pathways.stages:train_stage"),  # 2: without oneDNN
+    "capture": Stage("capture", 2, "pathways.stages:capture_stage"),
     "signatures": Stage("signatures", 1, "pathways.analysis.stages:signatures_stage"),
     "clusters": Stage("clusters", 1, "pathways.analysis.stages:clusters_stage"),
     "embedding": Stage("embedding", 2, "pathways.analysis.stages:embedding_stage"),
