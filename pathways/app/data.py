@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pathways.data.subsets import read_samples
 from pathways.errors import StoreError
 from pathways.runs import list_runs, read_run, run_path
 from pathways.store import SAMPLE_FIELDS
@@ -203,11 +204,7 @@ class StoreReader:
 
     # -- images ------------------------------------------------------------------------------
     def _read_images(self, run: str) -> np.ndarray:
-        table = pq.read_table(self._path(run, "data", "samples"), columns=["image"])
-        column = table.column("image").combine_chunks()
-        flat = column.flatten().to_numpy()
-        side = int(round(np.sqrt(len(flat) / len(column))))
-        return flat.reshape(len(column), side, side)
+        return read_samples(self._path(run, "data", "samples"))[1]
 
     def image(self, run: str, sample_id: int) -> np.ndarray:
         return self._images(run)[int(sample_id)]

@@ -86,13 +86,6 @@ def _stratified_split(
     return is_test
 
 
-def sample_images(samples: pd.DataFrame) -> np.ndarray:
-    """uint8[n, side, side] from the ``image`` column (flattened square images) of a samples table."""
-    flat = np.stack(samples["image"].to_numpy())
-    side = int(round(np.sqrt(flat.shape[1])))
-    return flat.reshape(len(flat), side, side).astype(np.uint8, copy=False)
-
-
 def read_samples(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     """The samples table at ``path`` without its images, and the images as uint8[n, side, side],
     read straight from Parquet (no per-image Python objects: 70,000 digits take 55 MB)."""

@@ -46,14 +46,13 @@ from pathlib import Path
 from pathways.runner import Artifact
 from pathways.stages import load_trained_model, _batches, _batch_tables
 from pathways.capture import capture_activations, channel_stats_and_maps, keep_output
-from pathways.data.subsets import sample_images
 import pyarrow.parquet as pq
 run = Path(sys.argv[1])
 train, data = Artifact(run / "train/lenet5"), Artifact(run / "data")
 d = train["model"]
 model = load_trained_model(d, train["weights.pt"])
 samples = data["samples"]
-images = sample_images(samples)
+images = np.stack(samples["image"].to_numpy()).reshape(-1, 28, 28)  # the whole table in pandas
 reducers = {n: keep_output if k == "dense" else channel_stats_and_maps for n, k in d["hidden_layers"].items()}
 result = capture_activations(model, _batches(images, d["input_kind"], 512, torch.device("cpu")), reducers, n_samples=len(images))
 tables = _batch_tables(samples.drop(columns=["image"]), result.activations, result.outputs, d, "wide")

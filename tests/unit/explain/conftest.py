@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from pathways.data.subsets import model_inputs, sample_images
+from pathways.data.subsets import model_inputs, read_samples
 from pathways.runner import Artifact
 from pathways.stages import load_trained_model
 
@@ -18,9 +18,9 @@ def lenet5_and_digits(small_store: Path):
     run = small_store / "small"
     train = Artifact(run / "train" / "lenet5")
     model = load_trained_model(train["model"], train["weights.pt"])
-    samples = Artifact(run / "data")["samples"]
+    samples, images = read_samples(run / "data" / "samples.parquet")
     test = samples[(samples["split"].astype(str) == "test") & samples["seen"]].head(8)
-    x = torch.from_numpy(model_inputs(sample_images(test), "image32"))
+    x = torch.from_numpy(model_inputs(images[test.index.to_numpy()], "image32"))
     classes = train["model"]["classes"]
     targets = np.array([classes.index(int(c)) for c in test["label"]])
     return model, x, targets

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathways.data.subsets import sample_images
+from pathways.data.subsets import read_samples
 from pathways.explain.rotation import rotate
 from pathways.runner import Artifact
 
@@ -69,8 +69,7 @@ def test_explain_outputs_fit_together(small_store: Path):
     hidden = assignments[assignments.layer != "logit"]
     expected = hidden.groupby("layer", sort=False)["cluster"].nunique()
     assert clusters.groupby("layer", sort=False).size().to_dict() == expected.to_dict()
-    samples = Artifact(run / "data")["samples"]
-    images = sample_images(samples)
+    _, images = read_samples(run / "data" / "samples.parquet")
     members = explain["cluster_members"]
     for row in clusters.itertuples():
         ids = members[(members.layer == row.layer) & (members.cluster == row.cluster)]["sample_id"]
