@@ -143,7 +143,7 @@ def run(
     """Run an experiment's pipeline; steps whose outputs are cached are skipped."""
     from pathways.config import load_experiment
     from pathways.pipeline import build_plan, runner_for
-    from pathways.progress import RichProgress
+    from pathways.progress import LineProgress, RichProgress
 
     experiment = load_experiment(config)
     _check_device(device)
@@ -164,7 +164,8 @@ def run(
 
         runs_on = DaskExecutor(scheduler, workers=workers, threads=chosen_threads or 1)
     start = time.perf_counter()
-    with RichProgress(err) as progress:
+    shows = RichProgress if err.is_terminal else LineProgress  # a log file gets plain lines
+    with shows(err) as progress:
         statuses = runner.run(plan, only=only, force=force, progress=progress, executor=runs_on)
     table = Table(
         "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"

@@ -26,12 +26,22 @@ def on_cluster() -> bool:
     return True
 
 
-def map_items(func: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-    """``[func(item) for item in items]``, on the cluster when running inside a Dask task."""
+def map_items(
+    func: Callable[[Any], Any], items: Iterable[Any], done: Callable[[], Any] = lambda: None
+) -> list[Any]:
+    """``[func(item) for item in items]``, on the cluster when running inside a Dask task;
+    ``done()`` is called as each item finishes (progress)."""
     items = list(items)
     if len(items) < 2 or not on_cluster():
-        return [func(item) for item in items]
-    from distributed import worker_client
+        results = []
+        for item in items:
+            results.append(func(item))
+            done()
+        return results
+    from distributed import as_completed, worker_client
 
     with worker_client() as client:
-        return client.gather(client.map(func, items, pure=False))
+        futures = client.map(func, items, pure=False)
+        for _ in as_completed(futures):
+            done()
+        return client.gather(futures)

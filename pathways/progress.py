@@ -1,13 +1,18 @@
 """Progress reporting that stages use without knowing about terminals.
 
 A stage calls ``progress.task("training mlp", total=8)`` and advances the returned callable.
-:class:`Silent` ignores everything (library use, tests); the CLI passes :class:`RichProgress`.
+:class:`Silent` ignores everything (library use, tests); the CLI passes :class:`RichProgress`
+on a terminal and :class:`LineProgress` otherwise (a log file of a long run left going). The
+runner hands each stage a :class:`StepProgress`, which labels its bar with the step id.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
+
+from pathways import faults
 
 
 class Progress(Protocol):
@@ -75,3 +80,72 @@ class RichProgress:
 
     def log(self, message: str) -> None:
         self.console.print(message, highlight=False)
+
+
+class LineProgress:
+    """Plain lines for logs: a task's first tick, each tenth of its total, and its end."""
+
+    def __init__(self, console=None) -> None:  # noqa: ANN001 - rich Console
+        from rich.console import Console
+
+        self.console = console or Console(stderr=True)
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        pass
+
+    def task(self, description: str, total: float | None = None) -> Callable[..., None]:
+        start = time.perf_counter()
+        done = 0.0
+        shown = -1
+
+        def advance(advance: float = 1, note: str | None = None) -> None:
+            nonlocal done, shown
+            done += advance
+            if not total:
+                return
+            tenth = int(10 * done / total)
+            if tenth != shown or done >= total:
+                shown = tenth
+                extra = f"  {note}" if note else ""
+                self.console.print(
+                    f"{description} {done:g}/{total:g} {time.perf_counter() - start:.1f} s{extra}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+
+        return advance
+
+    def log(self, message: str) -> None:
+        self.console.print(message, highlight=False, soft_wrap=True)
+
+
+class StepProgress:
+    """The progress a stage sees while a step runs: its task and its messages are labelled with
+    the step id (a stage does not know its seed or step), and a fault test may ask for the
+    process to be killed after a given tick (:mod:`pathways.faults`)."""
+
+    def __init__(self, inner: Progress, step_id: str) -> None:
+        self.inner = inner
+        self.step_id = step_id
+
+    def task(self, description: str, total: float | None = None) -> Callable[..., None]:
+        advance = self.inner.task(self.step_id, total)
+        kill_at = faults.kill_tick(self.step_id)
+        if kill_at is None:
+            return advance
+        ticks = 0
+
+        def advance_then_maybe_die(*args: Any, **fields: Any) -> None:
+            nonlocal ticks
+            advance(*args, **fields)
+            ticks += 1
+            if ticks == kill_at:
+                faults.kill_now()
+
+        return advance_then_maybe_die
+
+    def log(self, message: str) -> None:
+        self.inner.log(f"{self.step_id}: {message}")

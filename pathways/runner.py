@@ -40,7 +40,7 @@ from filelock import FileLock, Timeout
 
 from pathways import __version__
 from pathways.errors import StoreError
-from pathways.progress import Progress, Silent
+from pathways.progress import Progress, Silent, StepProgress
 from pathways.store import PROVENANCE_KEY
 
 MANIFEST = "manifest.json"
@@ -362,7 +362,9 @@ class Runner:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         t0 = time.perf_counter()
         try:
-            outputs = step.stage.load()(inputs, {**step.params, **step.options}, progress)
+            outputs = step.stage.load()(
+                inputs, {**step.params, **step.options}, StepProgress(progress, step.id)
+            )
         except pa.ArrowException as exc:
             upstream = ", ".join(step.upstream.values()) or "none"
             raise StoreError(

@@ -56,7 +56,7 @@ def data_stage(
     flat = pa.array(images.reshape(-1), type=pa.uint8())
     table = table.append_column("image", pa.FixedSizeListArray.from_arrays(flat, images[0].size))
     progress.log(
-        f"data: {len(samples)} samples from {digits.name} "
+        f"{len(samples)} samples from {digits.name} "
         f"({int(samples['seen'].sum())} of trained classes, {int((~samples['seen']).sum())} unseen)"
     )
     return {"samples": table}
@@ -102,9 +102,7 @@ def train_stage(
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
     final = result.history[result.history["epoch"] == training["epochs"]]
     acc = dict(zip(final["split"], final["accuracy"], strict=True))
-    progress.log(
-        f"train/{spec.name}: train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}"
-    )
+    progress.log(f"train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}")
     description = {
         "spec": params["model"],
         "classes": classes,

@@ -138,7 +138,7 @@ def clusters_stage(
     labels = samples["label"].to_numpy()
     assignments, composition, summary, units = [], [], [], []
     advance = progress.task("clusters", total=len(layers))
-    fitted = map_items(functools.partial(_cluster_one, path, fit, params), layers)
+    fitted = map_items(functools.partial(_cluster_one, path, fit, params), layers, advance)
     for layer, one in zip(layers, fitted, strict=True):
         result = one["result"]
         frame = pd.DataFrame(
@@ -174,7 +174,6 @@ def clusters_stage(
             }
         )
         units.append(one["units"])
-        advance()
     return {
         "assignments": pd.concat(assignments, ignore_index=True),
         "composition": _layer_first(pd.concat(composition, ignore_index=True)),
@@ -197,6 +196,7 @@ def embedding_stage(
     maps = map_items(
         functools.partial(_embed_layer, path, params["seed"], params["embedding_neighbors"]),
         layers,
+        advance,
     )
     for layer, xy in zip(layers, maps, strict=True):
         frames.append(
@@ -209,7 +209,6 @@ def embedding_stage(
                 }
             )
         )
-        advance()
     return {"embedding": pd.concat(frames, ignore_index=True)}
 
 
@@ -304,6 +303,7 @@ def novelty_stage(
     hidden = {layer: load_layer(path, layer).values for layer in _hidden(layers)}
     logits = load_layer(path, "logit").values
     probs = layer_matrix(path, "prob")
+    advance = progress.task("novelty", total=len(hidden) + 3)
     paths = (
         inputs["paths"]["sample_paths"]
         .set_index("sample_id")
@@ -311,13 +311,18 @@ def novelty_stage(
         .to_numpy()
     )
     scores: dict[str, np.ndarray] = {
-        "signature_path": signature_path_score(hidden, paths, labels, fit),
+        "signature_path": signature_path_score(hidden, paths, labels, fit)
+    }
+    advance()
+    scores |= {
         "msp": msp(probs),
         "energy": energy(logits),
         "knn": knn_distance(hidden[list(hidden)[-1]], fit, params["knn_k"]),
     }
+    advance()
     for layer, values in hidden.items():
         scores[f"mahalanobis:{layer}"] = mahalanobis(values, labels, fit)
+        advance()
     metrics = evaluate(scores, ~seen, test)
     maha = metrics[metrics["method"].str.startswith("mahalanobis:")]
     last = f"mahalanobis:{list(hidden)[-1]}"
@@ -342,6 +347,7 @@ def novelty_stage(
     affinity = signature_affinity(
         hidden | {"logit": logits}, labels, fit, sorted(params["unseen_classes"])
     )
+    advance()
     return {"scores": score_table, "metrics": metrics, "signature_affinity": affinity}
 
 

@@ -11,7 +11,7 @@ test samples of the class; the *drift layer* at an angle is the first layer wher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -69,9 +69,11 @@ def rotation_study(
     angles: list[float],
     per_class: int,
     drift_share: float,
+    advance: Callable[[], None] = lambda: None,
 ) -> dict[str, pd.DataFrame]:
     """``curves`` (angle, label: accuracy, mean probabilities), ``drift`` (angle, label, layer:
-    distance, share outside) and ``drift_layers`` (angle, label: first drifted layer)."""
+    distance, share outside) and ``drift_layers`` (angle, label: first drifted layer).
+    ``advance`` is called after each class."""
     classes = list(description["classes"])
     hidden = description["hidden_layers"]
     kind = description["input_kind"]
@@ -133,6 +135,7 @@ def rotation_study(
             firsts.append(
                 {"angle": float(angle), "label": int(label), "seen": is_seen, "drift_layer": first}
             )
+        advance()
     return {
         "curves": pd.DataFrame(curves),
         "drift": pd.DataFrame(drift),

@@ -161,7 +161,7 @@ def explain_stage(
         mean_occlusion.append(occlusion_pred[rows].mean(0))
         mean_gradcam.append(gradcam[rows].mean(0))
     progress.log(
-        f"explain/{description['spec']['name']}: {len(examples)} samples explained, "
+        f"{len(examples)} samples explained, "
         f"{len(cluster_rows)} clusters' mean maps from {len(ids)} samples"
     )
     produced: dict[str, Any] = {
@@ -197,6 +197,7 @@ def rotation_stage(
     description = inputs["train"]["model"]
     model = load_trained_model(description, inputs["train"]["weights.pt"])
     samples, images = read_samples(inputs["data"].path("samples"))
+    advance = progress.task("rotation", total=samples["label"].nunique())
     result = rotation_study(
         model,
         description,
@@ -205,11 +206,8 @@ def rotation_stage(
         params["rotation_angles"],
         params["rotation_samples_per_class"],
         params["drift_share"],
+        advance,
     )
-    name = description["spec"]["name"]
     summary = result["drift_layers"]
-    progress.log(
-        f"rotation/{name}: {len(params['rotation_angles'])} angles × "
-        f"{summary['label'].nunique()} classes"
-    )
+    progress.log(f"{len(params['rotation_angles'])} angles × {summary['label'].nunique()} classes")
     return result

@@ -33,9 +33,11 @@ hidden = [16, 8]
 name = "lenet5"
 type = "lenet5"
 [training]
-epochs = 1
+epochs = 2
+[capture]
+batch_size = 32
 [analysis]
-stability_seeds = 1
+stability_seeds = 2
 [explain]
 samples_per_class = 2
 members_per_cluster = 4
@@ -53,12 +55,15 @@ COMPARED = [
 ]
 
 
-def cli(*args: str, cwd: Path, store: Path, **kwargs) -> subprocess.Popen:
+def cli(
+    *args: str, cwd: Path, store: Path, extra: dict[str, str] | None = None, **kwargs
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "PATHWAYS_STORE": str(store),
         "PATHWAYS_DATA": str(cwd / "data"),
         "COLUMNS": "250",
+        **(extra or {}),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "pathways.cli", *args],
@@ -120,27 +125,50 @@ def _manifests(run: Path) -> dict[str, int]:
     }
 
 
-@pytest.mark.parametrize("after", ["train/mlp", "clusters/mlp", "capture/lenet5"])
-def test_killed_run_resumes_and_matches_an_uninterrupted_one(
-    workdir: Path, reference: Path, after: str
+# Every long stage, in the order the steps run, and the progress tick after which the process
+# is killed (pathways.faults): each point lies inside the step, with work still to do.
+KILL_POINTS = [
+    "train/mlp:1",  # after epoch 1 of 2
+    "capture/mlp:2",  # 2 of 4 batches written to a Parquet file in RUN/.tmp
+    "signatures/mlp:1",
+    "clusters/mlp:1",
+    "embedding/mlp:1",
+    "divergence/mlp:2",
+    "novelty/mlp:1",
+    "rotation/mlp:1",
+    "stability/mlp:1",
+    "train/lenet5:1",
+    "capture/lenet5:1",
+    "clusters/lenet5:2",
+    "explain/lenet5:1",
+    "stability/lenet5:1",
+]
+
+
+def test_run_killed_inside_each_long_stage_resumes_to_identical_outputs(
+    workdir: Path, reference: Path
 ):
-    store = workdir / f"killed-{after.replace('/', '-')}"
+    store = workdir / "killed"
     run = store / "tiny"
-    proc = cli("run", "tiny.toml", cwd=workdir, store=store)
-    deadline = time.time() + 300
-    while not (run / after / "manifest.json").exists() and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)  # no cleanup code runs
-    proc.communicate(timeout=60)
+    for point in KILL_POINTS:
+        step = point.split(":")[0]
+        before = _manifests(run) if run.exists() else {}
+        proc = cli("run", "tiny.toml", cwd=workdir, store=store, extra={"PATHWAYS_KILL_AT": point})
+        code, _, err = finish(proc)
+        assert code == -signal.SIGKILL, f"{point} was not reached: {err}"
+        after = _manifests(run)
+        assert step not in after, f"{step} finished although killed inside it"
+        assert {s: after[s] for s in before} == before, f"killed in {step}: finished steps changed"
+        if step.startswith("capture/"):
+            partial = list((run / ".tmp").glob("*/activations.parquet"))
+            assert partial and all(p.stat().st_size > 0 for p in partial)  # died mid-write
     finished = _manifests(run)
-    assert after in finished and "report" not in finished
     code, out, err = finish(cli("run", "tiny.toml", cwd=workdir, store=store))
     assert code == 0, err
-    assert all(_manifests(run)[step] == mtime for step, mtime in finished.items())  # kept
-    assert "cached" in out
+    now = _manifests(run)
+    assert {s: now[s] for s in finished} == finished and "cached" in out  # finished steps kept
     same_outputs(run, reference)
-    assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())
+    assert not any((run / ".tmp").glob("*")) and not any((run / ".trash").glob("*"))
 
 
 def test_two_runs_at_once_both_finish_consistently(workdir: Path, reference: Path):

@@ -56,7 +56,10 @@ def test_occlusion_finds_the_decisive_pixels_and_ignores_the_rest():
     model, x = TopLeftDetector().eval(), _two_squares()
     occlusion = occlusion_maps(model, x, np.array([1]), patch=4, stride=2)[0]
     assert occlusion[4:9, 4:9].min() > 0.01  # covering the top-left square lowers p(class 1)
-    assert np.all(occlusion[18:, 18:] == 0)  # the bottom-right square does not matter at all
+    # The bottom-right square does not matter: zero up to float32 rounding (with oneDNN off, as
+    # pathways runs torch, a batch of occluded images rounds differently from the single
+    # reference image by ~1 ulp of the probability).
+    assert np.abs(occlusion[18:, 18:]).max() < 1e-6
     assert np.unravel_index(occlusion.argmax(), occlusion.shape)[0] < 12
 
 
