@@ -130,6 +130,13 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+def schema_fingerprint(schema: pa.Schema) -> str:
+    """A short hash of a table's column names and types (not its metadata); taken from the file
+    as read back, since Parquet renames nested fields (a list's ``item`` becomes ``element``)."""
+    text = "\n".join(f"{field.name}: {field.type}" for field in schema)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def step_keys(plan: list[Step]) -> dict[str, str]:
     """The cache key of every step, in plan order (upstream steps must come first)."""
     keys: dict[str, str] = {}
@@ -160,18 +167,30 @@ class Artifact(Mapping[str, Any]):
         return self.folder / self._files[name]
 
     def check_readable(self, step_id: str) -> None:
-        """Raise StoreError naming the file when a Parquet output's footer is unreadable."""
+        """Raise StoreError naming the file when a Parquet output's footer is unreadable, or when
+        its columns or row count are not those the step wrote (a replaced or hand-edited file)."""
         for info in self.manifest["outputs"].values():
             path = self.folder / info["file"]
             if path.suffix != ".parquet":
                 continue
+            fix = f"re-run it with `pathways run --only {step_id} --force`"
             try:
-                pq.read_metadata(path)
+                meta = pq.read_metadata(path)
+                schema = meta.schema.to_arrow_schema()
             except (pa.ArrowException, OSError) as exc:
                 raise StoreError(
-                    f"{path}: damaged output of step {step_id} ({str(exc).splitlines()[0]}) — "
-                    f"re-run it with `pathways run --only {step_id} --force`"
+                    f"{path}: damaged output of step {step_id} ({str(exc).splitlines()[0]}) — {fix}"
                 ) from None
+            if "schema" in info and schema_fingerprint(schema) != info["schema"]:
+                raise StoreError(
+                    f"{path}: its columns are not those step {step_id} wrote (columns "
+                    f"{_first_names(schema)}; replaced or edited by hand?) — {fix}"
+                )
+            if "rows" in info and meta.num_rows != info["rows"]:
+                raise StoreError(
+                    f"{path}: {meta.num_rows} rows where step {step_id} wrote {info['rows']} "
+                    f"(replaced or edited by hand?) — {fix}"
+                )
 
     def __getitem__(self, name: str) -> Any:
         if name not in self._cache:
@@ -194,6 +213,11 @@ class Artifact(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._files)
+
+
+def _first_names(schema: pa.Schema, shown: int = 4) -> str:
+    names = ", ".join(schema.names[:shown])
+    return names + (f" … ({len(schema.names)} in all)" if len(schema.names) > shown else "")
 
 
 @dataclass
@@ -455,7 +479,12 @@ class Runner:
             if name not in writers:
                 raise StoreError(f"stage output {out!r} received no rows")
             file = f"{out}.parquet"
-            saved[out] = {"rows": rows[name], "file": file, "bytes": (folder / file).stat().st_size}
+            saved[out] = {
+                "rows": rows[name],
+                "schema": schema_fingerprint(pq.read_schema(folder / file)),
+                "file": file,
+                "bytes": (folder / file).stat().st_size,
+            }
         return saved
 
     def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
@@ -485,6 +514,7 @@ class Runner:
             file = f"{name}.parquet"
             pq.write_table(table, folder / file, compression="zstd")
             info["rows"] = table.num_rows
+            info["schema"] = schema_fingerprint(pq.read_schema(folder / file))  # as read back
         elif isinstance(value, (dict, list)):
             file = f"{name}.json"
             (folder / file).write_text(json.dumps(value, indent=2, default=str))

@@ -32,6 +32,7 @@ class StoreReader:
         self.store = Path(store)
         self._table = lru_cache(maxsize=256)(self._read_table)
         self._images = lru_cache(maxsize=8)(self._read_images)
+        self._checked = lru_cache(maxsize=256)(self._check_step)
 
     # -- runs and models ---------------------------------------------------------------------
     def runs(self) -> list[str]:
@@ -65,7 +66,16 @@ class StoreReader:
         path = run_path(self.store, run) / step / f"{name}.parquet"
         if not path.is_file():
             raise StoreError(f"run {run!r} has no {step}/{name} — finish it with `pathways run`")
+        self._checked(run, step)
         return path
+
+    def _check_step(self, run: str, step: str) -> None:
+        """The step's Parquet files are those its manifest records (footer, columns, rows)."""
+        from pathways.runner import Artifact
+
+        folder = run_path(self.store, run) / step
+        if (folder / "manifest.json").is_file():
+            Artifact(folder).check_readable(step)
 
     def _read_table(
         self, run: str, step: str, name: str, columns: tuple[str, ...] | None
