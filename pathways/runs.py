@@ -32,12 +32,18 @@ def run_path(store: str | Path, name: str) -> Path:
 
 
 def list_runs(store: str | Path) -> list[str]:
-    """Names of the runs in ``store`` that have a run record, sorted."""
+    """Names of the runs in ``store`` that have a run record, sorted (a link to a folder
+    outside the store is not a run of it)."""
     root = Path(store)
     if not root.is_dir():
         return []
+    inside = root.resolve()
     return sorted(
-        p.name for p in root.iterdir() if (p / "run.json").is_file() and _RUN_NAME.fullmatch(p.name)
+        p.name
+        for p in root.iterdir()
+        if (p / "run.json").is_file()
+        and _RUN_NAME.fullmatch(p.name)
+        and p.resolve().parent == inside
     )
 
 

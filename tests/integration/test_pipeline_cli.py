@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pathways.data.idx import write_idx
+
 SMALL = """
 name = "small"
 trained_classes = [1, 7]
@@ -210,7 +212,11 @@ def test_only_and_force(workdir: Path):
         ),
         ('[[models]]\nname = "m"\ntype = "vit"\n', "unknown model type 'vit'"),
         ('[[models]]\nname = "m"\ntype = "mlp"\n[training]\nepochs = 0\n', "training.epochs"),
+        ("trained_classes = [1, 7\n", "not valid TOML"),
+        ('[[models]]\nname = "m"\ntype = "mlp"\n[training]\nepochs = "five"\n', "training.epochs"),
+        ('[[models]]\nname = "m"\ntype = "mlp"\nlayers = 3\n', "models.0.layers"),
     ],
+    ids=["unknown-class", "class-twice", "model-type", "range", "syntax", "type", "unknown-key"],
 )
 def test_bad_configs_exit_2_with_one_line(workdir: Path, config: str, message: str):
     path = workdir / "bad.toml"
@@ -220,6 +226,29 @@ def test_bad_configs_exit_2_with_one_line(workdir: Path, config: str, message: s
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
     assert not (workdir / "store" / "bad" / "train").exists()
+
+
+def test_truncated_idx_file_is_one_line(workdir: Path, tmp_path: Path):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 60), ("t10k", 20)):
+        write_idx(
+            folder / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+        )
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", (np.arange(n) % 10).astype(np.uint8))
+    images = folder / "train-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:-300])  # a download cut short
+    (workdir / "idx.toml").write_text(
+        f'name = "idx"\n[data]\nsource = "idx"\npath = "{folder}"\n'
+        '[[models]]\nname = "m"\ntype = "mlp"\n'
+    )
+    result = pathways("run", "idx.toml", cwd=workdir, check=False)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and str(images) in lines[0]
+    assert not (workdir / "store" / "idx" / "data").exists()
 
 
 def test_missing_run_and_escaping_run_names(workdir: Path):

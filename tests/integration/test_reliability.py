@@ -215,6 +215,60 @@ def test_full_disk_is_one_clear_error_and_keeps_earlier_outputs(workdir: Path, r
     assert (store / "tiny" / "capture" / "mlp" / "activations.parquet").read_bytes() == before
 
 
+READ_ONLY = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+
+
+def _read_only(store: Path, *args: str) -> list[str]:
+    """``args`` run in a mount namespace where ``store`` is a read-only file system."""
+    return [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        READ_ONLY,
+        str(store),
+        *args,
+    ]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_read_only_store_is_one_clear_error_and_can_still_be_read(workdir: Path, reference: Path):
+    probe = subprocess.run(_read_only(workdir, "true"), capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no unprivileged mount namespaces here: {probe.stderr.strip()}")
+    store = _copy(reference, workdir, "read-only")
+    before = _tree(store)
+    pathways = [sys.executable, "-m", "pathways.cli"]
+    for args, expected in [
+        (("run", "tiny.toml", "--only", "capture/mlp", "--force"), 2),
+        (("run", "tiny.toml"), 2),  # even with nothing to compute: the run record is written
+        (("show", "tiny"), 0),
+        (("report", "tiny"), 0),
+    ]:
+        proc = subprocess.Popen(
+            _read_only(store, *pathways, *args),
+            cwd=workdir,
+            env={
+                **os.environ,
+                "PATHWAYS_STORE": str(store),
+                "PATHWAYS_DATA": str(workdir / "data"),
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        code, out, err = finish(proc)
+        assert code == expected, (args, err)
+        if expected:
+            assert "read-only file system — use a writable --store" in error_line(err), err
+    assert _tree(store) == before
+
+
 def test_damaged_parquet_is_named_in_one_line(workdir: Path, reference: Path):
     store = _copy(reference, workdir, "damaged")
     path = store / "tiny" / "capture" / "mlp" / "activations.parquet"
@@ -315,6 +369,18 @@ def test_store_from_a_newer_version_is_refused(workdir: Path, reference: Path):
         code, _, err = finish(cli(*args, cwd=workdir, store=store))
         assert code == 2 and "newer pathways" in error_line(err), args
     assert json.loads(record.read_text())["store_format"] == 99  # left as it was
+
+
+def test_a_link_out_of_the_store_is_not_a_run(workdir: Path, reference: Path):
+    store = workdir / "linked"
+    store.mkdir()
+    (store / "elsewhere").symlink_to(reference, target_is_directory=True)  # a run outside
+    code, _, err = finish(cli("show", "elsewhere", cwd=workdir, store=store))
+    assert code == 2 and "leaves the store" in error_line(err)
+    reader = StoreReader(store)  # what the explorer offers and reads
+    assert reader.runs() == []
+    with pytest.raises(StoreError, match="leaves the store"):
+        reader.models("elsewhere")
 
 
 def test_explorer_listens_on_localhost_without_debug(workdir: Path, reference: Path):
