@@ -82,8 +82,13 @@ class RichProgress:
         self.console.print(message, highlight=False)
 
 
+def _count(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
 class LineProgress:
-    """Plain lines for logs: a task's first tick, each tenth of its total, and its end."""
+    """Plain lines for logs: a task's first tick, each tenth of its total and its end (without a
+    total: ticks 1, 10, 100, …)."""
 
     def __init__(self, console=None) -> None:  # noqa: ANN001 - rich Console
         from rich.console import Console
@@ -99,22 +104,25 @@ class LineProgress:
     def task(self, description: str, total: float | None = None) -> Callable[..., None]:
         start = time.perf_counter()
         done = 0.0
-        shown = -1
+        shown = -1.0
 
         def advance(advance: float = 1, note: str | None = None) -> None:
             nonlocal done, shown
             done += advance
-            if not total:
+            if total:
+                mark = min(float(int(10 * done / total)), 10.0)  # tenths; 10 = the end, once
+                of = f"/{_count(total)}"
+            else:
+                mark, of = float(len(str(int(done)))), ""  # a new power of ten
+            if mark == shown:
                 return
-            tenth = int(10 * done / total)
-            if tenth != shown or done >= total:
-                shown = tenth
-                extra = f"  {note}" if note else ""
-                self.console.print(
-                    f"{description} {done:g}/{total:g} {time.perf_counter() - start:.1f} s{extra}",
-                    highlight=False,
-                    soft_wrap=True,
-                )
+            shown = mark
+            extra = f"  {note}" if note else ""
+            self.console.print(
+                f"{description} {_count(done)}{of} {time.perf_counter() - start:.1f} s{extra}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
         return advance
 
@@ -130,19 +138,20 @@ class StepProgress:
     def __init__(self, inner: Progress, step_id: str) -> None:
         self.inner = inner
         self.step_id = step_id
+        self.ticks = 0  # of the whole step (a stage has one task today)
 
     def task(self, description: str, total: float | None = None) -> Callable[..., None]:
+        """A task labelled with the step id (stages have one task each; their own description,
+        meant for library use, does not name the seed)."""
         advance = self.inner.task(self.step_id, total)
         kill_at = faults.kill_tick(self.step_id)
         if kill_at is None:
             return advance
-        ticks = 0
 
         def advance_then_maybe_die(*args: Any, **fields: Any) -> None:
-            nonlocal ticks
             advance(*args, **fields)
-            ticks += 1
-            if ticks == kill_at:
+            self.ticks += 1
+            if self.ticks == kill_at:
                 faults.kill_now()
 
         return advance_then_maybe_die

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from pathways import __version__
+from pathways import __version__, faults
 from pathways.errors import StoreError
 from pathways.progress import Progress, Silent, StepProgress
 from pathways.store import PROVENANCE_KEY
@@ -130,11 +130,18 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def schema_fingerprint(schema: pa.Schema) -> str:
-    """A short hash of a table's column names and types (not its metadata); taken from the file
-    as read back, since Parquet renames nested fields (a list's ``item`` becomes ``element``)."""
-    text = "\n".join(f"{field.name}: {field.type}" for field in schema)
+def schema_fingerprint(meta: pq.FileMetaData) -> str:
+    """A short hash of a Parquet file's columns as its footer declares them (path, physical and
+    logical type): the file format's own description, the same whichever pyarrow reads it."""
+    text = "\n".join(
+        f"{column.path}: {column.physical_type} {column.logical_type}" for column in meta.schema
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _column_names(meta: pq.FileMetaData, shown: int = 4) -> str:
+    names = list(dict.fromkeys(column.path.split(".")[0] for column in meta.schema))
+    return ", ".join(names[:shown]) + (f" … ({len(names)} in all)" if len(names) > shown else "")
 
 
 def step_keys(plan: list[Step]) -> dict[str, str]:
@@ -176,15 +183,14 @@ class Artifact(Mapping[str, Any]):
             fix = f"re-run it with `pathways run --only {step_id} --force`"
             try:
                 meta = pq.read_metadata(path)
-                schema = meta.schema.to_arrow_schema()
             except (pa.ArrowException, OSError) as exc:
                 raise StoreError(
                     f"{path}: damaged output of step {step_id} ({str(exc).splitlines()[0]}) — {fix}"
                 ) from None
-            if "schema" in info and schema_fingerprint(schema) != info["schema"]:
+            if "schema" in info and schema_fingerprint(meta) != info["schema"]:
                 raise StoreError(
                     f"{path}: its columns are not those step {step_id} wrote (columns "
-                    f"{_first_names(schema)}; replaced or edited by hand?) — {fix}"
+                    f"{_column_names(meta)}; replaced or edited by hand?) — {fix}"
                 )
             if "rows" in info and meta.num_rows != info["rows"]:
                 raise StoreError(
@@ -213,11 +219,6 @@ class Artifact(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._files)
-
-
-def _first_names(schema: pa.Schema, shown: int = 4) -> str:
-    names = ", ".join(schema.names[:shown])
-    return names + (f" … ({len(schema.names)} in all)" if len(schema.names) > shown else "")
 
 
 @dataclass
@@ -418,8 +419,9 @@ class Runner:
                 for name, value in outputs.items()
             }
             manifest["seconds"] = round(time.perf_counter() - t0, 3)
+            faults.kill_at(step.id, "saved")
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
-            self._replace(tmp, self.step_dir(step.id))
+            self._replace(tmp, self.step_dir(step.id), step.id)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -481,7 +483,7 @@ class Runner:
             file = f"{out}.parquet"
             saved[out] = {
                 "rows": rows[name],
-                "schema": schema_fingerprint(pq.read_schema(folder / file)),
+                "schema": schema_fingerprint(pq.read_metadata(folder / file)),
                 "file": file,
                 "bytes": (folder / file).stat().st_size,
             }
@@ -514,7 +516,7 @@ class Runner:
             file = f"{name}.parquet"
             pq.write_table(table, folder / file, compression="zstd")
             info["rows"] = table.num_rows
-            info["schema"] = schema_fingerprint(pq.read_schema(folder / file))  # as read back
+            info["schema"] = schema_fingerprint(pq.read_metadata(folder / file))
         elif isinstance(value, (dict, list)):
             file = f"{name}.json"
             (folder / file).write_text(json.dumps(value, indent=2, default=str))
@@ -530,12 +532,13 @@ class Runner:
         info.update(file=file, bytes=(folder / file).stat().st_size)
         return info
 
-    def _replace(self, tmp: Path, final: Path) -> None:
+    def _replace(self, tmp: Path, final: Path, step_id: str) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         trash = self.run_dir / ".trash" / uuid.uuid4().hex
         if final.exists():
             trash.parent.mkdir(parents=True, exist_ok=True)
             os.replace(final, trash)
+            faults.kill_at(step_id, "replacing")
         os.replace(tmp, final)
         shutil.rmtree(trash, ignore_errors=True)
 

@@ -26,7 +26,12 @@ ANALYSIS = ("capture", "signatures", "clusters", "embedding", "paths", "divergen
 
 
 class StoreReader:
-    """The runs of one store. All methods raise :class:`StoreError` with a message for people."""
+    """The runs of one store. All methods raise :class:`StoreError` with a message for people.
+
+    What it reads is cached per version of the run: a run's record (``run.json``) is rewritten
+    at the end of every ``pathways run``, and its modification time is part of each cache key,
+    so an explorer left open shows a re-run's outputs once that run has finished.
+    """
 
     def __init__(self, store: str | Path) -> None:
         self.store = Path(store)
@@ -62,14 +67,20 @@ class StoreReader:
                 "finish it with `pathways run`"
             )
 
+    def _version(self, run: str) -> int:
+        try:
+            return (run_path(self.store, run) / "run.json").stat().st_mtime_ns
+        except OSError:
+            return 0
+
     def _path(self, run: str, step: str, name: str) -> Path:
         path = run_path(self.store, run) / step / f"{name}.parquet"
         if not path.is_file():
             raise StoreError(f"run {run!r} has no {step}/{name} — finish it with `pathways run`")
-        self._checked(run, step)
+        self._checked(run, step, self._version(run))
         return path
 
-    def _check_step(self, run: str, step: str) -> None:
+    def _check_step(self, run: str, step: str, version: int) -> None:
         """The step's Parquet files are those its manifest records (footer, columns, rows)."""
         from pathways.runner import Artifact
 
@@ -78,7 +89,7 @@ class StoreReader:
             Artifact(folder).check_readable(step)
 
     def _read_table(
-        self, run: str, step: str, name: str, columns: tuple[str, ...] | None
+        self, run: str, step: str, name: str, columns: tuple[str, ...] | None, version: int
     ) -> pd.DataFrame:
         path = self._path(run, step, name)
         try:
@@ -92,17 +103,17 @@ class StoreReader:
     def table(
         self, run: str, step: str, name: str, columns: tuple[str, ...] | None = None
     ) -> pd.DataFrame:
-        return self._table(run, step, name, columns)
+        return self._table(run, step, name, columns, self._version(run))
 
     # -- per-model views ---------------------------------------------------------------------
     def samples(self, run: str, model: str) -> pd.DataFrame:
         """sample_id, source_index, label, split, seen, predicted_class, confidence, correct.
 
         Cached (hover and selection ask for it on every event): treat it as read-only."""
-        return self._samples(run, model)
+        return self._samples(run, model, self._version(run))
 
     @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
-    def _samples(self, run: str, model: str) -> pd.DataFrame:
+    def _samples(self, run: str, model: str, version: int) -> pd.DataFrame:
         frame = self.table(run, f"capture/{model}", "activations", tuple(SAMPLE_FIELDS)).copy()
         frame["split"] = frame["split"].astype(str)
         frame["correct"] = np.where(
@@ -124,10 +135,10 @@ class StoreReader:
 
     def embedding(self, run: str, model: str, layer: str) -> pd.DataFrame:
         """sample_id, x, y, cluster, outlier + the sample columns, for one layer."""
-        return self._embedding(run, model)[layer]
+        return self._embedding(run, model, self._version(run))[layer]
 
     @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
-    def _embedding(self, run: str, model: str) -> dict[str, pd.DataFrame]:
+    def _embedding(self, run: str, model: str, version: int) -> dict[str, pd.DataFrame]:
         embedding = self.table(run, f"embedding/{model}", "embedding")
         clusters = self.table(
             run, f"clusters/{model}", "assignments", ("sample_id", "layer", "cluster", "outlier")
@@ -213,11 +224,11 @@ class StoreReader:
         )
 
     # -- images ------------------------------------------------------------------------------
-    def _read_images(self, run: str) -> np.ndarray:
+    def _read_images(self, run: str, version: int) -> np.ndarray:
         return read_samples(self._path(run, "data", "samples"))[1]
 
     def image(self, run: str, sample_id: int) -> np.ndarray:
-        return self._images(run)[int(sample_id)]
+        return self._images(run, self._version(run))[int(sample_id)]
 
     def image_uri(self, run: str, sample_id: int, scale: int = 3) -> str:
         """A data: URI of the digit as PNG, scaled up ``scale`` times (nearest neighbour)."""

@@ -129,24 +129,34 @@ def _manifests(run: Path) -> dict[str, int]:
     }
 
 
-# Every long stage, in the order the steps run, and the progress tick after which the process
-# is killed (pathways.faults): each point lies inside the step, with work still to do.
+# Every long stage, in the order the steps run, and where in it the process is killed
+# (pathways.faults): after a progress tick (inside the stage's work) or after its outputs were
+# written to RUN/.tmp but before its manifest ("saved").
 KILL_POINTS = [
     "train/mlp:1",  # after epoch 1 of 2
-    "capture/mlp:2",  # 2 of 4 batches written to a Parquet file in RUN/.tmp
-    "signatures/mlp:1",
+    "capture/mlp:2",  # 2 of 4 batches captured, the Parquet writer open in RUN/.tmp
+    "signatures/mlp:1",  # after layer 1 of 3
     "clusters/mlp:1",
     "embedding/mlp:1",
+    "paths/mlp:saved",
     "divergence/mlp:2",
     "novelty/mlp:1",
-    "rotation/mlp:1",
-    "stability/mlp:1",
+    "rotation/mlp:1",  # after class 1 of 3
+    "stability/mlp:1",  # after seed 1 of 2
     "train/lenet5:1",
-    "capture/lenet5:1",
+    "capture/lenet5:saved",
     "clusters/lenet5:2",
-    "explain/lenet5:1",
+    "explain/lenet5:1",  # after occlusion, before Grad-CAM
     "stability/lenet5:1",
 ]
+
+
+def _killed_at(point: str, workdir: Path, store: Path, *args: str) -> None:
+    proc = cli(
+        "run", "tiny.toml", *args, cwd=workdir, store=store, extra={"PATHWAYS_KILL_AT": point}
+    )
+    code, _, err = finish(proc)
+    assert code == -signal.SIGKILL, f"{point} was not reached: {err}"
 
 
 def test_run_killed_inside_each_long_stage_resumes_to_identical_outputs(
@@ -155,22 +165,29 @@ def test_run_killed_inside_each_long_stage_resumes_to_identical_outputs(
     store = workdir / "killed"
     run = store / "tiny"
     for point in KILL_POINTS:
-        step = point.split(":")[0]
+        step, _, phase = point.partition(":")
         before = _manifests(run) if run.exists() else {}
-        proc = cli("run", "tiny.toml", cwd=workdir, store=store, extra={"PATHWAYS_KILL_AT": point})
-        code, _, err = finish(proc)
-        assert code == -signal.SIGKILL, f"{point} was not reached: {err}"
+        _killed_at(point, workdir, store)
         after = _manifests(run)
         assert step not in after, f"{step} finished although killed inside it"
         assert {s: after[s] for s in before} == before, f"killed in {step}: finished steps changed"
-        if step.startswith("capture/"):
-            partial = list((run / ".tmp").glob("*/activations.parquet"))
-            assert partial and all(p.stat().st_size > 0 for p in partial)  # died mid-write
+        if phase == "saved" or step.startswith("capture/"):
+            assert list((run / ".tmp").glob(f"{step.replace('/', '-')}-*/*.parquet"))
     finished = _manifests(run)
     code, out, err = finish(cli("run", "tiny.toml", cwd=workdir, store=store))
     assert code == 0, err
     now = _manifests(run)
     assert {s: now[s] for s in finished} == finished and "cached" in out  # finished steps kept
+    same_outputs(run, reference)
+    assert not any((run / ".tmp").glob("*")) and not any((run / ".trash").glob("*"))
+
+    # A finished step run again, killed between moving its old outputs aside and putting the
+    # new ones in place: the next run computes it again, and only it.
+    _killed_at("report:replacing", workdir, store, "--only", "report", "--force")
+    assert not (run / "report").exists() and any((run / ".trash").glob("*"))
+    code, out, err = finish(cli("run", "tiny.toml", cwd=workdir, store=store))
+    assert code == 0, err
+    assert [line.split()[1] for line in out.splitlines() if "│ ran " in line] == ["report"]
     same_outputs(run, reference)
     assert not any((run / ".tmp").glob("*")) and not any((run / ".trash").glob("*"))
 
@@ -237,6 +254,19 @@ def _tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
+EXPLORER_READS = """
+import sys
+from pathways.app.data import StoreReader
+reader = StoreReader(sys.argv[1])
+for model in reader.models("tiny"):
+    reader.check_model("tiny", model)
+    for layer in reader.layers("tiny", model):
+        reader.embedding("tiny", model, layer)
+    reader.novelty("tiny", model)
+reader.image_uri("tiny", 0)
+"""
+
+
 def test_read_only_store_is_one_clear_error_and_can_still_be_read(workdir: Path, reference: Path):
     probe = subprocess.run(_read_only(workdir, "true"), capture_output=True, text=True)
     if probe.returncode != 0:
@@ -249,9 +279,13 @@ def test_read_only_store_is_one_clear_error_and_can_still_be_read(workdir: Path,
         (("run", "tiny.toml"), 2),  # even with nothing to compute: the run record is written
         (("show", "tiny"), 0),
         (("report", "tiny"), 0),
+        (("explorer",), 0),  # what the explorer reads for a model's pages
     ]:
+        command = pathways + list(args)
+        if args == ("explorer",):
+            command = [sys.executable, "-c", EXPLORER_READS, str(store)]
         proc = subprocess.Popen(
-            _read_only(store, *pathways, *args),
+            _read_only(store, *command),
             cwd=workdir,
             env={
                 **os.environ,
@@ -303,23 +337,34 @@ def _rows_cut(run: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("damage", "reads", "message"),
+    ("damage", "reads", "explorer_reads", "message"),
     [
-        (_other_columns, "signatures/mlp", "its columns are not those step capture/mlp wrote"),
-        (_rows_cut, "report", "10 rows where step novelty/mlp wrote"),
+        (
+            _other_columns,
+            "signatures/mlp",
+            lambda reader: reader.layer_values("tiny", "mlp", "fc1"),
+            "its columns are not those step capture/mlp wrote",
+        ),
+        (
+            _rows_cut,
+            "report",
+            lambda reader: reader.novelty("tiny", "mlp"),
+            "10 rows where step novelty/mlp wrote",
+        ),
     ],
     ids=["other-columns", "rows-cut"],
 )
 def test_parquet_with_other_columns_or_rows_is_named_in_one_line(
-    workdir: Path, reference: Path, damage, reads: str, message: str
+    workdir: Path, reference: Path, damage, reads: str, explorer_reads, message: str
 ):
     store = _copy(reference, workdir, f"wrong-{damage.__name__}")
+    reader = StoreReader(store)
+    explorer_reads(reader)  # read (and cached) while intact
     path = damage(store / "tiny")
-    reader = StoreReader(store)  # the explorer names the file
+    record = store / "tiny" / "run.json"
+    os.utime(record, ns=(time.time_ns(), record.stat().st_mtime_ns + 1))  # as a run's end does
     with pytest.raises(StoreError, match=f"{path}: {message}"):
-        reader.layer_values("tiny", "mlp", "fc1") if "capture" in message else reader.novelty(
-            "tiny", "mlp"
-        )
+        explorer_reads(reader)  # an explorer left open sees the new version and names the file
     # A run computes an output again when its size differs from the manifest's (next test);
     # with the size edited too, the step reading it stops with one line, not inside its stage.
     _fix_recorded_size(path)
