@@ -132,7 +132,9 @@ def library_versions() -> dict[str, str]:
 
 def schema_fingerprint(meta: pq.FileMetaData) -> str:
     """A short hash of a Parquet file's columns as its footer declares them (path, physical and
-    logical type): the file format's own description, the same whichever pyarrow reads it."""
+    logical type): the file format's own description, the same whichever pyarrow reads it.
+    Manifests store it as ``parquet_schema``; a new definition must use a new key, so that
+    manifests holding the old one are not taken for replaced files."""
     text = "\n".join(
         f"{column.path}: {column.physical_type} {column.logical_type}" for column in meta.schema
     )
@@ -187,7 +189,7 @@ class Artifact(Mapping[str, Any]):
                 raise StoreError(
                     f"{path}: damaged output of step {step_id} ({str(exc).splitlines()[0]}) — {fix}"
                 ) from None
-            if "schema" in info and schema_fingerprint(meta) != info["schema"]:
+            if "parquet_schema" in info and schema_fingerprint(meta) != info["parquet_schema"]:
                 raise StoreError(
                     f"{path}: its columns are not those step {step_id} wrote (columns "
                     f"{_column_names(meta)}; replaced or edited by hand?) — {fix}"
@@ -483,7 +485,7 @@ class Runner:
             file = f"{out}.parquet"
             saved[out] = {
                 "rows": rows[name],
-                "schema": schema_fingerprint(pq.read_metadata(folder / file)),
+                "parquet_schema": schema_fingerprint(pq.read_metadata(folder / file)),
                 "file": file,
                 "bytes": (folder / file).stat().st_size,
             }
@@ -516,7 +518,7 @@ class Runner:
             file = f"{name}.parquet"
             pq.write_table(table, folder / file, compression="zstd")
             info["rows"] = table.num_rows
-            info["schema"] = schema_fingerprint(pq.read_metadata(folder / file))
+            info["parquet_schema"] = schema_fingerprint(pq.read_metadata(folder / file))
         elif isinstance(value, (dict, list)):
             file = f"{name}.json"
             (folder / file).write_text(json.dumps(value, indent=2, default=str))
