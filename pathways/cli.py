@@ -50,6 +50,19 @@ ConfigArgument = Annotated[
 _NO_SPACE = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
 
 
+def _os_error_line(exc: OSError) -> str:
+    """What a failed read or write of the store means for the user, and what to do."""
+    if exc.errno in _NO_SPACE or "No space left" in str(exc) or "File too large" in str(exc):
+        return (
+            f"no room to write the outputs ({exc.strerror or exc}) — free disk space or use "
+            "another --store; earlier outputs are intact"
+        )
+    if exc.errno == errno.EROFS:
+        return f"{exc.filename or 'the store'}: read-only file system — use a writable --store"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc} — check the path and its permissions"
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
 
@@ -61,32 +74,7 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except OSError as exc:
-            if (
-                exc.errno in _NO_SPACE
-                or "No space left" in str(exc)
-                or "File too large" in str(exc)
-            ):
-                err.print(
-                    f"[bold red]error:[/] no room to write the outputs ({exc.strerror or exc}) — "
-                    "free disk space or use another --store; earlier outputs are intact",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                raise typer.Exit(2) from None
-            if exc.errno == errno.EROFS:
-                err.print(
-                    f"[bold red]error:[/] {exc.filename or 'the store'}: read-only file system — "
-                    "use a writable --store",
-                    highlight=False,
-                    soft_wrap=True,
-                )
-                raise typer.Exit(2) from None
-            where = f" {exc.filename}" if exc.filename else ""
-            err.print(
-                f"[bold red]error:[/]{where}: {exc.strerror or exc} — check the path and its permissions",
-                highlight=False,
-                soft_wrap=True,
-            )
+            err.print(f"[bold red]error:[/] {_os_error_line(exc)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted — outputs of the unfinished step were discarded")
