@@ -245,6 +245,17 @@ def _output_intact(path: Path, info: Mapping[str, Any]) -> bool:
     return path.is_file() and path.stat().st_size == info["bytes"]
 
 
+def _parquet_info(folder: Path, file: str) -> dict[str, Any]:
+    """What a manifest records of a written Parquet output, read from its footer."""
+    meta = pq.read_metadata(folder / file)
+    return {
+        "rows": meta.num_rows,
+        "parquet_schema": schema_fingerprint(meta),
+        "file": file,
+        "bytes": (folder / file).stat().st_size,
+    }
+
+
 def check_store_format(run_dir: Path) -> None:
     """Refuse a run written by a newer pathways whose store layout this one does not know."""
     record = run_dir / "run.json"
@@ -431,6 +442,10 @@ class Runner:
         keys = ("step", "stage", "version", "key", "params", "upstream", "versions")
         return json.dumps({**self.provenance, **{k: manifest[k] for k in keys}}, default=str)
 
+    def _metadata(self, schema: pa.Schema, manifest: dict) -> dict:
+        """``schema``'s metadata with the step's provenance added."""
+        return {**(schema.metadata or {}), PROVENANCE_KEY: self._provenance(manifest)}
+
     def _save_streams(
         self, folder: Path, streams: Mapping[str, TableStream], manifest: dict
     ) -> dict[str, dict[str, Any]]:
@@ -447,7 +462,6 @@ class Runner:
     ) -> dict[str, dict[str, Any]]:
         writers: dict[str, pq.ParquetWriter] = {}
         pending: dict[str, list[pa.Table]] = {name: [] for name in names}
-        rows = dict.fromkeys(names, 0)
 
         def flush(name: str) -> None:
             if pending[name]:
@@ -460,17 +474,12 @@ class Runner:
                     if name not in names:
                         continue
                     if name not in writers:
-                        meta = {
-                            **(table.schema.metadata or {}),
-                            PROVENANCE_KEY: self._provenance(manifest),
-                        }
                         writers[name] = pq.ParquetWriter(
                             folder / f"{names[name]}.parquet",
-                            table.schema.with_metadata(meta),
+                            table.schema.with_metadata(self._metadata(table.schema, manifest)),
                             compression="zstd",
                         )
                     pending[name].append(table.replace_schema_metadata(None))
-                    rows[name] += table.num_rows
                     if sum(t.nbytes for t in pending[name]) >= source.group_bytes:
                         flush(name)
             for name in writers:
@@ -482,13 +491,7 @@ class Runner:
         for name, out in names.items():
             if name not in writers:
                 raise StoreError(f"stage output {out!r} received no rows")
-            file = f"{out}.parquet"
-            saved[out] = {
-                "rows": rows[name],
-                "parquet_schema": schema_fingerprint(pq.read_metadata(folder / file)),
-                "file": file,
-                "bytes": (folder / file).stat().st_size,
-            }
+            saved[out] = _parquet_info(folder, f"{out}.parquet")
         return saved
 
     def _save(self, folder: Path, name: str, value: Any, manifest: dict) -> dict[str, Any]:
@@ -500,10 +503,7 @@ class Runner:
                 for key, val in keys.items():
                     part = part / f"{key}={val}"
                 part.mkdir(parents=True, exist_ok=True)
-                meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: self._provenance(manifest)}
-                pq.write_table(
-                    table.replace_schema_metadata(meta), part / "part-0.parquet", compression="zstd"
-                )
+                self._write_table(table, part / "part-0.parquet", manifest)
                 files, rows = files + 1, rows + table.num_rows
                 size += (part / "part-0.parquet").stat().st_size
             return {"file": name, "partitioned": True, "files": files, "rows": rows, "bytes": size}
@@ -513,13 +513,9 @@ class Runner:
                 if isinstance(value, pa.Table)
                 else pa.Table.from_pandas(value, preserve_index=False)
             )
-            meta = {**(table.schema.metadata or {}), PROVENANCE_KEY: self._provenance(manifest)}
-            table = table.replace_schema_metadata(meta)
-            file = f"{name}.parquet"
-            pq.write_table(table, folder / file, compression="zstd")
-            info["rows"] = table.num_rows
-            info["parquet_schema"] = schema_fingerprint(pq.read_metadata(folder / file))
-        elif isinstance(value, (dict, list)):
+            self._write_table(table, folder / f"{name}.parquet", manifest)
+            return _parquet_info(folder, f"{name}.parquet")
+        if isinstance(value, (dict, list)):
             file = f"{name}.json"
             (folder / file).write_text(json.dumps(value, indent=2, default=str))
         elif isinstance(value, np.ndarray):
@@ -533,6 +529,10 @@ class Runner:
             raise TypeError(f"stage output {name!r} of type {type(value).__name__} cannot be saved")
         info.update(file=file, bytes=(folder / file).stat().st_size)
         return info
+
+    def _write_table(self, table: pa.Table, path: Path, manifest: dict) -> None:
+        table = table.replace_schema_metadata(self._metadata(table.schema, manifest))
+        pq.write_table(table, path, compression="zstd")
 
     def _replace(self, tmp: Path, final: Path, step_id: str) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
