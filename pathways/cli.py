@@ -63,6 +63,13 @@ def _os_error_line(exc: OSError) -> str:
     return f"{where}{exc.strerror or exc} — check the path and its permissions"
 
 
+def _progress() -> Any:
+    """Progress on stderr: live bars on a terminal, plain lines in a log file."""
+    from pathways.progress import LineProgress, RichProgress
+
+    return (RichProgress if err.is_terminal else LineProgress)(err)
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
 
@@ -131,7 +138,6 @@ def run(
     """Run an experiment's pipeline; steps whose outputs are cached are skipped."""
     from pathways.config import load_experiment
     from pathways.pipeline import build_plan, runner_for
-    from pathways.progress import LineProgress, RichProgress
 
     experiment = load_experiment(config)
     _check_device(device)
@@ -152,8 +158,7 @@ def run(
 
         runs_on = DaskExecutor(scheduler, workers=workers, threads=chosen_threads or 1)
     start = time.perf_counter()
-    shows = RichProgress if err.is_terminal else LineProgress  # a log file gets plain lines
-    with shows(err) as progress:
+    with _progress() as progress:
         statuses = runner.run(plan, only=only, force=force, progress=progress, executor=runs_on)
     table = Table(
         "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"
@@ -387,14 +392,12 @@ def data_fetch(
     """Download MNIST's IDX files, verify their SHA-256, store them under DATA_DIR/mnist/."""
     from pathways.data.fetch import DEFAULT_MIRROR, fetch_files, read_checksums
     from pathways.data.idx import load_idx_folder
-    from pathways.progress import RichProgress
 
     if dataset != "mnist":
         raise PathwaysError(f"unknown data set {dataset!r} — use mnist")
     target = dest or data_dir / "mnist"
     sums = read_checksums(checksums) if checksums else None
-    progress = RichProgress()
-    with progress:
+    with _progress() as progress:
         advance = progress.task("download", total=None)
         files = fetch_files(
             mirror or DEFAULT_MIRROR, target, sums, on_bytes=advance, log=progress.log
