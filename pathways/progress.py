@@ -47,12 +47,12 @@ class RichProgress:
 
         self.console = console or Console(stderr=True)
         self._progress = _Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
+            TextColumn("{task.fields[note]}", markup=False),
             console=self.console,
             transient=False,
         )
@@ -79,7 +79,7 @@ class RichProgress:
         return advance
 
     def log(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        self.console.print(message, markup=False, highlight=False)
 
 
 def _count(value: float) -> str:
@@ -120,6 +120,7 @@ class LineProgress:
             extra = f"  {note}" if note else ""
             self.console.print(
                 f"{description} {_count(done)}{of} {time.perf_counter() - start:.1f} s{extra}",
+                markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
@@ -127,7 +128,7 @@ class LineProgress:
         return advance
 
     def log(self, message: str) -> None:
-        self.console.print(message, highlight=False, soft_wrap=True)
+        self.console.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 class StepProgress:

@@ -26,7 +26,7 @@ from pathways.capture import channel_stats, channel_stats_and_maps, keep_output,
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, read_samples, select_samples
-from pathways.errors import StoreError
+from pathways.errors import PathwaysError, StoreError, TrainingDiverged
 from pathways.memory import release_freed_memory
 from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
@@ -85,19 +85,22 @@ def train_stage(
     with seeded(training["seed"]):
         model = build_model(spec, len(classes)).to(device)
     advance = progress.task(f"train {spec.name}", total=training["epochs"])
-    result = train_classifier(
-        model,
-        *tensors["train"],
-        *tensors["test"],
-        classes=classes,
-        epochs=training["epochs"],
-        batch_size=training["batch_size"],
-        learning_rate=training["learning_rate"],
-        seed=training["seed"],
-        on_epoch=lambda epoch, m: advance(
-            1, note=f"loss {m['train_loss']:.3f} test acc {m['test_accuracy']:.3f}"
-        ),
-    )
+    try:
+        result = train_classifier(
+            model,
+            *tensors["train"],
+            *tensors["test"],
+            classes=classes,
+            epochs=training["epochs"],
+            batch_size=training["batch_size"],
+            learning_rate=training["learning_rate"],
+            seed=training["seed"],
+            on_epoch=lambda epoch, m: advance(
+                1, note=f"loss {m['train_loss']:.3f} test acc {m['test_accuracy']:.3f}"
+            ),
+        )
+    except TrainingDiverged as exc:
+        raise PathwaysError(_diverged_line(spec.name, training, exc)) from None
     buffer = io.BytesIO()
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
     final = result.history[result.history["epoch"] == training["epochs"]]
@@ -117,6 +120,15 @@ def train_stage(
         "per_class": result.per_class,
         "confusion": result.confusion,
     }
+
+
+def _diverged_line(model: str, training: dict[str, Any], exc: TrainingDiverged) -> str:
+    rate = training["learning_rate"]
+    lower = "0.001 (the default)" if rate > 0.001 else f"{rate / 10:g}"
+    return (
+        f"training of model {model!r} (seed {training['seed']}) diverged: {exc} — nothing was "
+        f"saved; lower training.learning_rate (now {rate:g}), e.g. to {lower}, and run again"
+    )
 
 
 def _input_kind(spec: MLPSpec | LeNet5Spec) -> str:
@@ -214,10 +226,27 @@ def _capture_tables(
     )
     start = 0
     for activations, logits in batches:
+        _check_finite(description["spec"]["name"], activations, logits, start)
         chunk = meta.iloc[start : start + len(logits)]
         start += len(logits)
         yield _batch_tables(chunk, activations, logits, description, params["capture"]["layout"])
         advance(len(logits))
+
+
+def _check_finite(
+    model: str, activations: dict[str, np.ndarray], logits: np.ndarray, first: int
+) -> None:
+    """Refuse to write NaN or infinite activations (a broken model); name the first such layer."""
+    for key, values in [*activations.items(), ("logit", logits)]:
+        if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+            bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+            layer = key.partition(":")[0]
+            raise PathwaysError(
+                f"capture of model {model!r}: layer {layer} gives NaN or infinite activations "
+                f"for {int(bad.sum())} of {len(values)} samples (sample_id {first + int(bad.argmax())} "
+                "first) — nothing was written; the model's weights are unusable, train it again "
+                "(e.g. with a lower training.learning_rate)"
+            )
 
 
 def _capture_shard(

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pathways.errors import StoreError
+from pathways.parquet_io import reading
 
 Layout = Literal["wide", "list"]
 META_KEY = b"pathways"
@@ -134,19 +135,26 @@ def feature_map_table(sample_ids: np.ndarray, maps: dict[str, np.ndarray]) -> pa
 
 def table_metadata(source: str | Path | pa.Schema) -> dict:
     """The ``pathways`` metadata of an activation table (layers, layout)."""
-    schema = source if isinstance(source, pa.Schema) else pq.read_schema(source)
-    raw = (schema.metadata or {}).get(META_KEY)
-    if raw is None:
-        raise StoreError(
-            f"{source}: no pathways metadata — not an activation table written by pathways"
-        )
-    return json.loads(raw)
+    with reading(source if not isinstance(source, pa.Schema) else "an activation table"):
+        schema = source if isinstance(source, pa.Schema) else pq.read_schema(source)
+        raw = (schema.metadata or {}).get(META_KEY)
+        if raw is None:
+            raise StoreError(
+                f"{source}: no pathways metadata — not an activation table written by pathways"
+            )
+        meta = json.loads(raw)
+        if meta.get("layout") not in ("wide", "list") or not isinstance(meta.get("layers"), list):
+            raise ValueError("its pathways metadata lacks the layout or the layers")
+        for entry in meta["layers"]:
+            LayerColumns(**entry)  # a damaged entry fails here, inside reading(): named
+        return meta
 
 
 def provenance(source: str | Path) -> dict:
     """The provenance (config, stage versions, library versions) stored in a Parquet file."""
-    raw = (pq.read_schema(source).metadata or {}).get(PROVENANCE_KEY)
-    return json.loads(raw) if raw else {}
+    with reading(source):
+        raw = (pq.read_schema(source).metadata or {}).get(PROVENANCE_KEY)
+        return json.loads(raw) if raw else {}
 
 
 def layers(source: str | Path) -> list[LayerColumns]:
@@ -162,10 +170,17 @@ def layer_matrix(source: str | Path, layer: str) -> np.ndarray:
         known = ", ".join(d["name"] for d in meta["layers"])
         raise StoreError(f"layer {layer!r} is not in {source} — choose from: {known}")
     info = found[0]
-    table = pq.read_table(source, columns=info.columns)
-    if meta["layout"] == "list":
-        column = table.column(0).combine_chunks()
-        return column.flatten().to_numpy().reshape(len(column), -1)
-    return np.column_stack([table.column(c).to_numpy() for c in info.columns]).astype(
-        np.float32, copy=False
-    )
+    with reading(source):
+        table = pq.read_table(source, columns=info.columns)
+        if meta["layout"] == "list":
+            column = table.column(0).combine_chunks()
+            values = column.flatten().to_numpy().reshape(len(column), -1)
+        else:
+            values = np.column_stack([table.column(c).to_numpy() for c in info.columns])
+        values = values.astype(np.float32, copy=False)
+    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        raise StoreError(
+            f"{source}: layer {layer} holds NaN or infinite values — the analysis cannot use "
+            "them; capture the model again (`pathways run --force --only capture`)"
+        )
+    return values

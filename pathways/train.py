@@ -16,6 +16,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from pathways.errors import TrainingDiverged
+
 
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
@@ -78,12 +80,18 @@ def train_classifier(
     y_train, y_test : int64[n] class indices
     classes : the class label of each output unit, for the per-class metrics
     on_epoch : called after each epoch with (epoch, {"train_loss", "test_accuracy", ...})
+
+    Raises
+    ------
+    TrainingDiverged
+        At the first batch (or evaluation) whose loss is NaN or infinite; no step is taken with it.
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     history, per_class = [], []
     y_true = {"train": y_train.cpu().numpy(), "test": y_test.cpu().numpy()}
     predictions: dict[str, np.ndarray] = {}
+    n_batches = -(-len(x_train) // batch_size)
     for epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(len(x_train), generator=generator).to(x_train.device)
@@ -91,11 +99,15 @@ def train_classifier(
             idx = order[start : start + batch_size]
             optimizer.zero_grad(set_to_none=True)
             loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+            if not torch.isfinite(loss):
+                raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, loss.item())
             loss.backward()
             optimizer.step()
         summary = {}
         for split, (x, y) in {"train": (x_train, y_train), "test": (x_test, y_test)}.items():
             loss_value, predictions[split] = _evaluate(model, x, y)
+            if not np.isfinite(loss_value):
+                raise TrainingDiverged(epoch, None, n_batches, loss_value, split)
             correct = predictions[split] == y_true[split]
             history.append(
                 {"epoch": epoch, "split": split, "loss": loss_value, "accuracy": correct.mean()}

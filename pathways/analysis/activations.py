@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from pathways.parquet_io import reading
 from pathways.store import SAMPLE_FIELDS, layer_matrix, layers
 
 
@@ -57,4 +58,5 @@ def load_layer(path: str | Path, name: str) -> LayerData:
 
 def load_samples(path: str | Path) -> pd.DataFrame:
     """The sample columns of an activation table (sample_id order)."""
-    return pq.read_table(path, columns=SAMPLE_FIELDS).to_pandas()
+    with reading(path):
+        return pq.read_table(path, columns=SAMPLE_FIELDS).to_pandas()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def _read_bytes(path: Path) -> bytes:
                 with gzip.open(fh) as gz:
                     return gz.read()
             return fh.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
         raise DataError(f"{path}: cannot read ({exc}) — replace it with an intact copy") from None
 
 

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pathways.data.digits import Digits
 from pathways.errors import DataError
+from pathways.parquet_io import reading
 
 SAMPLE_COLUMNS = ["sample_id", "source_index", "label", "split", "seen"]
 
@@ -89,18 +91,31 @@ def _stratified_split(
 def read_samples(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     """The samples table at ``path`` without its images, and the images as uint8[n, side, side],
     read straight from Parquet (no per-image Python objects: 70,000 digits take 55 MB)."""
-    source = pq.ParquetFile(path)
-    size = source.schema_arrow.field("image").type.list_size
-    side = int(round(np.sqrt(size)))
-    images = np.empty((source.metadata.num_rows, side, side), dtype=np.uint8)
-    start = 0
-    # In batches: decoding the whole nested column at once takes ~15× its size in memory.
-    for batch in source.iter_batches(batch_size=8192, columns=["image"]):
-        flat = batch.column(0).flatten().to_numpy(zero_copy_only=False)
-        images[start : start + batch.num_rows] = flat.reshape(-1, side, side)
-        start += batch.num_rows
-    others = [name for name in source.schema_arrow.names if name != "image"]
-    return pq.read_table(path, columns=others).to_pandas(), images
+    with reading(path, "run the data step again: `pathways run --only data --force`"):
+        source = pq.ParquetFile(path)
+        kind = source.schema_arrow.field("image").type
+        if not pa.types.is_fixed_size_list(kind) or not pa.types.is_uint8(kind.value_type):
+            raise ValueError(f"its image column is {kind}, not fixed-size lists of uint8")
+        size = kind.list_size
+        side = int(round(np.sqrt(size)))
+        if size <= 0 or side * side != size:
+            raise ValueError(f"image column of {size} pixels is not a square image")
+        n = source.metadata.num_rows
+        images = np.empty((n, side, side), dtype=np.uint8)
+        start = 0
+        # In batches: decoding the whole nested column at once takes ~15× its size in memory.
+        for batch in source.iter_batches(batch_size=8192, columns=["image"]):
+            flat = batch.column(0).flatten().to_numpy(zero_copy_only=False)
+            images[start : start + batch.num_rows] = flat.reshape(-1, side, side)
+            start += batch.num_rows
+        if start != n:
+            raise ValueError(f"{start} images where the footer declares {n} rows")
+        others = [name for name in source.schema_arrow.names if name != "image"]
+        samples = pq.read_table(path, columns=others).to_pandas()
+        missing = [c for c in SAMPLE_COLUMNS if c not in samples.columns]
+        if missing or len(samples) != n:
+            raise ValueError(f"no column {missing[0]!r}" if missing else "rows differ")
+        return samples, images
 
 
 def model_inputs(images: np.ndarray, input_kind: str) -> np.ndarray:

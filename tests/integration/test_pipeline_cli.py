@@ -215,8 +215,25 @@ def test_only_and_force(workdir: Path):
         ("trained_classes = [1, 7\n", "not valid TOML"),
         ('[[models]]\nname = "m"\ntype = "mlp"\n[training]\nepochs = "five"\n', "training.epochs"),
         ('[[models]]\nname = "m"\ntype = "mlp"\nlayers = 3\n', "models.0.layers"),
+        ("trained_classes = [1, 7]\n", "declare at least one [[models]] table"),
+        (
+            '[[models]]\nname = "m"\ntype = "mlp"\n[training]\nlearning_rate = inf\n',
+            "training.learning_rate: input should be a finite number (got inf)",
+        ),
+        ('[[models]]\nname = "m"\ntype = "mlp"\n[data]\n"[x]" = 1\n', "data.'[x]': unknown key"),
     ],
-    ids=["unknown-class", "class-twice", "model-type", "range", "syntax", "type", "unknown-key"],
+    ids=[
+        "unknown-class",
+        "class-twice",
+        "model-type",
+        "range",
+        "syntax",
+        "type",
+        "unknown-key",
+        "literal-brackets",
+        "non-finite",
+        "bracket-key",
+    ],
 )
 def test_bad_configs_exit_2_with_one_line(workdir: Path, config: str, message: str):
     path = workdir / "bad.toml"

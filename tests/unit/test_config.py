@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from pathways.config import default_experiment, load_experiment
+from pathways.config import (
+    default_experiment,
+    load_experiment,
+    packaged_experiments,
+    packaged_text,
+    parse_text,
+)
 from pathways.errors import ConfigError
+from pathways.starter import starter_text, write_starter
 
 VALID = """
 name = "small"
@@ -67,7 +74,20 @@ def test_valid_small_config(tmp_path: Path):
             "training.batch_size",
             "batch size ≥ 1",
         ),
-        (("hidden = [16]", "hidden = [0]"), "models.0.hidden.0", "positive widths"),
+        (("hidden = [16]", "hidden = [0]"), "models.0.hidden.0", "widths between 1 and 65536"),
+        (
+            ("hidden = [16]", "hidden = [16]\n[training]\nlearning_rate = nan"),
+            "training.learning_rate",
+            "finite number (got nan)",
+        ),
+        (
+            ("hidden = [16]", "hidden = [16]\n[analysis]\nfiring_threshold = -inf"),
+            "analysis.firing_threshold",
+            "finite number (got -inf)",
+        ),
+        (('name = "small"', 'name = ".."'), "name", "not first"),
+        (('name = "small"', 'name = ".tmp"'), "name", "not first"),
+        (('name = "small"', 'name = "a/b"'), "name", "letters, digits"),
         (
             ("hidden = [16]", "hidden = [16]\n[data]\ntest_fraction = 1.5"),
             "data.test_fraction",
@@ -116,3 +136,49 @@ def test_unreadable_files(tmp_path: Path):
         _load(tmp_path, "name = ")
     with pytest.raises(ConfigError, match="is a folder"):
         load_experiment(tmp_path)
+
+
+def test_not_utf8_and_unreadable_key_names_stay_one_line(tmp_path: Path):
+    path = tmp_path / "exp.toml"
+    path.write_bytes(b'name = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match="not UTF-8 text"):
+        load_experiment(path)
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, VALID + '"two\\nlines" = 1\n')
+    assert "'two\\nlines': unknown key" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_packaged_experiments_load_by_name_and_a_file_wins(tmp_path: Path, monkeypatch):
+    assert {"default", "fashion-full"} <= set(packaged_experiments())
+    assert load_experiment("fashion-full").name == "fashion-full"
+    assert load_experiment(None) == default_experiment()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default").write_text(VALID)  # a file of that name is the user's
+    assert load_experiment("default").name == "small"
+    with pytest.raises(ConfigError, match=r"packaged experiment \(default, fashion-full"):
+        load_experiment("defualt")
+
+
+def test_init_copies_the_default_with_its_comments_and_a_new_name(tmp_path: Path):
+    path, experiment = write_starter(tmp_path / "digits-49")
+    assert path == tmp_path / "digits-49.toml" and experiment.name == "digits-49"
+    text = path.read_text()
+    assert text.startswith('# Experiment "digits-49", written by `pathways init`')
+    assert f"pathways run {path}" in text.splitlines()[1]
+    default = default_experiment()
+    assert experiment.model_copy(update={"name": "default"}) == default
+    original = packaged_text("default").splitlines()
+    missing = [line for line in original if "#" in line and line not in text]
+    assert missing == original[:4], missing  # its header gave way, and the name line changed
+    before = path.read_bytes()
+    with pytest.raises(ConfigError, match="already exists — nothing was written"):
+        write_starter(path)
+    assert path.read_bytes() == before
+    full, _ = write_starter(tmp_path / "sub" / "big.toml", "fashion-full")
+    assert parse_text(full.read_text()).data.source == "fashion-mnist"
+
+
+@pytest.mark.parametrize("name", ["..", ".hidden", "a b", "a/b", "", "ü"])
+def test_init_refuses_names_that_are_no_run_folder(name: str):
+    with pytest.raises(ConfigError, match="use letters, digits"):
+        starter_text(name)

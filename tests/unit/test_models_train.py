@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.subsets import model_inputs, select_samples
+from pathways.errors import TrainingDiverged
 from pathways.models import MLP, LeNet5, build_model
 from pathways.train import seeded, train_classifier
 
@@ -101,3 +103,22 @@ def test_lenet5_learns_1_vs_7(mnist):
     _, result = _train(mnist, seed=0, kind="image32")
     last = result.history[result.history.epoch == 3].set_index("split")["accuracy"]
     assert last["test"] > 0.9
+
+
+def test_a_diverging_training_stops_at_the_first_non_finite_loss(mnist):
+    data = _tensors(mnist, "flat")
+    with seeded(0):
+        model = MLP([32, 16], 2)
+    with pytest.raises(TrainingDiverged) as info:
+        train_classifier(
+            model,
+            *data["train"],
+            *data["test"],
+            classes=[1, 7],
+            epochs=3,
+            batch_size=32,
+            learning_rate=1e30,
+            seed=0,
+        )
+    assert info.value.epoch == 1 and not np.isfinite(info.value.loss)
+    assert info.value.batch is None or 1 < info.value.batch <= info.value.n_batches == 8

@@ -84,3 +84,15 @@ def test_row_count_mismatch_is_refused(captured):
     samples, layers_, outputs = captured
     with pytest.raises(StoreError, match="rows for 49 samples"):
         activation_table(samples.iloc[:49], layers_, outputs)
+
+
+@pytest.mark.parametrize("layout", ["wide", "list"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_analysis_never_reads_non_finite_activations(tmp_path, captured, layout, bad):
+    samples, layers_, outputs = captured
+    layers_["fc1"][1][7, 3] = bad
+    path = tmp_path / "a.parquet"
+    pq.write_table(activation_table(samples, layers_, outputs, layout), path)
+    with pytest.raises(StoreError, match="layer fc1 holds NaN or infinite values"):
+        layer_matrix(path, "fc1")
+    assert layer_matrix(path, "conv1:mean").shape == (50, 3)  # the other layers still read

@@ -1,0 +1,6 @@
+"""The experiments that ship with pathways.
+
+This folder is installed as the package ``pathways.experiments``: its TOML files are package data,
+so ``pathways run`` (the ``default`` experiment), ``pathways run fashion-full`` and
+``pathways init`` work after a plain ``pip install``, from any folder.
+"""
