@@ -172,7 +172,9 @@ def run(
     threads: Annotated[
         int | None,
         typer.Option(
-            min=1, envvar="PATHWAYS_THREADS", help="torch CPU threads (default 1; see README)."
+            min=1,
+            envvar="PATHWAYS_THREADS",
+            help="torch CPU threads (default 1: these small networks rarely gain from more).",
         ),
     ] = None,
     executor: Annotated[
@@ -236,7 +238,7 @@ def run(
     out.print(table)
     out.print(f"done in {time.perf_counter() - start:.1f} s. Load activations with pandas:")
     first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
-    if first:
+    if first and (runner.run_dir / first / "activations.parquet").is_file():
         out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
 
 
@@ -420,8 +422,12 @@ def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
             f"{r.class_a} vs {r.class_b} from {r.divergence_layer}" for r in chosen.itertuples()
         )
     if manifest["stage"] == "novelty":
-        metrics = pq.read_table(folder / "metrics.parquet").to_pandas().set_index("method")["auroc"]
-        return f"AUROC ours {metrics['signature_path']:.3f}, msp {metrics['msp']:.3f}, knn {metrics['knn']:.3f}"
+        metrics = pq.read_table(folder / "metrics.parquet").to_pandas()
+        single = metrics[(metrics["kind"] != "oracle") & ~metrics["method"].str.contains(":")]
+        return "AUROC " + ", ".join(
+            f"{r.method}{' (ours)' if r.kind == 'ours' else ''} {r.auroc:.3f}"
+            for r in single.itertuples()
+        )
     if manifest["stage"] == "clusters":
         summary = pq.read_table(folder / "cluster_summary.parquet").to_pandas()
         return ", ".join(f"{r.layer}: {r.n_clusters}" for r in summary.itertuples()) + " clusters"

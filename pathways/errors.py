@@ -24,11 +24,17 @@ class TrainingDiverged(PathwaysError):
     """The training loss became NaN or infinite: the weights are unusable, nothing may use them.
 
     ``batch`` is None when the loss was finite in every batch but not when the model was
-    evaluated on ``split`` after the epoch (the last step broke the weights).
+    evaluated on ``split`` after the epoch (the last step broke the weights); ``loss`` is None
+    when the optimizer's update itself overflowed (a rate beyond float32's range).
     """
 
     def __init__(
-        self, epoch: int, batch: int | None, n_batches: int, loss: float, split: str = "train"
+        self,
+        epoch: int,
+        batch: int | None,
+        n_batches: int,
+        loss: float | None,
+        split: str = "train",
     ) -> None:
         self.epoch, self.batch, self.n_batches, self.loss = epoch, batch, n_batches, loss
         where = (
@@ -36,4 +42,5 @@ class TrainingDiverged(PathwaysError):
             if batch is not None
             else f"on the {split} split after its last step"
         )
-        super().__init__(f"the loss became {loss} in epoch {epoch}, {where}")
+        what = f"the loss became {loss}" if loss is not None else "the weight update overflowed"
+        super().__init__(f"{what} in epoch {epoch}, {where}")

@@ -13,10 +13,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pathways.progress import Progress, Silent
-from pathways.runner import Runner, Step, StepStatus
+
+if TYPE_CHECKING:  # the runner uses executors; executors know it only by type
+    from pathways.execution import Runner
+    from pathways.planning import Step, StepStatus
+
+
+class Executor(Protocol):
+    """Where the steps a run must execute run. ``run`` executes every status whose action is
+    ``"run"`` (upstream first: ``statuses`` are in plan order), with ``runner.run_step``, and
+    sets each one's ``seconds``; a step's error is raised from ``run``."""
+
+    name: str
+
+    def run(
+        self,
+        runner: Runner,
+        statuses: list[StepStatus],
+        keys: Mapping[str, str],
+        progress: Progress,
+    ) -> None: ...
 
 
 class LocalExecutor:

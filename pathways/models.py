@@ -1,4 +1,4 @@
-"""The networks pathways trains: a configurable MLP and LeNet-5.
+"""The networks pathways trains: a configurable MLP, LeNet-5 and a configurable CNN.
 
 Every hidden layer is one named module whose output is the layer's *post-activation* output,
 so capturing a layer means hooking one module. ``model.hidden_layers`` maps each of those
@@ -14,9 +14,12 @@ Example
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from torch import Tensor, nn
 
-from pathways.config import LeNet5Spec, MLPSpec
+from pathways.model_types import CNNSpec, LeNet5Spec, MLPSpec, model_type
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
@@ -42,6 +45,10 @@ class MLP(nn.Module):
             )
             self.hidden_layers[f"fc{i}"] = "dense"
         self.output = nn.Linear(widths[-1], n_classes)
+
+    @classmethod
+    def from_spec(cls, spec: MLPSpec, n_classes: int) -> MLP:
+        return cls(list(spec.hidden), n_classes, spec.activation)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.flatten(1)
@@ -85,16 +92,83 @@ class LeNet5(nn.Module):
             "conv3": "conv3.1",
         }
 
+    @classmethod
+    def from_spec(cls, spec: LeNet5Spec, n_classes: int) -> LeNet5:
+        return cls(n_classes, spec.activation, spec.pooling)
+
     def forward(self, x: Tensor) -> Tensor:
         x = self.pool1(self.conv1(x))
         x = self.pool2(self.conv2(x))
         return self.output(self.fc1(self.conv3(x)))
 
 
-def build_model(spec: MLPSpec | LeNet5Spec, n_classes: int) -> MLP | LeNet5:
-    """The untrained network a model spec declares (weights from torch's current RNG)."""
-    if isinstance(spec, MLPSpec):
-        return MLP(list(spec.hidden), n_classes, spec.activation)
-    if isinstance(spec, LeNet5Spec):
-        return LeNet5(n_classes, spec.activation, spec.pooling)
-    raise TypeError(f"unknown model spec {type(spec).__name__}")
+class CNN(nn.Module):
+    """A configurable CNN for 1×28×28 input: conv blocks ``conv1`` … (conv with the size kept
+    by padding, optional batch norm, activation), each followed by 2×2 pooling ``pool1`` …,
+    then dropout, dense layers ``fc1`` … and the output layer.
+
+    Analysis layers: every conv block (feature maps: stored as per-channel mean and max) and
+    every dense layer.
+    """
+
+    input_kind = "image28"
+
+    def __init__(
+        self,
+        conv: list[tuple[int, int]],
+        dense: list[int],
+        n_classes: int,
+        *,
+        pool: str = "max",
+        batchnorm: bool = False,
+        dropout: float = 0.0,
+        activation: str = "relu",
+    ) -> None:
+        super().__init__()
+        act = _ACTIVATIONS[activation]
+        self.hidden_layers: dict[str, str] = {}
+        self.feature_map_layers: dict[str, str] = {}
+        channels, side = 1, 28
+        for i, (out, kernel) in enumerate(conv, start=1):
+            parts = [nn.Conv2d(channels, out, kernel, padding="same")]
+            parts += [nn.BatchNorm2d(out)] if batchnorm else []
+            self.add_module(f"conv{i}", nn.Sequential(*parts, act()))
+            self.add_module(f"pool{i}", _POOLS[pool](2))
+            self.hidden_layers[f"conv{i}"] = "conv"
+            self.feature_map_layers |= {f"conv{i}": f"conv{i}", f"pool{i}": f"pool{i}"}
+            channels, side = out, side // 2
+        self.n_blocks = len(conv)
+        self.dropout = nn.Sequential(nn.Flatten(), nn.Dropout(dropout))
+        widths = [channels * side * side, *dense]
+        for i, (w_in, w_out) in enumerate(zip(widths, widths[1:], strict=False), start=1):
+            self.add_module(f"fc{i}", nn.Sequential(nn.Linear(w_in, w_out), act()))
+            self.hidden_layers[f"fc{i}"] = "dense"
+        self.n_dense = len(dense)
+        self.output = nn.Linear(widths[-1], n_classes)
+
+    @classmethod
+    def from_spec(cls, spec: CNNSpec, n_classes: int) -> CNN:
+        return cls(
+            [tuple(block) for block in spec.conv],
+            list(spec.dense),
+            n_classes,
+            pool=spec.pool,
+            batchnorm=spec.batchnorm,
+            dropout=spec.dropout,
+            activation=spec.activation,
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i in range(1, self.n_blocks + 1):
+            x = getattr(self, f"pool{i}")(getattr(self, f"conv{i}")(x))
+        x = self.dropout(x)
+        for i in range(1, self.n_dense + 1):
+            x = getattr(self, f"fc{i}")(x)
+        return self.output(x)
+
+
+def build_model(spec: Any, n_classes: int) -> nn.Module:
+    """The untrained network a model spec declares (weights from torch's current RNG), built by
+    its model type's network (:mod:`pathways.model_types`)."""
+    module, _, name = model_type(spec.type).network.partition(":")
+    return getattr(importlib.import_module(module), name).from_spec(spec, n_classes)

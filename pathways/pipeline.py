@@ -1,7 +1,14 @@
-"""Wiring an experiment to its pipeline steps: data → train/MODEL → capture/MODEL.
+"""An experiment's plan, derived from the stage registry: data → train/MODEL → capture/MODEL → …
 
-This is the only module that knows both the experiment config and the stage functions; it does
-not import torch (the runner imports :mod:`pathways.stages` when a step has to run).
+The only module that knows both the experiment config and the stages; it imports neither torch
+nor the stage functions (:mod:`pathways.stage_registry` reads their parameters from source).
+
+Each step's parameters are the values, named as its function's keyword-only arguments, that
+the experiment gives: ``trained_classes``, ``unseen_classes``, ``models`` (their names), per
+model ``model`` (its spec), ``model_name``, ``training`` (with the step's seed) and ``capture``,
+and the settings of the stage's section (``data``, ``analysis`` — with ``scores``, the
+registered novelty scores and their versions — or ``explain``). A name the
+experiment does not define is an error here, when the plan is built.
 
 Example
 -------
@@ -12,49 +19,19 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pathways.analysis.novelty_scores import score_versions
 from pathways.config import Experiment
 from pathways.data.idx import PARTS
 from pathways.data.sources import source_folder
-from pathways.runner import Runner, Stage, Step
-
-STAGES = {
-    "data": Stage("data", 1, "pathways.stages:data_stage"),
-    "train": Stage("train", 2, "pathways.stages:train_stage"),  # 2: without oneDNN
-    "capture": Stage("capture", 2, "pathways.stages:capture_stage"),
-    "signatures": Stage("signatures", 1, "pathways.analysis.stages:signatures_stage"),
-    "clusters": Stage("clusters", 1, "pathways.analysis.stages:clusters_stage"),
-    "embedding": Stage("embedding", 2, "pathways.analysis.stages:embedding_stage"),
-    "paths": Stage("paths", 1, "pathways.analysis.stages:paths_stage"),
-    "divergence": Stage("divergence", 1, "pathways.analysis.stages:divergence_stage"),
-    "novelty": Stage("novelty", 2, "pathways.analysis.stages:novelty_stage"),
-    "stability": Stage("stability", 1, "pathways.analysis.stages:stability_stage"),
-    "explain": Stage("explain", 1, "pathways.explain.stages:explain_stage"),
-    "rotation": Stage("rotation", 1, "pathways.explain.stages:rotation_stage"),
-    "dataset": Stage("dataset", 1, "pathways.dataset:dataset_stage"),
-    "report": Stage("report", 4, "pathways.analysis.report:report_stage"),
-}
-_CLUSTERING = (
-    "cluster_method",
-    "reducer",
-    "n_components",
-    "min_cluster_size",
-    "min_samples",
-    "n_clusters",
-    "seed",
-)
-_DIVERGENCE = ("probe_folds", "divergence_probe_fraction", "divergence_purity", "seed")
-ANALYSIS_PARAMS = {
-    "signatures": ("firing_threshold", "top_units", "alpha"),
-    "clusters": (*_CLUSTERING, "unit_correlation"),
-    "embedding": ("embedding_neighbors", "seed"),
-    "paths": (),
-    "divergence": _DIVERGENCE,
-    "novelty": ("knn_k",),
-}
-STAGE_ORDER = list(STAGES)
+from pathways.errors import ConfigError
+from pathways.execution import Runner
+from pathways.model_types import model_type
+from pathways.planning import Step, step_id
+from pathways.stage_registry import REPORT_INPUTS, STAGES, StageEntry, stage_parameters
 
 
 def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
@@ -72,6 +49,40 @@ def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
     return found
 
 
+def _step(
+    entry: StageEntry,
+    values: Mapping[str, Any],
+    upstream: Mapping[str, str],
+    options: Mapping[str, Any],
+    model: str | None = None,
+    seed: int | None = None,
+) -> Step:
+    """A step of ``entry``'s stage whose parameters are taken from ``values`` by name."""
+    stage = entry.stage
+    params = {}
+    for name in (*stage_parameters(stage), *stage.keyed_on):
+        source = entry.sources.get(name, name)
+        if source not in values:
+            raise ConfigError(
+                f"stage {stage.name} asks for parameter {name!r}, which the experiment does not "
+                f"define — known: {', '.join(sorted(values))}"
+            )
+        params[name] = values[source]
+    wanted = {k: v for k, v in options.items() if k in stage.options and k != "scratch"}
+    return Step(step_id(stage.name, model, seed), stage, params, dict(upstream), wanted)
+
+
+def _upstream(entry: StageEntry, model: str, seed: int | None = None) -> dict[str, str]:
+    """Each input of a per-model stage is the step of the stage of that name (the experiment's
+    own, or this model's, at this seed for train and capture)."""
+    return {
+        name: name
+        if STAGES[name].per == "experiment"
+        else step_id(name, model, seed if name in ("train", "capture") else None)
+        for name in entry.stage.inputs
+    }
+
+
 def build_plan(
     experiment: Experiment,
     data_dir: str | Path = "data",
@@ -85,170 +96,79 @@ def build_plan(
     """
     data = experiment.data
     folder = source_folder(data.source, data.path, data_dir)
-    plan = [
-        Step(
-            "data",
-            STAGES["data"],
-            params={
-                "source": data.source,
-                "path": str(folder.resolve()) if folder is not None else "",
-                "fingerprint": _source_fingerprint(folder),
-                "trained_classes": sorted(experiment.trained_classes),
-                "unseen_classes": sorted(experiment.unseen_classes),
-                "samples_per_class": data.samples_per_class,
-                "test_fraction": data.test_fraction,
-                "split_seed": data.split_seed,
-            },
-            options={"cache_dir": str(Path(data_dir) / "cache")},
-        )
+    shared = {
+        "trained_classes": sorted(experiment.trained_classes),
+        "unseen_classes": sorted(experiment.unseen_classes),
+        "models": [m.name for m in experiment.models],
+    }
+    sections = {
+        "data": {
+            **data.model_dump(mode="json"),
+            "path": str(folder.resolve()) if folder is not None else "",
+            "fingerprint": _source_fingerprint(folder),
+        },
+        "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
+        "explain": experiment.explain.model_dump(mode="json"),
+    }
+    options = {
+        "device": device,
+        "shard_samples": shard_samples,
+        "cache_dir": str(Path(data_dir) / "cache"),
+    }
+
+    def values(entry: StageEntry, **more: Any) -> dict[str, Any]:
+        return {**shared, **sections.get(entry.section or "", {}), **more}
+
+    plan = [_step(STAGES["data"], values(STAGES["data"]), {}, options)]
+    for spec in experiment.models:
+        plan += _model_steps(experiment, spec.name, values, options)
+    report = STAGES["report"]
+    inputs = [
+        s for s in REPORT_INPUTS if s != "stability" or experiment.analysis.stability_seeds > 1
     ]
-    for model in experiment.models:
-        plan += _model_steps(experiment, model.name, device, shard_samples)
-    plan.append(
-        Step(
-            "report",
-            STAGES["report"],
-            params={"models": [m.name for m in experiment.models], **_classes(experiment)},
-            upstream={
-                f"{stage}/{m.name}": f"{stage}/{m.name}"
-                for m in experiment.models
-                for stage in (
-                    "train",
-                    "capture",
-                    "signatures",
-                    "clusters",
-                    "paths",
-                    "divergence",
-                    "novelty",
-                    "stability",
-                )
-                if stage != "stability" or experiment.analysis.stability_seeds > 1
-            },
-        )
-    )
+    upstream = {step_id(s, m.name): step_id(s, m.name) for m in experiment.models for s in inputs}
+    plan.append(_step(report, values(report), upstream, options))
     return plan
 
 
-def _classes(experiment: Experiment) -> dict[str, list[int]]:
-    return {
-        "trained_classes": sorted(experiment.trained_classes),
-        "unseen_classes": sorted(experiment.unseen_classes),
+def _model_steps(
+    experiment: Experiment, name: str, values: Any, options: Mapping[str, Any]
+) -> list[Step]:
+    """The steps of one model, in registry order; the extra training seeds' train and capture
+    steps just before its stability step."""
+    spec = experiment.model(name)
+    training = experiment.training.model_dump(mode="json")
+    per_model = {
+        "model": spec.model_dump(mode="json"),
+        "model_name": name,
+        "capture": experiment.capture.model_dump(mode="json"),
     }
 
+    def step(entry: StageEntry, seed: int | None = None, **more: Any) -> Step:
+        seeded = {**training, "seed": experiment.training.seed if seed is None else seed}
+        given = values(entry, **per_model, training=seeded, **more)
+        return _step(entry, given, _upstream(entry, name, seed), options, name, seed)
 
-def _train_and_capture(
-    experiment: Experiment, name: str, suffix: str, seed: int, device: str, shard_samples: int
-) -> list[Step]:
-    training = {**experiment.training.model_dump(mode="json"), "seed": seed}
-    return [
-        Step(
-            f"train/{name}{suffix}",
-            STAGES["train"],
-            params={
-                "model": experiment.model(name).model_dump(mode="json"),
-                "training": training,
-                "trained_classes": sorted(experiment.trained_classes),
-            },
-            upstream={"data": "data"},
-            options={"device": device},
-        ),
-        Step(
-            f"capture/{name}{suffix}",
-            STAGES["capture"],
-            params={"capture": experiment.capture.model_dump(mode="json")},
-            upstream={"data": "data", "train": f"train/{name}{suffix}"},
-            options={"device": device, "shard_samples": shard_samples},
-        ),
-    ]
-
-
-def _model_steps(experiment: Experiment, name: str, device: str, shard_samples: int) -> list[Step]:
-    """train, capture and the analysis steps of one model, plus extra seeds for stability."""
-    analysis = experiment.analysis.model_dump(mode="json")
-    classes = _classes(experiment)
-
-    def params(stage: str) -> dict[str, Any]:
-        return {**{k: analysis[k] for k in ANALYSIS_PARAMS[stage]}, **classes}
-
-    capture = {"capture": f"capture/{name}"}
-    steps = _train_and_capture(
-        experiment, name, "", experiment.training.seed, device, shard_samples
-    )
-    steps += [
-        Step(f"signatures/{name}", STAGES["signatures"], params("signatures"), capture),
-        Step(f"clusters/{name}", STAGES["clusters"], params("clusters"), capture),
-        Step(f"embedding/{name}", STAGES["embedding"], params("embedding"), capture),
-        Step(
-            f"paths/{name}",
-            STAGES["paths"],
-            params("paths"),
-            {**capture, "clusters": f"clusters/{name}"},
-        ),
-        Step(
-            f"divergence/{name}",
-            STAGES["divergence"],
-            params("divergence"),
-            {**capture, "data": "data", "clusters": f"clusters/{name}"},
-        ),
-        Step(
-            f"novelty/{name}",
-            STAGES["novelty"],
-            params("novelty"),
-            {**capture, "clusters": f"clusters/{name}", "paths": f"paths/{name}"},
-        ),
-    ]
-    steps.append(Step(f"dataset/{name}", STAGES["dataset"], {"model": name}, capture))
-    explain = experiment.explain.model_dump(mode="json")
-    trained = {"data": "data", "train": f"train/{name}"}
-    steps.append(
-        Step(
-            f"rotation/{name}",
-            STAGES["rotation"],
-            {
-                k: explain[k]
-                for k in ("rotation_angles", "rotation_samples_per_class", "drift_share")
-            },
-            trained,
-        )
-    )
-    if experiment.model(name).type == "lenet5":
-        steps.append(
-            Step(
-                f"explain/{name}",
-                STAGES["explain"],
-                {
-                    k: explain[k]
-                    for k in (
-                        "samples_per_class",
-                        "layer",
-                        "occlusion_patch",
-                        "occlusion_stride",
-                        "cluster_layers",
-                        "members_per_cluster",
-                        "seed",
-                    )
-                },
-                {**trained, "clusters": f"clusters/{name}"},
-            )
-        )
-    n_seeds = experiment.analysis.stability_seeds
-    if n_seeds > 1:
-        seeds = [experiment.training.seed + i for i in range(n_seeds)]
-        upstream = {"capture": f"capture/{name}"}
-        for seed in seeds[1:]:
-            steps += _train_and_capture(
-                experiment, name, f"@seed{seed}", seed, device, shard_samples
-            )
-            upstream[f"capture@seed{seed}"] = f"capture/{name}@seed{seed}"
-        stability = {k: analysis[k] for k in (*_CLUSTERING, *_DIVERGENCE)}
-        steps.append(
-            Step(
-                f"stability/{name}",
-                STAGES["stability"],
-                {**stability, **classes, "seeds": seeds, "inputs": list(upstream)},
-                upstream,
-            )
-        )
+    steps = []
+    for entry in STAGES.values():
+        if entry.per != "model":
+            continue
+        stage = entry.stage.name
+        if stage == "explain" and not model_type(spec.type).explanations:
+            continue
+        if stage == "stability":
+            n_seeds = experiment.analysis.stability_seeds
+            if n_seeds < 2:
+                continue
+            seeds = [experiment.training.seed + i for i in range(n_seeds)]
+            upstream = {"capture": step_id("capture", name)}
+            for seed in seeds[1:]:
+                steps += [step(STAGES["train"], seed), step(STAGES["capture"], seed)]
+                upstream[f"capture@seed{seed}"] = step_id("capture", name, seed)
+            stability = step(entry, seeds=seeds, inputs=list(upstream))
+            steps.append(Step(stability.id, stability.stage, stability.params, upstream))
+            continue
+        steps.append(step(entry))
     return steps
 
 
@@ -258,6 +178,6 @@ def runner_for(experiment: Experiment, store: str | Path) -> Runner:
         Path(store) / experiment.name,
         provenance={
             "experiment": experiment.model_dump(mode="json"),
-            "stage_versions": {name: stage.version for name, stage in STAGES.items()},
+            "stage_versions": {name: e.stage.version for name, e in STAGES.items()},
         },
     )

@@ -1,6 +1,6 @@
 """Finding runs inside a store, safely.
 
-A run is a folder ``STORE/<name>/`` written by :class:`pathways.runner.Runner`. Run names come
+A run is a folder ``STORE/<name>/`` written by :class:`pathways.execution.Runner`. Run names come
 from users (CLI, explorer URLs), so a name that would leave the store — ``..``, an absolute
 path, a separator — is refused instead of resolved.
 """
@@ -60,7 +60,7 @@ def read_run(store: str | Path, name: str) -> dict[str, Any]:
         raise StoreError(
             f"{record}: unreadable run record — re-run `pathways run` for it"
         ) from None
-    from pathways.runner import check_store_format
+    from pathways.execution import check_store_format
 
     check_store_format(path)
     return data

@@ -23,6 +23,7 @@ from pathways.config import (
 from pathways.errors import ConfigError
 
 _NAME_LINE = re.compile(r'^name = "[^"]*"', re.MULTILINE)
+_DESCRIPTION_LINE = re.compile(r'^description = "[^"]*"', re.MULTILINE)
 
 
 def starter_text(name: str, template: str = DEFAULT_EXPERIMENT, file: str | None = None) -> str:
@@ -41,6 +42,12 @@ def starter_text(name: str, template: str = DEFAULT_EXPERIMENT, file: str | None
     while lines and lines[0].startswith("#"):
         lines.pop(0)
     body, count = _NAME_LINE.subn(f'name = "{name}"', "".join(lines), count=1)
+    body = _DESCRIPTION_LINE.sub(
+        f'description = "A copy of the packaged {template} experiment: say here what this one '
+        'asks."',
+        body,
+        count=1,
+    )
     if count != 1:
         raise ConfigError(f"packaged experiment {template!r} has no name line — report this bug")
     header = (

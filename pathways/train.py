@@ -102,7 +102,12 @@ def train_classifier(
             if not torch.isfinite(loss):
                 raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, loss.item())
             loss.backward()
-            optimizer.step()
+            try:
+                optimizer.step()
+            except RuntimeError as exc:  # a rate beyond float32: "cannot be converted … overflow"
+                if "overflow" not in str(exc):
+                    raise
+                raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, None) from None
         summary = {}
         for split, (x, y) in {"train": (x_train, y_train), "test": (x_test, y_test)}.items():
             loss_value, predictions[split] = _evaluate(model, x, y)

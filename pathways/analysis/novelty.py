@@ -11,7 +11,14 @@ Baselines, computed on the same activations:
 - ``mahalanobis``: distance to the closest class mean under a shared, Ledoit–Wolf-shrunk
   covariance (Lee et al., 2018), per layer;
 - ``knn``: distance to the k-th nearest train sample in L2-normalised features of the last
-  hidden layer (Sun et al., 2022).
+  hidden layer (Sun et al., 2022);
+- ``relative_mahalanobis``: the Mahalanobis score of the last hidden layer minus that of one
+  background Gaussian fitted to all train samples (Ren et al., 2021), both with the *same*
+  Ledoit–Wolf shrinkage (estimated once, on the class-centred samples; different shrinkage for
+  the two terms inverts the score).
+
+Each score is one function here (``NoveltyInputs`` → ``{method: float[n]}``) and one entry of
+:data:`pathways.analysis.novelty_scores.NOVELTY_SCORES` (name, kind, version).
 
 ``signature_path`` (ours): at every hidden layer, the distance of the sample to the closest
 class *signature* — the class's mean activation with the layer's within-class covariance
@@ -30,13 +37,35 @@ best there was kept. See README "Novelty".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 from sklearn.covariance import LedoitWolf
 from sklearn.neighbors import NearestNeighbors
 
+from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
 from pathways.analysis.stats import auroc, fpr_at_tpr
+
+
+@dataclass(frozen=True)
+class NoveltyInputs:
+    """What a novelty score may use: every hidden layer float[n, units] (input side first), the
+    logits and softmax probabilities, labels, the fitted samples (trained classes, train
+    split), each sample's path string, and the kNN baseline's k."""
+
+    hidden: dict[str, np.ndarray]
+    logits: np.ndarray
+    probabilities: np.ndarray
+    labels: np.ndarray
+    fit: np.ndarray
+    paths: np.ndarray
+    knn_k: int
+
+    @property
+    def last_hidden(self) -> np.ndarray:
+        return self.hidden[list(self.hidden)[-1]]
 
 
 def msp(probabilities: np.ndarray) -> np.ndarray:
@@ -47,18 +76,50 @@ def energy(logits: np.ndarray) -> np.ndarray:
     return -logsumexp(logits.astype(np.float64), axis=1)
 
 
-def mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
-    """Minimum over classes of the Mahalanobis distance with a shared shrunk covariance."""
-    x = values.astype(np.float64)
+def _class_model(
+    x: np.ndarray, labels: np.ndarray, fit: np.ndarray
+) -> tuple[np.ndarray, LedoitWolf]:
+    """Class means of the fitted samples and the Ledoit–Wolf fit of their class-centred values."""
     classes = np.unique(labels[fit])
     means = np.stack([x[fit & (labels == c)].mean(axis=0) for c in classes])
     centred = np.concatenate([x[fit & (labels == c)] - means[i] for i, c in enumerate(classes)])
-    precision = LedoitWolf().fit(centred).precision_
+    return means, LedoitWolf().fit(centred)
+
+
+def _squared_distances(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """float[n_means, n]: squared Mahalanobis distance of each row of ``x`` to each mean."""
     distances = []
     for mean in means:
         d = x - mean
         distances.append(np.einsum("ij,jk,ik->i", d, precision, d))
+    return np.stack(distances)
+
+
+def mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Minimum over classes of the Mahalanobis distance with a shared shrunk covariance."""
+    x = values.astype(np.float64)
+    means, shrunk = _class_model(x, labels, fit)
+    distances = _squared_distances(x, means, shrunk.precision_)
     return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0))
+
+
+def relative_mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Closest-class squared Mahalanobis distance minus the squared distance to one background
+    Gaussian of all fitted samples (Ren et al., 2021). Both covariances are shrunk towards
+    their own scaled identity with the *same* Ledoit–Wolf shrinkage, estimated once on the
+    class-centred samples."""
+    x = values.astype(np.float64)
+    means, shrunk = _class_model(x, labels, fit)
+    class_term = _squared_distances(x, means, shrunk.precision_).min(axis=0)
+    background = x[fit]
+    mean = background.mean(axis=0, keepdims=True)
+    empirical = np.cov(background - mean, rowvar=False, bias=True).reshape(x.shape[1], -1)
+    scale = np.trace(empirical) / x.shape[1]
+    covariance = (1 - shrunk.shrinkage_) * empirical + shrunk.shrinkage_ * scale * np.eye(
+        x.shape[1]
+    )
+    background_term = _squared_distances(x, mean, np.linalg.pinv(covariance, hermitian=True))[0]
+    return class_term - background_term
 
 
 def knn_distance(values: np.ndarray, fit: np.ndarray, k: int = 10) -> np.ndarray:
@@ -115,6 +176,90 @@ def signature_path_score(
     for score in components:
         total += -2.0 * np.log(tail_probability(score, score[fit]))
     return total
+
+
+def signature_path_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {
+        "signature_path": signature_path_score(
+            inputs.hidden, inputs.paths, inputs.labels, inputs.fit
+        )
+    }
+
+
+def msp_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {"msp": msp(inputs.probabilities)}
+
+
+def energy_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {"energy": energy(inputs.logits)}
+
+
+def knn_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {"knn": knn_distance(inputs.last_hidden, inputs.fit, inputs.knn_k)}
+
+
+def mahalanobis_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {
+        f"mahalanobis:{layer}": mahalanobis(values, inputs.labels, inputs.fit)
+        for layer, values in inputs.hidden.items()
+    }
+
+
+def relative_mahalanobis_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {
+        "relative_mahalanobis": relative_mahalanobis(inputs.last_hidden, inputs.labels, inputs.fit)
+    }
+
+
+def with_notes_and_oracle(metrics: pd.DataFrame, last_layer: str) -> pd.DataFrame:
+    """``metrics`` with each method's kind and note, plus one ``oracle`` row per per-layer
+    score: its best layer, chosen on the evaluation data (an upper bound, not a method)."""
+    metrics = metrics.copy()
+    metrics["kind"] = [score_kind(m) for m in metrics["method"]]
+    metrics["note"] = ""
+    oracles = []
+    for score in (s for s in NOVELTY_SCORES.values() if s.per_layer):
+        rows = metrics[metrics["method"].str.startswith(f"{score.name}:")]
+        metrics.loc[metrics["method"] == f"{score.name}:{last_layer}", "note"] = (
+            "last hidden layer (standard choice)"
+        )
+        best = rows.loc[rows["auroc"].idxmax()]
+        oracles.append(
+            {
+                **best.to_dict(),
+                "method": f"{score.name}:best-layer",
+                "kind": "oracle",
+                "note": f"layer {best['method'].split(':')[1]} chosen on the evaluation data (upper bound)",
+            }
+        )
+    return pd.concat([metrics, pd.DataFrame(oracles)], ignore_index=True)
+
+
+def signature_affinity(
+    layer_values: dict[str, np.ndarray], labels: np.ndarray, fit: np.ndarray, unseen: list[int]
+) -> pd.DataFrame:
+    """Per layer and unseen class: the share of its samples whose closest trained signature is
+    each trained class."""
+    rows = []
+    trained = np.unique(labels[fit])
+    for depth, (layer, values) in enumerate(layer_values.items()):
+        distances = np.stack(
+            [signature_distance(values, labels, fit & (labels == c)) for c in trained], axis=1
+        )
+        closest = trained[distances.argmin(axis=1)]
+        for u in unseen:
+            members = labels == u
+            for c in trained:
+                rows.append(
+                    {
+                        "layer": layer,
+                        "depth": depth,
+                        "unseen_class": u,
+                        "trained_class": int(c),
+                        "share": float((closest[members] == c).mean()),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def evaluate(

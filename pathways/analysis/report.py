@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pathways.planning import step_id
 from pathways.progress import Progress
 
 
@@ -28,9 +29,9 @@ def _plain(value: Any) -> Any:
 
 
 def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
-    divergence = inputs[f"divergence/{model}"]["divergence"]
-    chosen = inputs[f"divergence/{model}"]["divergence_layer"]
-    stability = inputs.get(f"stability/{model}")
+    divergence = inputs[step_id("divergence", model)]["divergence"]
+    chosen = inputs[step_id("divergence", model)]["divergence_layer"]
+    stability = inputs.get(step_id("stability", model))
     answers = []
     for row in _records(chosen):
         pair = divergence[
@@ -64,8 +65,8 @@ def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
 
 
 def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
-    summary = inputs[f"signatures/{model}"]["difference_summary"]
-    differences = inputs[f"signatures/{model}"]["differences"]
+    summary = inputs[step_id("signatures", model)]["difference_summary"]
+    differences = inputs[step_id("signatures", model)]["differences"]
     answers = []
     for (a, b), group in summary.groupby(["class_a", "class_b"], sort=False):
         if a not in trained or b not in trained:
@@ -91,12 +92,12 @@ def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> li
 
 
 def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> list[dict[str, Any]]:
-    flow = inputs[f"paths/{model}"]["unseen_flow"]
-    affinity = inputs[f"novelty/{model}"]["signature_affinity"]
-    distribution = inputs[f"paths/{model}"]["distribution"]
-    metrics = inputs[f"novelty/{model}"]["metrics"]
-    scores = inputs[f"novelty/{model}"]["scores"]
-    predictions = inputs[f"capture/{model}"]["activations"][
+    flow = inputs[step_id("paths", model)]["unseen_flow"]
+    affinity = inputs[step_id("novelty", model)]["signature_affinity"]
+    distribution = inputs[step_id("paths", model)]["distribution"]
+    metrics = inputs[step_id("novelty", model)]["metrics"]
+    scores = inputs[step_id("novelty", model)]["scores"]
+    predictions = inputs[step_id("capture", model)]["activations"][
         ["label", "predicted_class", "confidence"]
     ]
     answers = []
@@ -170,7 +171,7 @@ def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
-    found = inputs.get(f"stability/{model}")
+    found = inputs.get(step_id("stability", model))
     if found is None:
         return None
     clusters = found["cluster_agreement"].groupby("layer", sort=False)["ari"].mean()
@@ -187,24 +188,31 @@ def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
 
 
 def report_stage(
-    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+    upstream: Mapping[str, Any],
+    *,
+    models: list[str],
+    trained_classes: list[int],
+    unseen_classes: list[int],
+    progress: Progress,
 ) -> dict[str, Any]:
-    """One report over all models: the three answers with their figures (JSON and Markdown)."""
+    """One report over all models: the three answers with their figures (JSON and Markdown).
+    ``upstream`` holds each model's steps by step id (``novelty/mlp``)."""
+    inputs = upstream
     report: dict[str, Any] = {
-        "trained_classes": params["trained_classes"],
-        "unseen_classes": params["unseen_classes"],
+        "trained_classes": trained_classes,
+        "unseen_classes": unseen_classes,
         "models": {},
     }
-    for model in params["models"]:
-        history = inputs[f"train/{model}"]["history"]
+    for model in models:
+        history = inputs[step_id("train", model)]["history"]
         last = history[history.epoch == history.epoch.max()].set_index("split")["accuracy"]
         report["models"][model] = {
             "accuracy": {k: float(v) for k, v in last.items()},
             "question_1": _question_1(inputs, model),
-            "question_2": _question_2(inputs, model, params["trained_classes"]),
-            "question_3": _question_3(inputs, model, params["unseen_classes"]),
+            "question_2": _question_2(inputs, model, trained_classes),
+            "question_3": _question_3(inputs, model, unseen_classes),
             "stability": _stability(inputs, model),
-            "clusters": _records(inputs[f"clusters/{model}"]["cluster_summary"]),
+            "clusters": _records(inputs[step_id("clusters", model)]["cluster_summary"]),
         }
     return {"report": report, "report.md": render_markdown(report).encode()}
 

@@ -54,7 +54,7 @@ class Callbacks:
             classes,
             trained[0] if trained else None,
             methods,
-            "signature_path",
+            _ours(metrics),
             "",
         )
 
@@ -296,10 +296,8 @@ class Callbacks:
         except StoreError as exc:
             return figures.message_figure(str(exc)), figures.message_figure("")
         classes = [int(c) for c in classes or []]
-        method = method if method in scores.columns else "signature_path"
-        methods = ["signature_path", "msp", "energy", "knn"] + [
-            m for m in scores.columns if m.startswith("mahalanobis:")
-        ]
+        methods = metrics.loc[metrics["kind"] != "oracle", "method"].tolist()  # every score
+        method = method if method in scores.columns else _ours(metrics)
         return figures.novelty_histogram(scores, method, classes), figures.roc_figure(
             scores, methods, [c for c in unseen if c in classes] or unseen
         )
@@ -414,3 +412,8 @@ def register(app: Dash, callbacks: Callbacks) -> None:
         Input(ids.CLASSES, "value"),
         tab,
     )(_on_tab("novelty", callbacks.novelty, 2))
+
+
+def _ours(metrics: Any) -> str:
+    """The method of kind ``ours`` in a novelty step's metrics (the default to show)."""
+    return str(metrics.loc[metrics["kind"] == "ours", "method"].iloc[0])

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from pathways.data.subsets import read_samples
 from pathways.errors import StoreError
+from pathways.planning import step_id
 from pathways.runs import list_runs, read_run, run_path
 from pathways.store import SAMPLE_FIELDS
 
@@ -82,7 +83,7 @@ class StoreReader:
 
     def _check_step(self, run: str, step: str, version: int) -> None:
         """The step's Parquet files are those its manifest records (footer, columns, rows)."""
-        from pathways.runner import Artifact
+        from pathways.artifacts import Artifact
 
         folder = run_path(self.store, run) / step
         if (folder / "manifest.json").is_file():
@@ -114,7 +115,9 @@ class StoreReader:
 
     @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
     def _samples(self, run: str, model: str, version: int) -> pd.DataFrame:
-        frame = self.table(run, f"capture/{model}", "activations", tuple(SAMPLE_FIELDS)).copy()
+        frame = self.table(
+            run, step_id("capture", model), "activations", tuple(SAMPLE_FIELDS)
+        ).copy()
         frame["split"] = frame["split"].astype(str)
         frame["correct"] = np.where(
             frame["seen"], frame["label"] == frame["predicted_class"], False
@@ -131,7 +134,7 @@ class StoreReader:
         """Analysis layers, input side first — from the activation table's metadata (no rows read)."""
         from pathways.analysis.activations import layer_names
 
-        return layer_names(self._path(run, f"capture/{model}", "activations"))
+        return layer_names(self._path(run, step_id("capture", model), "activations"))
 
     def embedding(self, run: str, model: str, layer: str) -> pd.DataFrame:
         """sample_id, x, y, cluster, outlier + the sample columns, for one layer."""
@@ -139,9 +142,12 @@ class StoreReader:
 
     @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
     def _embedding(self, run: str, model: str, version: int) -> dict[str, pd.DataFrame]:
-        embedding = self.table(run, f"embedding/{model}", "embedding")
+        embedding = self.table(run, step_id("embedding", model), "embedding")
         clusters = self.table(
-            run, f"clusters/{model}", "assignments", ("sample_id", "layer", "cluster", "outlier")
+            run,
+            step_id("clusters", model),
+            "assignments",
+            ("sample_id", "layer", "cluster", "outlier"),
         )
         samples = self.samples(run, model).set_index("sample_id")
         out = {}
@@ -153,35 +159,35 @@ class StoreReader:
         return out
 
     def signatures(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"signatures/{model}", "signatures")
+        return self.table(run, step_id("signatures", model), "signatures")
 
     def differences(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"signatures/{model}", "differences")
+        return self.table(run, step_id("signatures", model), "differences")
 
     def divergence(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         return (
-            self.table(run, f"divergence/{model}", "divergence"),
-            self.table(run, f"divergence/{model}", "divergence_layer"),
+            self.table(run, step_id("divergence", model), "divergence"),
+            self.table(run, step_id("divergence", model), "divergence_layer"),
         )
 
     def transitions(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"paths/{model}", "transitions")
+        return self.table(run, step_id("paths", model), "transitions")
 
     def sample_paths(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"paths/{model}", "sample_paths")
+        return self.table(run, step_id("paths", model), "sample_paths")
 
     def path_distribution(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"paths/{model}", "distribution")
+        return self.table(run, step_id("paths", model), "distribution")
 
     def novelty(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return self.table(run, f"novelty/{model}", "scores"), self.table(
-            run, f"novelty/{model}", "metrics"
+        return self.table(run, step_id("novelty", model), "scores"), self.table(
+            run, step_id("novelty", model), "metrics"
         )
 
     def layer_values(self, run: str, model: str, layer: str) -> tuple[list[str], np.ndarray]:
         from pathways.analysis.activations import load_layer
 
-        data = load_layer(self._path(run, f"capture/{model}", "activations"), layer)
+        data = load_layer(self._path(run, step_id("capture", model), "activations"), layer)
         return data.units, data.values
 
     # -- CNN interpretation and rotation ---------------------------------------------------
@@ -201,10 +207,10 @@ class StoreReader:
                 f"no explain maps for model {model!r} — maps exist for CNN models (type lenet5); "
                 "the rotation study is below"
             )
-        return self.table(run, f"explain/{model}", "explained")
+        return self.table(run, step_id("explain", model), "explained")
 
     def explain_clusters(self, run: str, model: str) -> pd.DataFrame:
-        return self.table(run, f"explain/{model}", "clusters")
+        return self.table(run, step_id("explain", model), "clusters")
 
     def explain_settings(self, run: str, model: str) -> dict:
         import json
@@ -216,7 +222,7 @@ class StoreReader:
 
     def rotation(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The rotation study: ``curves``, ``drift`` and ``drift_layers``."""
-        step = f"rotation/{model}"
+        step = step_id("rotation", model)
         return (
             self.table(run, step, "curves"),
             self.table(run, step, "drift"),

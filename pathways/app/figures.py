@@ -471,7 +471,8 @@ def novelty_histogram(scores: pd.DataFrame, method: str, classes: list[int]) -> 
 def roc_figure(
     scores: pd.DataFrame, methods: list[str], unseen_classes: list[int]
 ) -> dict[str, Any]:
-    """ROC curves (unseen test vs trained test samples) of our score and the baselines."""
+    """ROC curves (unseen test vs trained test samples) of our score and the baselines; the
+    first of ``methods`` (ours) is drawn thicker."""
     test = scores[scores["split"].astype(str) == "test"]
     test = test[test["seen"] | test["label"].isin(unseen_classes)]
     positive = ~test["seen"].to_numpy()
@@ -480,7 +481,7 @@ def roc_figure(
     traces = []
     for i, method in enumerate(methods):
         fpr, tpr, _ = roc_curve(positive, test[method].to_numpy())
-        width = 4 if method == "signature_path" else 2
+        width = 4 if i == 0 else 2
         traces.append(
             {
                 "type": "scatter",

@@ -43,8 +43,8 @@ stability_seeds = 1
 IN_MEMORY = """
 import sys, numpy as np, torch
 from pathlib import Path
-from pathways.runner import Artifact
-from pathways.stages import load_trained_model, _batches, _batch_tables
+from pathways.artifacts import Artifact
+from pathways.network_stages import load_trained_model, _batches, _batch_tables
 from pathways.capture import capture_activations, channel_stats_and_maps, keep_output
 import pyarrow.parquet as pq
 run = Path(sys.argv[1])

@@ -63,7 +63,7 @@ def test_valid_small_config(tmp_path: Path):
             "trained_classes",
             "at least two",
         ),
-        (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp or lenet5"),
+        (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp, lenet5 or cnn"),
         (
             ("hidden = [16]", "hidden = [16]\n[training]\nepochs = 0"),
             "training.epochs",
@@ -101,7 +101,7 @@ def test_valid_small_config(tmp_path: Path):
             "use conv1 or conv2",
         ),
         (
-            ("hidden = [16]", 'hidden = [16]\n[explain]\ncluster_layers = ["fc9"]'),
+            ("hidden = [16]", 'hidden = [16]\n[explain]\ncluster_layers = ["pool1"]'),
             "explain.cluster_layers.0",
             "among conv1, conv2, conv3, fc1, logit",
         ),
@@ -166,7 +166,9 @@ def test_init_copies_the_default_with_its_comments_and_a_new_name(tmp_path: Path
     assert text.startswith('# Experiment "digits-49", written by `pathways init`')
     assert f"pathways run {path}" in text.splitlines()[1]
     default = default_experiment()
-    assert experiment.model_copy(update={"name": "default"}) == default
+    same = {"name": "default", "description": default.description}
+    assert experiment.model_copy(update=same) == default
+    assert experiment.description.startswith("A copy of the packaged default experiment")
     original = packaged_text("default").splitlines()
     missing = [line for line in original if "#" in line and line not in text]
     assert missing == original[:4], missing  # its header gave way, and the name line changed

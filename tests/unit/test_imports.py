@@ -8,9 +8,13 @@ import sys
 
 def test_cli_store_and_analysis_import_without_torch():
     code = (
-        "import sys; import pathways, pathways.cli, pathways.pipeline, pathways.runner, "
-        "pathways.store, pathways.config, pathways.runs, pathways.analysis.stages, "
-        "pathways.analysis.report; "
+        "import sys; import pathways, pathways.cli, pathways.pipeline, pathways.planning, "
+        "pathways.artifacts, pathways.execution, pathways.executors, pathways.stage_registry, "
+        "pathways.model_types, pathways.store, pathways.config, pathways.runs, "
+        "pathways.analysis.analysis_stages, pathways.analysis.report, pathways.partitioned, "
+        "pathways.app; "
+        "from pathways.config import default_experiment; from pathways.pipeline import build_plan; "
+        "build_plan(default_experiment()); "
         "print('torch' in sys.modules)"
     )
     result = subprocess.run(

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.subsets import model_inputs, select_samples
 from pathways.errors import TrainingDiverged
+from pathways.model_types import LeNet5Spec, MLPSpec
 from pathways.models import MLP, LeNet5, build_model
 from pathways.train import seeded, train_classifier
 
@@ -122,3 +122,22 @@ def test_a_diverging_training_stops_at_the_first_non_finite_loss(mnist):
         )
     assert info.value.epoch == 1 and not np.isfinite(info.value.loss)
     assert info.value.batch is None or 1 < info.value.batch <= info.value.n_batches == 8
+
+
+def test_a_rate_beyond_float32_is_a_divergence_not_a_crash(mnist):
+    data = _tensors(mnist, "flat")
+    with seeded(0):
+        model = MLP([8], 2)
+    with pytest.raises(
+        TrainingDiverged, match="the weight update overflowed in epoch 1, at batch 1"
+    ):
+        train_classifier(
+            model,
+            *data["train"],
+            *data["test"],
+            classes=[1, 7],
+            epochs=1,
+            batch_size=32,
+            learning_rate=1e39,
+            seed=0,
+        )

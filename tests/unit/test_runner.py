@@ -10,27 +10,28 @@ import textwrap
 import pandas as pd
 import pytest
 
-from pathways.runner import Runner, Stage, Step, step_keys
+from pathways.execution import Runner
+from pathways.planning import Stage, Step, step_keys
 
 CALLS: list[str] = []
 
 
-def make(inputs, params, progress):
+def make(*, n, progress):
     CALLS.append("make")
-    return {"table": pd.DataFrame({"x": range(params["n"])}), "info": {"n": params["n"]}}
+    return {"table": pd.DataFrame({"x": range(n)}), "info": {"n": n}}
 
 
-def double(inputs, params, progress):
+def double(src, *, factor, progress):
     CALLS.append("double")
-    table = inputs["src"]["table"]
-    return {"table": table.assign(y=table.x * params["factor"]), "blob": b"\x00\x01"}
+    table = src["table"]
+    return {"table": table.assign(y=table.x * factor), "blob": b"\x00\x01"}
 
 
-def broken(inputs, params, progress):
+def broken(src, *, factor, progress):
     raise RuntimeError("stage crashed")
 
 
-MAKE, DOUBLE = Stage("make", 1, make), Stage("double", 1, double)
+MAKE, DOUBLE = Stage("make", 1, make), Stage("double", 1, double, ("src",))
 
 
 def plan(n=5, factor=2, version=1):
@@ -38,7 +39,7 @@ def plan(n=5, factor=2, version=1):
         Step("make", MAKE, {"n": n}),
         Step(
             "double/a",
-            Stage("double", version, double),
+            Stage("double", version, double, ("src",)),
             {"factor": factor},
             upstream={"src": "make"},
         ),
@@ -125,7 +126,7 @@ def test_failed_stage_leaves_previous_output_and_no_partial_files(tmp_path):
     before = (tmp_path / "run" / "double/a" / "manifest.json").read_text()
     failing = plan(factor=9)
     failing[1] = Step(
-        "double/a", Stage("double", 1, broken), {"factor": 9}, upstream={"src": "make"}
+        "double/a", Stage("double", 1, broken, ("src",)), {"factor": 9}, upstream={"src": "make"}
     )
     with pytest.raises(RuntimeError, match="stage crashed"):
         runner.run(failing)
@@ -148,11 +149,12 @@ SLOW_RUN = textwrap.dedent(
     """
     import sys, time
     import pandas as pd
-    from pathways.runner import Runner, Stage, Step
+    from pathways.execution import Runner
+    from pathways.planning import Stage, Step
 
-    def slow(inputs, params, progress):
+    def slow(*, log, progress):
         time.sleep(1.0)
-        with open(params["log"], "a") as fh:
+        with open(log, "a") as fh:
             fh.write("ran\\n")
         return {"table": pd.DataFrame({"x": range(1000)})}
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from pathways.artifacts import Artifact
 from pathways.data.subsets import model_inputs, read_samples
-from pathways.runner import Artifact
-from pathways.stages import load_trained_model
+from pathways.network_stages import load_trained_model
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pathways.artifacts import Artifact
 from pathways.data.subsets import read_samples
 from pathways.explain.rotation import rotate
-from pathways.runner import Artifact
 
 
 def test_rotate_turns_counter_clockwise_and_keeps_the_size(mnist):

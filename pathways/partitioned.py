@@ -15,7 +15,7 @@ filters select::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -23,18 +23,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pathways.analysis.activations import layer_names, load_layer
+from pathways.artifacts import Artifact, Partitioned
 from pathways.progress import Progress
-from pathways.runner import Partitioned
 from pathways.store import META_KEY
 
 SAMPLE_COLUMNS = ["sample_id", "split", "seen", "predicted_class", "confidence"]
 
 
-def dataset_stage(
-    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
-) -> dict[str, Any]:
-    path = inputs["capture"].path("activations")
-    model = params["model"]
+def dataset_stage(capture: Artifact, *, model: str, progress: Progress) -> dict[str, Any]:
+    """The activations of model ``model``, one Parquet file per (layer, class)."""
+    path = capture.path("activations")
     samples = pq.read_table(path, columns=[*SAMPLE_COLUMNS, "label"])
     labels = samples.column("label").to_numpy()
     classes = np.unique(labels)

@@ -1,8 +1,9 @@
-"""The stage functions of the training pipeline: data → train → capture.
+"""The stages that touch the network: data → train → capture (torch).
 
-Each is ``stage(inputs, params, progress) -> {output name: value}`` and knows nothing of paths;
-:mod:`pathways.runner` loads their inputs and saves their outputs. This module imports torch;
-the runner imports it only when a stage actually has to run.
+Each takes its inputs (upstream :class:`~pathways.artifacts.Artifact` objects) by name and its
+parameters as keyword-only arguments, returns ``{output name: value}`` and knows nothing of
+paths; :mod:`pathways.execution` opens the inputs and saves the outputs. This module imports
+torch; the runner imports it only when one of these stages has to run.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import pickle
-import shutil
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +21,41 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from pathways.artifacts import Artifact, StreamSource
 from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
-from pathways.config import LeNet5Spec, MLPSpec
 from pathways.data.sources import load_source
 from pathways.data.subsets import model_inputs, read_samples, select_samples
 from pathways.errors import PathwaysError, StoreError, TrainingDiverged
 from pathways.memory import release_freed_memory
+from pathways.model_types import model_type
 from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
 from pathways.progress import Progress
-from pathways.runner import Artifact, StreamSource
 from pathways.store import activation_table, feature_map_table
 from pathways.train import seeded, train_classifier
 
-_SPECS = {"mlp": MLPSpec, "lenet5": LeNet5Spec}
-
 
 def data_stage(
-    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+    *,
+    source: str,
+    path: str,
+    trained_classes: list[int],
+    unseen_classes: list[int],
+    samples_per_class: int | None,
+    test_fraction: float,
+    split_seed: int,
+    cache_dir: str,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Select the experiment's samples and split them; outputs ``samples`` (with images)."""
-    digits = load_source(params["source"], params["path"], params["cache_dir"])
+    digits = load_source(source, path, cache_dir)
     samples = select_samples(
         digits,
-        params["trained_classes"],
-        params["unseen_classes"],
-        test_fraction=params["test_fraction"],
-        split_seed=params["split_seed"],
-        samples_per_class=params["samples_per_class"],
+        trained_classes,
+        unseen_classes,
+        test_fraction=test_fraction,
+        split_seed=split_seed,
+        samples_per_class=samples_per_class,
     )
     images = digits.images[samples["source_index"].to_numpy()]
     table = pa.Table.from_pandas(samples, preserve_index=False)
@@ -62,32 +68,38 @@ def data_stage(
     return {"samples": table}
 
 
-def _spec(model: dict[str, Any]) -> MLPSpec | LeNet5Spec:
-    return _SPECS[model["type"]].model_validate(model)
+def _spec(model: dict[str, Any]) -> Any:
+    return model_type(model["type"]).spec.model_validate(model)
 
 
 def train_stage(
-    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+    data: Artifact,
+    *,
+    model: dict[str, Any],
+    training: dict[str, Any],
+    trained_classes: list[int],
+    device: str = "cpu",
+    progress: Progress,
 ) -> dict[str, Any]:
     """Train one model on the trained classes' train split; outputs weights and metrics."""
-    device = torch.device(params.get("device", "cpu"))
-    spec, training = _spec(params["model"]), params["training"]
-    classes = sorted(params["trained_classes"])
-    samples, images = read_samples(inputs["data"].path("samples"))
+    spec, on = _spec(model), torch.device(device)
+    kind = model_type(spec.type).input_kind
+    classes = sorted(trained_classes)
+    samples, images = read_samples(data.path("samples"))
     seen = samples["seen"].to_numpy()
     index = {c: i for i, c in enumerate(classes)}
     tensors = {}
     for split in ("train", "test"):
         rows = seen & (samples["split"].to_numpy() == split)
-        x = torch.from_numpy(model_inputs(images[rows], _input_kind(spec))).to(device)
-        y = torch.tensor([index[int(c)] for c in samples["label"].to_numpy()[rows]], device=device)
+        x = torch.from_numpy(model_inputs(images[rows], kind)).to(on)
+        y = torch.tensor([index[int(c)] for c in samples["label"].to_numpy()[rows]], device=on)
         tensors[split] = (x, y)
     with seeded(training["seed"]):
-        model = build_model(spec, len(classes)).to(device)
+        network = build_model(spec, len(classes)).to(on)
     advance = progress.task(f"train {spec.name}", total=training["epochs"])
     try:
         result = train_classifier(
-            model,
+            network,
             *tensors["train"],
             *tensors["test"],
             classes=classes,
@@ -102,16 +114,16 @@ def train_stage(
     except TrainingDiverged as exc:
         raise PathwaysError(_diverged_line(spec.name, training, exc)) from None
     buffer = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, buffer)
+    torch.save({k: v.cpu() for k, v in network.state_dict().items()}, buffer)
     final = result.history[result.history["epoch"] == training["epochs"]]
     acc = dict(zip(final["split"], final["accuracy"], strict=True))
     progress.log(f"train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}")
     description = {
-        "spec": params["model"],
+        "spec": model,
         "classes": classes,
-        "input_kind": _input_kind(spec),
-        "hidden_layers": model.hidden_layers,
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "input_kind": kind,
+        "hidden_layers": network.hidden_layers,
+        "parameters": sum(p.numel() for p in network.parameters()),
     }
     return {
         "weights.pt": buffer.getvalue(),
@@ -129,10 +141,6 @@ def _diverged_line(model: str, training: dict[str, Any], exc: TrainingDiverged) 
         f"training of model {model!r} (seed {training['seed']}) diverged: {exc} — nothing was "
         f"saved; lower training.learning_rate (now {rate:g}), e.g. to {lower}, and run again"
     )
-
-
-def _input_kind(spec: MLPSpec | LeNet5Spec) -> str:
-    return "flat" if isinstance(spec, MLPSpec) else "image32"
 
 
 def load_trained_model(
@@ -162,40 +170,41 @@ def _batches(
 
 
 def capture_stage(
-    inputs: Mapping[str, Any], params: dict[str, Any], progress: Progress
+    data: Artifact,
+    train: Artifact,
+    *,
+    capture: dict[str, Any],
+    device: str = "cpu",
+    shard_samples: int = 0,
+    scratch: Path | None = None,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Record every hidden layer, the logits and the softmax for every sample.
 
     Streams batch by batch into Parquet. On a Dask cluster (``--executor dask``) a capture of
     more than ``shard_samples`` samples is split into shards captured by the workers at the same
     time, each streamed into a scratch file; the step's output then concatenates them in order,
-    row group by row group.
+    row group by row group (in ``scratch``, a folder the runner gives the step).
     """
-    description = inputs["train"]["model"]
-    samples_path = inputs["data"].path("samples")
+    description = train["model"]
+    samples_path = data.path("samples")
     n = pq.read_metadata(samples_path).num_rows
-    shard = int(params.get("shard_samples") or 0)
-    produces_maps = params["capture"]["feature_maps"] and any(
+    params = {"capture": capture, "device": device}
+    produces_maps = capture["feature_maps"] and any(
         kind == "conv" for kind in description["hidden_layers"].values()
     )
     names = ["activations", "feature_maps"] if produces_maps else ["activations"]
-    if shard and n > shard and on_cluster():
-        scratch = inputs["data"].folder.parent / ".tmp" / f"shards-{uuid.uuid4().hex[:8]}"
-        scratch.mkdir(parents=True)
-        job = functools.partial(
-            _capture_shard, inputs["train"].folder, samples_path, params, scratch
-        )
-        files = map_items(job, [(a, min(a + shard, n)) for a in range(0, n, shard)])
-        source = StreamSource(_read_shards(files, names, scratch))
+    if shard_samples and n > shard_samples and on_cluster() and scratch is not None:
+        job = functools.partial(_capture_shard, train, samples_path, params, scratch)
+        shards = [(a, min(a + shard_samples, n)) for a in range(0, n, shard_samples)]
+        source = StreamSource(_read_shards(map_items(job, shards), names))
     else:
-        source = StreamSource(
-            _capture_tables(inputs["train"].folder, samples_path, params, progress)
-        )
+        source = StreamSource(_capture_tables(train, samples_path, params, progress))
     return {name: source.output(name) for name in names}
 
 
 def _capture_tables(
-    train_folder: Path,
+    train: Artifact,
     samples_path: Path,
     params: dict[str, Any],
     progress: Progress,
@@ -203,7 +212,6 @@ def _capture_tables(
 ) -> Iterator[dict[str, pa.Table]]:
     """The capture's tables, batch by batch (of the samples in ``rows``, default all)."""
     device = torch.device(params.get("device", "cpu"))
-    train = Artifact(train_folder)
     description = train["model"]
     model = load_trained_model(description, train["weights.pt"], str(device))
     meta, images = read_samples(samples_path)
@@ -250,7 +258,7 @@ def _check_finite(
 
 
 def _capture_shard(
-    train_folder: Path,
+    train: Artifact,
     samples_path: Path,
     params: dict[str, Any],
     scratch: Path,
@@ -262,7 +270,7 @@ def _capture_shard(
     writers: dict[str, pq.ParquetWriter] = {}
     files = {}
     try:
-        for tables in _capture_tables(train_folder, samples_path, params, Silent(), rows):
+        for tables in _capture_tables(train, samples_path, params, Silent(), rows):
             for name, table in tables.items():
                 if name not in writers:
                     files[name] = str(scratch / f"{rows[0]:09d}-{name}.parquet")
@@ -274,20 +282,14 @@ def _capture_shard(
     return files
 
 
-def _read_shards(
-    shards: list[dict[str, str]], names: list[str], scratch: Path
-) -> Iterator[dict[str, pa.Table]]:
-    """The shards' tables in sample order, one row group at a time; the scratch folder is
-    removed afterwards."""
-    try:
-        for files in shards:
-            for name in names:
-                source = pq.ParquetFile(files[name])
-                meta = source.schema_arrow.metadata
-                for group in range(source.num_row_groups):
-                    yield {name: source.read_row_group(group).replace_schema_metadata(meta)}
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+def _read_shards(shards: list[dict[str, str]], names: list[str]) -> Iterator[dict[str, pa.Table]]:
+    """The shards' tables in sample order, one row group at a time."""
+    for files in shards:
+        for name in names:
+            source = pq.ParquetFile(files[name])
+            meta = source.schema_arrow.metadata
+            for group in range(source.num_row_groups):
+                yield {name: source.read_row_group(group).replace_schema_metadata(meta)}
 
 
 def _batch_tables(

@@ -1,0 +1,57 @@
+"""Every novelty score, declared once: name, kind (ours or baseline), function, version.
+
+The novelty stage computes each of them (in this order) for every sample; the plan puts their
+names and versions into the stage's key, so adding a score or bumping its version re-runs the
+novelty step (and only what reads it). The report, the CLI summary and the explorer's ROC view
+take the methods and their kinds from the stage's ``metrics`` output. No numpy here: the plan
+reads this registry without importing the scores.
+
+Adding a score: its function in :mod:`pathways.analysis.novelty` (``NoveltyInputs`` →
+``{method: float[n]}``, higher = more unusual) and one entry below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NoveltyScore:
+    name: str
+    kind: str
+    """``ours`` or ``baseline``; the stage adds an ``oracle`` row for each per-layer score."""
+    func: str
+    """``"module:function"`` computing ``{method: scores}`` from a ``NoveltyInputs``."""
+    per_layer: bool = False
+    """One method per hidden layer (``mahalanobis:fc1``), rather than one."""
+    version: int = 1
+
+    def load(self) -> Callable:
+        module, _, name = self.func.partition(":")
+        return getattr(importlib.import_module(module), name)
+
+
+_NOVELTY = "pathways.analysis.novelty"
+NOVELTY_SCORES: dict[str, NoveltyScore] = {
+    s.name: s
+    for s in [
+        NoveltyScore("signature_path", "ours", f"{_NOVELTY}:signature_path_scores"),
+        NoveltyScore("msp", "baseline", f"{_NOVELTY}:msp_scores"),
+        NoveltyScore("energy", "baseline", f"{_NOVELTY}:energy_scores"),
+        NoveltyScore("knn", "baseline", f"{_NOVELTY}:knn_scores"),
+        NoveltyScore("mahalanobis", "baseline", f"{_NOVELTY}:mahalanobis_scores", per_layer=True),
+        NoveltyScore("relative_mahalanobis", "baseline", f"{_NOVELTY}:relative_mahalanobis_scores"),
+    ]
+}
+
+
+def score_versions() -> dict[str, int]:
+    """Name → version of every registered score (part of the novelty step's key)."""
+    return {name: score.version for name, score in NOVELTY_SCORES.items()}
+
+
+def score_kind(method: str) -> str:
+    """``ours`` or ``baseline``: the kind of the registered score a method comes from."""
+    return NOVELTY_SCORES[method.split(":")[0]].kind

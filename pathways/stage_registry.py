@@ -1,0 +1,193 @@
+"""Every stage of the pipeline, declared once: name, version, function, inputs, options.
+
+A stage's *parameters* are not listed here: they are the keyword-only arguments of its function
+(read from the function's source without importing it, so planning imports neither torch nor
+scikit-learn). :mod:`pathways.pipeline` builds the plan from this registry and the experiment:
+each parameter takes the experiment's value of that name, and a parameter the experiment does
+not define is an error when the plan is built, not in the middle of a run.
+
+Adding a stage: write its function (named inputs, typed keyword-only parameters, ``progress``)
+and add one entry below; bump ``version`` whenever its code changes its results.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pathways.planning import Stage
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    """A stage and how the plan applies it.
+
+    ``per``: once per experiment, or once per model. ``section``: the experiment section whose
+    settings its parameters may take (``analysis``, ``explain``, ``data``), besides the values
+    every step may take (see :mod:`pathways.pipeline`). ``sources``: a parameter that takes the
+    value of another name (``{"model": "model_name"}``).
+    """
+
+    stage: Stage
+    per: str = "model"
+    section: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def _entry(
+    name: str,
+    version: int,
+    func: str,
+    inputs: tuple[str, ...] = (),
+    *,
+    options: tuple[str, ...] = (),
+    keyed_on: tuple[str, ...] = (),
+    per: str = "model",
+    section: str | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> StageEntry:
+    return StageEntry(
+        Stage(name, version, func, inputs, options, keyed_on), per, section, dict(sources or {})
+    )
+
+
+_CLASSES = ("trained_classes", "unseen_classes")
+_NETWORK = "pathways.network_stages"
+_ANALYSIS = "pathways.analysis.analysis_stages"
+_EXPLAIN = "pathways.explain.explain_stages"
+
+# In plan order: a model's steps follow this order, the extra training seeds' train and capture
+# steps come just before its stability step.
+STAGES: dict[str, StageEntry] = {
+    e.stage.name: e
+    for e in [
+        _entry(
+            "data",
+            1,
+            f"{_NETWORK}:data_stage",
+            options=("cache_dir",),
+            keyed_on=("fingerprint",),
+            per="experiment",
+            section="data",
+        ),
+        _entry(
+            "train", 2, f"{_NETWORK}:train_stage", ("data",), options=("device",)
+        ),  # 2: no oneDNN
+        _entry(
+            "capture",
+            2,
+            f"{_NETWORK}:capture_stage",
+            ("data", "train"),
+            options=("device", "shard_samples", "scratch"),
+        ),
+        _entry("signatures", 1, f"{_ANALYSIS}:signatures_stage", ("capture",), section="analysis"),
+        _entry(
+            "clusters",
+            1,
+            f"{_ANALYSIS}:clusters_stage",
+            ("capture",),
+            keyed_on=_CLASSES,
+            section="analysis",
+        ),
+        _entry(
+            "embedding",
+            2,
+            f"{_ANALYSIS}:embedding_stage",
+            ("capture",),
+            keyed_on=_CLASSES,
+            section="analysis",
+        ),
+        _entry(
+            "paths",
+            1,
+            f"{_ANALYSIS}:paths_stage",
+            ("capture", "clusters"),
+            keyed_on=("trained_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "divergence",
+            1,
+            f"{_ANALYSIS}:divergence_stage",
+            ("capture", "data", "clusters"),
+            keyed_on=("unseen_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "novelty",
+            2,
+            f"{_ANALYSIS}:novelty_stage",
+            ("capture", "clusters", "paths"),
+            keyed_on=("trained_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "dataset",
+            1,
+            "pathways.partitioned:dataset_stage",
+            ("capture",),
+            sources={"model": "model_name"},
+        ),
+        _entry("rotation", 1, f"{_EXPLAIN}:rotation_stage", ("data", "train"), section="explain"),
+        _entry(
+            "explain",
+            1,
+            f"{_EXPLAIN}:explain_stage",
+            ("data", "train", "clusters"),
+            section="explain",
+        ),
+        _entry(
+            "stability",
+            1,
+            f"{_ANALYSIS}:stability_stage",
+            keyed_on=("unseen_classes",),
+            section="analysis",
+        ),
+        _entry("report", 4, "pathways.analysis.report:report_stage", per="experiment"),
+    ]
+}
+
+REPORT_INPUTS = (
+    "train",
+    "capture",
+    "signatures",
+    "clusters",
+    "paths",
+    "divergence",
+    "novelty",
+    "stability",
+)
+"""The per-model steps the report reads (each model's, by step id)."""
+
+
+@functools.cache
+def stage_parameters(stage: Stage) -> tuple[str, ...]:
+    """The parameter names of ``stage``: its function's keyword-only arguments, less its
+    options and ``progress``. Read from the source (``ast``) for a ``"module:function"``
+    stage, so its module is not imported."""
+    if callable(stage.func):
+        names = [
+            p.name
+            for p in inspect.signature(stage.func).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+    else:
+        module, _, name = stage.func.partition(":")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"stage {stage.name}: no module {module}")
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        found = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
+        ]
+        if not found:
+            raise ValueError(f"stage {stage.name}: no function {name} in {module}")
+        names = [arg.arg for arg in found[0].args.kwonlyargs]
+    return tuple(n for n in names if n != "progress" and n not in stage.options)
