@@ -246,9 +246,9 @@ def _check_device(device: str) -> None:
     if device not in {"cpu", "cuda"} and not device.startswith("cuda:"):
         raise PathwaysError(f"--device {device!r} is unknown — use cpu or cuda")
     if device.startswith("cuda"):
-        import torch
+        from pathways.threads import cuda_available
 
-        if not torch.cuda.is_available():
+        if not cuda_available():
             raise PathwaysError(
                 "--device cuda: no CUDA device is available here — use --device cpu"
             )

@@ -11,6 +11,7 @@ then rename), so the workers must share that folder's file system: true for a
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,11 +59,10 @@ class LocalExecutor:
 
 
 def _run_on_worker(
-    runner: Runner, step: Step, keys: Mapping[str, str], threads: int, *_upstream: Any
+    runner: Runner, step: Step, keys: Mapping[str, str], setup: str, threads: int, *_upstream: Any
 ) -> float:
-    from pathways.threads import configure_threads
-
-    configure_threads(threads)
+    module, _, name = setup.partition(":")
+    getattr(importlib.import_module(module), name)(threads)
     start = time.perf_counter()
     runner.run_step(step, keys, Silent())
     return time.perf_counter() - start
@@ -74,10 +74,20 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, workers: int = 2, threads: int = 1) -> None:
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        workers: int = 2,
+        threads: int = 1,
+        setup: str = "pathways.threads:configure_threads",
+    ) -> None:
+        """``setup(threads)`` runs on the worker before each step: torch's thread count and
+        oneDNN off, named as ``"module:function"`` and imported there (this module imports no
+        torch)."""
         self.scheduler = scheduler
         self.workers = workers
         self.threads = threads
+        self.setup = setup
 
     def run(
         self,
@@ -112,6 +122,7 @@ class DaskExecutor:
                     runner,
                     step,
                     dict(keys),
+                    self.setup,
                     self.threads,
                     *upstream,
                     key=f"{step.id}-{keys[step.id]}",

@@ -1,4 +1,4 @@
-"""torch's CPU thread count.
+"""torch's set-up: its CPU thread count, oneDNN off, and whether a CUDA device is there.
 
 Measured on the 2-core machines this project targets (tests/benchmarks/bench_threads.py,
 figures in the README): with another process busy on the machine, torch at 2 threads and the
@@ -35,3 +35,10 @@ def configure_threads(threads: int | None = None) -> int:
     # then more downstream); PyTorch's own kernels are bit-reproducible and cost ~5 % here.
     torch.backends.mkldnn.enabled = False
     return threads
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (imports torch)."""
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,101 @@
+"""The configurable ``cnn`` model type through the whole pipeline, CLI to explorer data.
+
+Added through the model-type registry only (pathways/model_types.py: its settings and entry;
+pathways/models.py: its network); nothing else names it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+CNN = """
+name = "cnn"
+[data]
+samples_per_class = 30
+[[models]]
+name = "small-cnn"
+type = "cnn"
+conv = [[4, 3], [8, 5]]
+pool = "avg"
+batchnorm = true
+dropout = 0.2
+dense = [16]
+[training]
+epochs = 2
+[analysis]
+stability_seeds = 1
+[explain]
+samples_per_class = 2
+members_per_cluster = 4
+rotation_angles = [-45, 0, 45]
+rotation_samples_per_class = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    folder = tmp_path_factory.mktemp("cnn")
+    (folder / "cnn.toml").write_text(CNN)
+    env = {**os.environ, "PATHWAYS_STORE": str(folder / "store"), "PATHWAYS_DATA": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pathways", "run", "cnn.toml"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / "store" / "cnn"
+
+
+def test_every_conv_block_and_dense_layer_is_an_analysis_layer(run: Path):
+    acts = pd.read_parquet(run / "capture/small-cnn/activations.parquet")
+    assert len(acts) == 90
+    for prefix, n in [("conv1_mean__", 4), ("conv1_max__", 4), ("conv2_mean__", 8), ("fc1__", 16)]:
+        assert sum(c.startswith(prefix) for c in acts.columns) == n, prefix
+    summary = pd.read_parquet(run / "clusters/small-cnn/cluster_summary.parquet")
+    assert summary["layer"].tolist() == ["conv1", "conv2", "fc1", "logit"]
+    divergence = pd.read_parquet(run / "divergence/small-cnn/divergence.parquet")
+    assert set(divergence["layer"]) == {"input", "conv1", "conv2", "fc1", "logit"}
+    model = pd.read_json(run / "train/small-cnn/model.json", typ="series")
+    assert model["input_kind"] == "image28"
+    # 4·(9+1) + 4·2 (batch norm) + 8·(4·25+1) + 8·2 + 16·(8·7·7+1) + 2·(16+1)
+    assert model["parameters"] == 40 + 8 + 808 + 16 + 6288 + 34
+
+
+def test_cnn_explanations_and_report(run: Path):
+    explained = pd.read_parquet(run / "explain/small-cnn/explained.parquet")
+    assert len(explained) >= 6 and explained["example"].sum() == 6
+    images = np.load(run / "explain/small-cnn/images.npy")
+    gradcam = np.load(run / "explain/small-cnn/gradcam.npy")
+    assert images.shape[1:] == (28, 28) and gradcam.shape == images.shape
+    assert np.isfinite(gradcam).all() and (gradcam >= 0).all()
+    for name in ("conv1", "pool1", "conv2", "pool2"):
+        maps = np.load(run / f"explain/small-cnn/maps_{name}.npy")
+        assert maps.shape[0] == 6 and maps.ndim == 4
+    report = (run / "report/report.md").read_text()
+    assert "small-cnn" in report and "relative_mahalanobis" in report
+
+
+def test_a_cnn_too_deep_for_28_pixels_is_one_line(tmp_path: Path):
+    bad = CNN.replace("conv = [[4, 3], [8, 5]]", "conv = [[4, 3], [4, 3], [4, 3], [4, 3], [4, 3]]")
+    (tmp_path / "deep.toml").write_text(bad)
+    result = subprocess.run(
+        [sys.executable, "-m", "pathways", "stages", "deep.toml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: deep.toml: models: 'small-cnn' has 5 conv blocks — at most 4 fit a 28×28 digit "
+        "(each halves its size)"
+    )
