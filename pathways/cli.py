@@ -152,50 +152,56 @@ def init(
     )
 
 
+OnlyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--only", help="Run only this stage (data, train, capture) or step (train/mlp); repeatable."
+    ),
+]
+ForceOption = Annotated[
+    bool, typer.Option("--force", help="Re-run the selected steps even if cached.")
+]
+DeviceOption = Annotated[
+    str, typer.Option(help="Torch device for training and capture: cpu or cuda.")
+]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        envvar="PATHWAYS_THREADS",
+        help="torch CPU threads (default 1: these small networks rarely gain from more).",
+    ),
+]
+ExecutorOption = Annotated[
+    str, typer.Option(help="Where steps run: local (this process) or dask (a Dask cluster).")
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(help="Dask scheduler address (tcp://host:8786); default: a LocalCluster here."),
+]
+WorkersOption = Annotated[
+    int, typer.Option(min=1, help="Worker processes of the LocalCluster (--executor dask).")
+]
+ShardOption = Annotated[
+    int,
+    typer.Option(
+        min=1, help="With --executor dask: captures of more samples are split into shards."
+    ),
+]
+
+
 @app.command()
 @user_errors
 def run(
     config: ConfigArgument = None,
-    only: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--only",
-            help="Run only this stage (data, train, capture) or step (train/mlp); repeatable.",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Re-run the selected steps even if cached.")
-    ] = False,
-    device: Annotated[
-        str, typer.Option(help="Torch device for training and capture: cpu or cuda.")
-    ] = "cpu",
-    threads: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            envvar="PATHWAYS_THREADS",
-            help="torch CPU threads (default 1: these small networks rarely gain from more).",
-        ),
-    ] = None,
-    executor: Annotated[
-        str,
-        typer.Option(help="Where steps run: local (this process) or dask (a Dask cluster)."),
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address (tcp://host:8786); default: a LocalCluster here."
-        ),
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(min=1, help="Worker processes of the LocalCluster (--executor dask).")
-    ] = 2,
-    shard_samples: Annotated[
-        int,
-        typer.Option(
-            min=1, help="With --executor dask: captures of more samples are split into shards."
-        ),
-    ] = 20_000,
+    only: OnlyOption = None,
+    force: ForceOption = False,
+    device: DeviceOption = "cpu",
+    threads: ThreadsOption = None,
+    executor: ExecutorOption = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+    shard_samples: ShardOption = 20_000,
     store: StoreOption = Path("data/store"),
     data_dir: DataDirOption = Path("data"),
 ) -> None:
@@ -224,9 +230,17 @@ def run(
     start = time.perf_counter()
     with _progress() as progress:
         statuses = runner.run(plan, only=only, force=force, progress=progress, executor=runs_on)
-    table = Table(
-        "step", "key", "result", "seconds", title=f"run {experiment.name!r} → {runner.run_dir}"
-    )
+    _print_run(f"run {experiment.name!r} → {runner.run_dir}", statuses)
+    out.print(f"done in {time.perf_counter() - start:.1f} s.")
+    first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
+    if first and (runner.run_dir / first / "activations.parquet").is_file():
+        out.print("Load activations with pandas:")
+        out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
+
+
+def _print_run(title: str, statuses: list[Any]) -> None:
+    """The steps of a run: ran, cached or not selected, with their seconds."""
+    table = Table("step", "key", "result", "seconds", title=title)
     results = {
         "run": Text("ran", style="green"),
         "cached": Text("cached"),
@@ -236,10 +250,6 @@ def run(
         seconds = f"{s.seconds:.1f}" if s.seconds is not None else ""
         table.add_row(s.step.id, s.key, results[s.action], seconds)
     out.print(table)
-    out.print(f"done in {time.perf_counter() - start:.1f} s. Load activations with pandas:")
-    first = next((s.step.id for s in statuses if s.step.stage.name == "capture"), None)
-    if first and (runner.run_dir / first / "activations.parquet").is_file():
-        out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
 
 
 def _check_device(device: str) -> None:
@@ -258,8 +268,8 @@ def _check_device(device: str) -> None:
 @user_errors
 def stages(
     config: ConfigArgument = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="As for run.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="As for run.")] = False,
+    only: OnlyOption = None,
+    force: ForceOption = False,
     store: StoreOption = Path("data/store"),
     data_dir: DataDirOption = Path("data"),
 ) -> None:

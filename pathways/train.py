@@ -93,21 +93,7 @@ def train_classifier(
     predictions: dict[str, np.ndarray] = {}
     n_batches = -(-len(x_train) // batch_size)
     for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator).to(x_train.device)
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            optimizer.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, loss.item())
-            loss.backward()
-            try:
-                optimizer.step()
-            except RuntimeError as exc:  # a rate beyond float32: "cannot be converted … overflow"
-                if "overflow" not in str(exc):
-                    raise
-                raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, None) from None
+        _train_epoch(model, optimizer, x_train, y_train, batch_size, generator, epoch)
         summary = {}
         for split, (x, y) in {"train": (x_train, y_train), "test": (x_test, y_test)}.items():
             loss_value, predictions[split] = _evaluate(model, x, y)
@@ -118,17 +104,7 @@ def train_classifier(
                 {"epoch": epoch, "split": split, "loss": loss_value, "accuracy": correct.mean()}
             )
             summary[f"{split}_loss"], summary[f"{split}_accuracy"] = loss_value, correct.mean()
-            for index, cls in enumerate(classes):
-                members = y_true[split] == index
-                per_class.append(
-                    {
-                        "epoch": epoch,
-                        "split": split,
-                        "class": cls,
-                        "n": int(members.sum()),
-                        "accuracy": float(correct[members].mean()) if members.any() else np.nan,
-                    }
-                )
+            per_class += _per_class(epoch, split, classes, y_true[split], correct)
         if on_epoch is not None:
             on_epoch(epoch, summary)
     confusion = [
@@ -143,3 +119,50 @@ def train_classifier(
         for p in range(len(classes))
     ]
     return TrainingResult(pd.DataFrame(history), pd.DataFrame(per_class), pd.DataFrame(confusion))
+
+
+def _train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x_train: Tensor,
+    y_train: Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    epoch: int,
+) -> None:
+    """One pass over the train samples in a seeded order; stops at a non-finite loss."""
+    model.train()
+    n_batches = -(-len(x_train) // batch_size)
+    order = torch.randperm(len(x_train), generator=generator).to(x_train.device)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, loss.item())
+        loss.backward()
+        try:
+            optimizer.step()
+        except RuntimeError as exc:  # a rate beyond float32: "cannot be converted … overflow"
+            if "overflow" not in str(exc):
+                raise
+            raise TrainingDiverged(epoch, start // batch_size + 1, n_batches, None) from None
+
+
+def _per_class(
+    epoch: int, split: str, classes: list[int], y_true: np.ndarray, correct: np.ndarray
+) -> list[dict]:
+    """The accuracy of each class on one split after one epoch."""
+    rows = []
+    for index, cls in enumerate(classes):
+        members = y_true == index
+        rows.append(
+            {
+                "epoch": epoch,
+                "split": split,
+                "class": cls,
+                "n": int(members.sum()),
+                "accuracy": float(correct[members].mean()) if members.any() else np.nan,
+            }
+        )
+    return rows

@@ -250,129 +250,131 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
         for q in r["question_1"]:
-            pair = f"{q['class_a']} vs {q['class_b']}"
-            if q["divergence_layer"] is None:
-                lines.append(f"- **{pair}**: no layer meets the rule ({q['rule']}).")
-            else:
-                lines.append(
-                    f"- **{pair}: from `{q['divergence_layer']}`** — linear-probe accuracy {q['probe_accuracy']:.3f} "
-                    f"(best layer {q['best_probe_accuracy']:.3f}) and cluster purity {q['cluster_purity']:.3f} ({q['rule']})."
-                )
-            if q.get("layer_by_seed"):
-                seeds = ", ".join(f"seed {s}: `{layer}`" for s, layer in q["layer_by_seed"].items())
-                lines.append(f"  Across training seeds: {seeds}.")
-            lines += [
-                "",
-                "| layer | probe accuracy | signature distance | cluster purity | NMI | CKA with input | CKA with logits |",
-                "|---|---|---|---|---|---|---|",
-            ]
-            for c in q["curve"]:
-                purity = "—" if c["cluster_purity"] is None else f"{c['cluster_purity']:.3f}"
-                nmi = "—" if c["nmi"] is None else f"{c['nmi']:.3f}"
-                lines.append(
-                    f"| {c['layer']} | {c['probe_accuracy']:.3f} | {c['signature_distance']:.2f} | {purity} | {nmi} | {c['cka_input']:.2f} | {c['cka_logits']:.2f} |"
-                )
-            lines.append("")
+            lines += _markdown_question_1(q)
         lines += ["### 2. Are the signatures of the trained classes different?", ""]
         for q in r["question_2"]:
-            pair = f"{q['class_b']} vs {q['class_a']}"
-            layers = q["layers"]
-            most = max(layers, key=lambda x: x["signature_distance"])
-            shares = [x["share_significant"] for x in layers]
-            verdict = "yes" if any(x["n_significant"] for x in layers) else "no"
-            lines.append(
-                f"- **{pair}: {verdict}** — {100 * min(shares):.0f}–{100 * max(shares):.0f} % of the units of a layer differ "
-                f"(Mann–Whitney, Benjamini–Hochberg FDR 5 %); the largest gap is at `{most['layer']}` "
-                f"(signature distance {most['signature_distance']:.2f}, RMS Cohen's d)."
-            )
-            lines += [
-                "",
-                "| layer | units differing | share | median abs(d) of those | max abs(d) | strongest units |",
-                "|---|---|---|---|---|---|",
-            ]
-            for x in layers:
-                lines.append(
-                    f"| {x['layer']} | {x['n_significant']} / {x['n_units']} | {100 * x['share_significant']:.0f} % | "
-                    f"{x['median_abs_d_significant']:.2f} | {x['max_abs_d']:.2f} | {x['top_units']} |"
-                )
-            units = ", ".join(
-                f"`{u['layer']}:{u['unit']}` (d = {u['cohen_d']:+.1f}, AUROC {u['auroc']:.2f})"
-                for u in q["strongest_units"][:5]
-            )
-            lines += [
-                "",
-                f"  Strongest single units: {units}. (d > 0: higher for {q['class_a']}.)",
-                "",
-            ]
+            lines += _markdown_question_2(q)
         lines += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
         for q in r["question_3"]:
-            predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {c}" for c in trained)
-            lines.append(
-                f"- **{q['class']}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
-            )
-            lines += [
-                "",
-                "| layer | closest signature | in clusters of | outlier |",
-                "|---|---|---|---|",
-            ]
-            for x in q["by_layer"]:
-                sig = ", ".join(f"{c}: {_share(x['closest_signature'], c)}" for c in trained)
-                clu = ", ".join(f"{c}: {_share(x['cluster_of'], c)}" for c in trained)
-                lines.append(
-                    f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |"
-                )
-            lines += ["", f"  Where it goes: {_trail(q['cluster_trail'])}."]
-            if q["merges"]:
-                m, left = q["merges"], q["leaves"]
-                leave = (
-                    f"; it leaves them at `{left['layer']}`"
-                    if left
-                    else "; it stays there to the output"
-                )
-                lines.append(
-                    f"  It merges with {m['trained_class']}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
-                )
-            else:
-                lines.append(
-                    "  At no layer do most of its samples sit in one trained class's clusters."
-                )
-            paths = "; ".join(
-                f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"]
-            )
-            own = "; ".join(f"{c}: `{p}`" for c, p in q["trained_dominant_paths"].items())
-            lines += [
-                "",
-                f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}.",
-                "",
-            ]
-            ours = next(m for m in q["novelty"] if m["kind"] == "ours")
-            baselines = [m for m in q["novelty"] if m["kind"] == "baseline"]
-            best = max(baselines, key=lambda m: m["auroc"])
-            lines.append(
-                f"  How unusual: the signature-path novelty score separates unseen from trained test samples with "
-                f"AUROC **{ours['auroc']:.3f}** (FPR at 95 % TPR {ours['fpr_at_95_tpr']:.3f}); best baseline "
-                f"`{best['method']}` {best['auroc']:.3f}."
-            )
-            lines += [
-                "",
-                "| method | kind | AUROC | FPR at 95 % TPR | note |",
-                "|---|---|---|---|---|",
-            ]
-            for m in q["novelty"]:
-                lines.append(
-                    f"| {m['method']} | {m['kind']} | {m['auroc']:.3f} | {m['fpr_at_95_tpr']:.3f} | {m['note'] or ''} |"
-                )
-            lines.append("")
+            lines += _markdown_question_3(q, trained)
         if r["stability"]:
-            s = r["stability"]
-            aris = ", ".join(f"{k} {v:.2f}" for k, v in s["mean_cluster_ari"].items())
-            jac = ", ".join(f"{k}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
-            lines += [
-                "### Stability across training seeds " + str(s["seeds"]),
-                "",
-                f"- Cluster agreement (mean ARI between seeds): {aris}.",
-                f"- Path agreement (ARI of whole-path partitions): {s['mean_path_ari']:.2f}; dominant-path overlap (Jaccard) per class: {jac}.",
-                f"- Divergence layer the same in every seed: {'yes' if s['same_divergence_layer'] else 'no'}.",
-                "",
-            ]
+            lines += _markdown_stability(r["stability"])
     return "\n".join(lines)
+
+
+def _markdown_question_1(q: dict[str, Any]) -> list[str]:
+    """One trained pair: its divergence layer, and the divergence curve as a table."""
+    lines = []
+    pair = f"{q['class_a']} vs {q['class_b']}"
+    if q["divergence_layer"] is None:
+        lines.append(f"- **{pair}**: no layer meets the rule ({q['rule']}).")
+    else:
+        lines.append(
+            f"- **{pair}: from `{q['divergence_layer']}`** — linear-probe accuracy {q['probe_accuracy']:.3f} "
+            f"(best layer {q['best_probe_accuracy']:.3f}) and cluster purity {q['cluster_purity']:.3f} ({q['rule']})."
+        )
+    if q.get("layer_by_seed"):
+        seeds = ", ".join(f"seed {s}: `{layer}`" for s, layer in q["layer_by_seed"].items())
+        lines.append(f"  Across training seeds: {seeds}.")
+    lines += [
+        "",
+        "| layer | probe accuracy | signature distance | cluster purity | NMI | CKA with input | CKA with logits |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in q["curve"]:
+        purity = "—" if c["cluster_purity"] is None else f"{c['cluster_purity']:.3f}"
+        nmi = "—" if c["nmi"] is None else f"{c['nmi']:.3f}"
+        lines.append(
+            f"| {c['layer']} | {c['probe_accuracy']:.3f} | {c['signature_distance']:.2f} | {purity} | {nmi} | {c['cka_input']:.2f} | {c['cka_logits']:.2f} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _markdown_question_2(q: dict[str, Any]) -> list[str]:
+    """One trained pair: how many units differ per layer, and the strongest ones."""
+    pair = f"{q['class_b']} vs {q['class_a']}"
+    layers = q["layers"]
+    most = max(layers, key=lambda x: x["signature_distance"])
+    shares = [x["share_significant"] for x in layers]
+    verdict = "yes" if any(x["n_significant"] for x in layers) else "no"
+    lines = [
+        f"- **{pair}: {verdict}** — {100 * min(shares):.0f}–{100 * max(shares):.0f} % of the units of a layer differ "
+        f"(Mann–Whitney, Benjamini–Hochberg FDR 5 %); the largest gap is at `{most['layer']}` "
+        f"(signature distance {most['signature_distance']:.2f}, RMS Cohen's d)."
+    ]
+    lines += [
+        "",
+        "| layer | units differing | share | median abs(d) of those | max abs(d) | strongest units |",
+        "|---|---|---|---|---|---|",
+    ]
+    for x in layers:
+        lines.append(
+            f"| {x['layer']} | {x['n_significant']} / {x['n_units']} | {100 * x['share_significant']:.0f} % | "
+            f"{x['median_abs_d_significant']:.2f} | {x['max_abs_d']:.2f} | {x['top_units']} |"
+        )
+    units = ", ".join(
+        f"`{u['layer']}:{u['unit']}` (d = {u['cohen_d']:+.1f}, AUROC {u['auroc']:.2f})"
+        for u in q["strongest_units"][:5]
+    )
+    lines += ["", f"  Strongest single units: {units}. (d > 0: higher for {q['class_a']}.)", ""]
+    return lines
+
+
+def _markdown_question_3(q: dict[str, Any], trained: list[int]) -> list[str]:
+    """One unseen class: what it is called, where it goes layer by layer, its paths, and how
+    unusual every novelty score finds it."""
+    predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {c}" for c in trained)
+    lines = [
+        f"- **{q['class']}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
+    ]
+    lines += ["", "| layer | closest signature | in clusters of | outlier |", "|---|---|---|---|"]
+    for x in q["by_layer"]:
+        sig = ", ".join(f"{c}: {_share(x['closest_signature'], c)}" for c in trained)
+        clu = ", ".join(f"{c}: {_share(x['cluster_of'], c)}" for c in trained)
+        lines.append(f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |")
+    lines += ["", f"  Where it goes: {_trail(q['cluster_trail'])}."]
+    if q["merges"]:
+        m, left = q["merges"], q["leaves"]
+        leave = (
+            f"; it leaves them at `{left['layer']}`" if left else "; it stays there to the output"
+        )
+        lines.append(
+            f"  It merges with {m['trained_class']}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
+        )
+    else:
+        lines.append("  At no layer do most of its samples sit in one trained class's clusters.")
+    paths = "; ".join(f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"])
+    own = "; ".join(f"{c}: `{p}`" for c, p in q["trained_dominant_paths"].items())
+    lines += ["", f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}.", ""]
+    return lines + _markdown_novelty(q["novelty"])
+
+
+def _markdown_novelty(novelty: list[dict[str, Any]]) -> list[str]:
+    ours = next(m for m in novelty if m["kind"] == "ours")
+    best = max((m for m in novelty if m["kind"] == "baseline"), key=lambda m: m["auroc"])
+    lines = [
+        f"  How unusual: the signature-path novelty score separates unseen from trained test samples with "
+        f"AUROC **{ours['auroc']:.3f}** (FPR at 95 % TPR {ours['fpr_at_95_tpr']:.3f}); best baseline "
+        f"`{best['method']}` {best['auroc']:.3f}."
+    ]
+    lines += ["", "| method | kind | AUROC | FPR at 95 % TPR | note |", "|---|---|---|---|---|"]
+    for m in novelty:
+        lines.append(
+            f"| {m['method']} | {m['kind']} | {m['auroc']:.3f} | {m['fpr_at_95_tpr']:.3f} | {m['note'] or ''} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _markdown_stability(s: dict[str, Any]) -> list[str]:
+    aris = ", ".join(f"{k} {v:.2f}" for k, v in s["mean_cluster_ari"].items())
+    jac = ", ".join(f"{k}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
+    return [
+        "### Stability across training seeds " + str(s["seeds"]),
+        "",
+        f"- Cluster agreement (mean ARI between seeds): {aris}.",
+        f"- Path agreement (ARI of whole-path partitions): {s['mean_path_ari']:.2f}; dominant-path overlap (Jaccard) per class: {jac}.",
+        f"- Divergence layer the same in every seed: {'yes' if s['same_divergence_layer'] else 'no'}.",
+        "",
+    ]

@@ -2,8 +2,10 @@
 
 ``create_app(store)`` builds the app; nothing is read at import time, and the app never imports
 torch. Split: :mod:`~pathways.app.data` (read-only, cached access to a store),
-:mod:`~pathways.app.figures` (DataFrame → figure), :mod:`~pathways.app.layout`,
-:mod:`~pathways.app.callbacks`, and :mod:`~pathways.app.ids` (component ids).
+:mod:`~pathways.app.frame` (the page: shared pickers, one tab per view), the views in
+:mod:`~pathways.app.views` (one module each: layout, callbacks, figures; registered by name),
+:mod:`~pathways.app.view` (what a view is), :mod:`~pathways.app.figures` (what the views'
+figures share) and :mod:`~pathways.app.ids` (the shared pickers' ids).
 """
 
 from pathways.app.factory import create_app

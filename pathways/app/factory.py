@@ -6,10 +6,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from pathways.app.callbacks import Callbacks, register
 from pathways.app.data import StoreReader
-from pathways.app.explain_callbacks import ExplainCallbacks, register_explain
-from pathways.app.layout import build_layout
+from pathways.app.frame import Frame, build_layout
 
 
 def create_app(store: str | Path) -> Dash:
@@ -19,16 +17,15 @@ def create_app(store: str | Path) -> Dash:
         __name__,
         title="pathways explorer",
         suppress_callback_exceptions=True,
-        prevent_initial_callbacks=True,  # the page is served filled in (see callbacks.register)
+        prevent_initial_callbacks=True,  # the page is served filled in (see Frame.register)
     )
-    callbacks = Callbacks(reader)
+    frame = Frame(reader)
 
     def layout():  # noqa: ANN202 - served per page load: runs are listed then, not at import
         runs = reader.runs()
-        return build_layout(runs, callbacks.initial(runs))
+        return build_layout(runs, frame.initial(runs))
 
     app.layout = layout
-    register(app, callbacks)
-    register_explain(app, ExplainCallbacks(reader))
+    frame.register(app)
     app.server.config["PATHWAYS_READER"] = reader
     return app

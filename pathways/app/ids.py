@@ -1,4 +1,7 @@
-"""Component ids, in one place."""
+"""Ids of the page's shared components (the pickers above the views), and the inputs views
+listen to. Each view declares its own components' ids in its module."""
+
+from dash import Input
 
 RUN = "run"
 MODEL = "model"
@@ -8,36 +11,12 @@ COLOUR = "colour-by"
 MESSAGE = "message"
 TABS = "tabs"
 
-EMBEDDING = "embedding-graph"
-TOOLTIP = "embedding-tooltip"
-SELECTION = "selection-list"
-
-SIGNATURE_SORT = "signature-sort"
-SIGNATURE_HEATMAP = "signature-heatmap"
-TOP_UNITS = "top-units"
-
-COMPARE_DIFFERENCES = "compare-differences"
-DIVERGENCE_CURVE = "divergence-curve"
-COMPARE_SUMMARY = "compare-summary"
-
-SANKEY = "paths-sankey"
-PATHS_TABLE = "paths-table"
-
-SAMPLE_ID = "sample-id"
-SAMPLE_IMAGE = "sample-image"
-SAMPLE_INFO = "sample-info"
-SAMPLE_ACTIVATIONS = "sample-activations"
-SAMPLE_NEIGHBOURS = "sample-neighbours"
-
-NOVELTY_METHOD = "novelty-method"
-NOVELTY_HISTOGRAM = "novelty-histogram"
-NOVELTY_ROC = "novelty-roc"
-
-EXPLAIN_SAMPLE = "explain-sample"
-EXPLAIN_INFO = "explain-info"
-EXPLAIN_PANELS = "explain-panels"
-EXPLAIN_MAPS = "explain-maps"
-EXPLAIN_CLUSTER = "explain-cluster"
-EXPLAIN_CLUSTER_PANELS = "explain-cluster-panels"
-ROTATION_CURVES = "rotation-curves"
-ROTATION_DRIFT = "rotation-drift"
+TAB = Input(TABS, "value")
+"""The open tab: a view computes only while its tab is shown (see :func:`view.on_tab`)."""
+VIEW_INPUTS = [
+    Input(RUN, "value"),
+    Input(MODEL, "value"),
+    Input(LAYER, "value"),
+    Input(CLASSES, "value"),
+]
+"""What most views show depends on: run, model, layer and the classes to compare."""

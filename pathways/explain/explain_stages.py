@@ -99,20 +99,8 @@ def explain_stage(
     )
     maps = feature_maps(model, x[: len(examples)])
     advance(1, note="feature maps")
-    explained = pd.DataFrame(
-        {
-            "row": np.arange(len(ids)),
-            "sample_id": ids,
-            "label": labels,
-            "seen": by_id.loc[ids, "seen"].to_numpy(),
-            "example": np.arange(len(ids)) < len(examples),
-            **_prediction_columns(found["probs"], classes, true_index),
-            "deconv_channel": found["strongest"]["channel"],
-            "deconv_y": found["strongest"]["y"],
-            "deconv_x": found["strongest"]["x"],
-            "deconv_activation": found["strongest"]["value"],
-        }
-    )
+    seen = by_id.loc[ids, "seen"].to_numpy()
+    explained = _explained_table(ids, labels, seen, len(examples), classes, true_index, found)
     pictures = x[:, 0].numpy()
     means = _cluster_means(members, ids, labels, sorted(set(samples["label"])), pictures, found)
     progress.log(
@@ -138,6 +126,33 @@ def explain_stage(
         "settings": settings,
         **{f"maps_{n}": values.astype(np.float32) for n, values in maps.items()},
     }
+
+
+def _explained_table(
+    ids: np.ndarray,
+    labels: np.ndarray,
+    seen: np.ndarray,
+    n_examples: int,
+    classes: list[int],
+    true_index: np.ndarray,
+    found: dict[str, Any],
+) -> pd.DataFrame:
+    """One row per explained sample (examples first, then cluster members)."""
+    strongest = found["strongest"]
+    return pd.DataFrame(
+        {
+            "row": np.arange(len(ids)),
+            "sample_id": ids,
+            "label": labels,
+            "seen": seen,
+            "example": np.arange(len(ids)) < n_examples,
+            **_prediction_columns(found["probs"], classes, true_index),
+            "deconv_channel": strongest["channel"],
+            "deconv_y": strongest["y"],
+            "deconv_x": strongest["x"],
+            "deconv_activation": strongest["value"],
+        }
+    )
 
 
 def _cluster_layers(assignments: pd.DataFrame, wanted: list[str] | None, model: str) -> list[str]:

@@ -61,6 +61,32 @@ def _distance(values: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.nda
     return np.sqrt((((values - mean) / scale) ** 2).mean(1))
 
 
+def _curve_row(
+    where: dict[str, Any], probs: np.ndarray, classes: list[int], n: int
+) -> dict[str, Any]:
+    """Accuracy, confidence and mean probability of each class of ``n`` rotated samples."""
+    predicted = np.asarray(classes)[probs.argmax(1)]
+    row = {
+        **where,
+        "n": n,
+        "accuracy": float((predicted == where["label"]).mean()) if where["seen"] else np.nan,
+        "confidence": float(probs.max(1).mean()),
+    }
+    for i, c in enumerate(classes):
+        row[f"prob_{c}"] = float(probs[:, i].mean())
+        row[f"predicted_{c}"] = float((predicted == c).mean())
+    return row
+
+
+def _outside(distance: np.ndarray, limit: float) -> dict[str, float]:
+    """Median distance to the unrotated signature, and the share beyond its 95th percentile."""
+    return {
+        "distance": float(np.median(distance)),
+        "limit": float(limit),
+        "share_outside": float((distance > limit).mean()),
+    }
+
+
 def rotation_study(
     model: nn.Module,
     description: Mapping[str, Any],
@@ -101,40 +127,20 @@ def rotation_study(
         is_seen = bool(label in classes)
         for angle in angles:
             values, probs = layer_values(model, rotate(images[test_rows], angle), kind, hidden)
-            predicted = np.asarray(classes)[probs.argmax(1)]
-            row = {
-                "angle": float(angle),
-                "label": int(label),
-                "seen": is_seen,
-                "n": len(test_rows),
-                "accuracy": float((predicted == label).mean()) if is_seen else np.nan,
-                "confidence": float(probs.max(1).mean()),
-            }
-            for i, c in enumerate(classes):
-                row[f"prob_{c}"] = float(probs[:, i].mean())
-                row[f"predicted_{c}"] = float((predicted == c).mean())
-            curves.append(row)
-            first = None
-            for index, name in enumerate(layer_order):
-                distance = _distance(values[name], mean[name], scale[name])
-                share = float((distance > limit[name]).mean())
-                drift.append(
-                    {
-                        "angle": float(angle),
-                        "label": int(label),
-                        "seen": is_seen,
-                        "layer": name,
-                        "layer_index": index,
-                        "distance": float(np.median(distance)),
-                        "limit": float(limit[name]),
-                        "share_outside": share,
-                    }
-                )
-                if first is None and share >= drift_share:
-                    first = name
-            firsts.append(
-                {"angle": float(angle), "label": int(label), "seen": is_seen, "drift_layer": first}
-            )
+            where = {"angle": float(angle), "label": int(label), "seen": is_seen}
+            curves.append(_curve_row(where, probs, classes, len(test_rows)))
+            rows = [
+                {
+                    **where,
+                    "layer": name,
+                    "layer_index": index,
+                    **_outside(_distance(values[name], mean[name], scale[name]), limit[name]),
+                }
+                for index, name in enumerate(layer_order)
+            ]
+            drift += rows
+            first = next((r["layer"] for r in rows if r["share_outside"] >= drift_share), None)
+            firsts.append({**where, "drift_layer": first})
         advance()
     return {
         "curves": pd.DataFrame(curves),

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from pathways.app.callbacks import Callbacks
 from pathways.app.data import StoreReader
+from pathways.app.frame import Frame
 
 
 @pytest.fixture(scope="session")
-def callbacks(small_store: Path) -> Callbacks:
-    return Callbacks(StoreReader(small_store))
+def frame(small_store: Path) -> Frame:
+    return Frame(StoreReader(small_store))

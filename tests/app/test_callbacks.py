@@ -11,23 +11,24 @@ import pytest
 
 from pathways.analysis.stats import auroc
 from pathways.app import create_app
-from pathways.app.callbacks import Callbacks
 from pathways.app.data import StoreReader
 from pathways.app.figures import decode
+from pathways.app.frame import Frame
 
 
 def _points(figure: dict) -> int:
     return sum(len(decode(trace["x"])) for trace in figure["data"])
 
 
-def test_pickers_default_to_trained_and_unseen_classes(callbacks: Callbacks):
-    models, model, message = callbacks.models("small")
+def test_pickers_default_to_trained_and_unseen_classes(frame: Frame):
+    models, model, message = frame.models("small")
     assert models == ["mlp", "lenet5"] and model == "mlp" and message == ""
-    layers, layer, class_options, classes, _, sort_class, methods, method, message = (
-        callbacks.model_options("small", "mlp")
-    )
+    layers, layer, class_options, classes, message = frame.model_options("small", "mlp")
     assert layers == ["fc1", "fc2", "logit"] and layer == "fc2"
-    assert classes == [1, 7, 3] and sort_class == 1 and message == ""
+    assert classes == class_options == [1, 7, 3] and message == ""
+    sort_options, sort_class = frame.views["signatures"].options("small", "mlp")
+    assert sort_options == [1, 7, 3] and sort_class == 1
+    methods, method = frame.views["novelty"].options("small", "mlp")
     assert (
         "signature_path" in methods
         and "mahalanobis:best-layer" not in methods
@@ -35,47 +36,47 @@ def test_pickers_default_to_trained_and_unseen_classes(callbacks: Callbacks):
     )
 
 
-def test_embedding_colourings_and_class_filter(callbacks: Callbacks):
-    by_class = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "class")
+def test_embedding_colourings_and_class_filter(frame: Frame):
+    by_class = frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7, 3], "class")
     assert [t["name"] for t in by_class["data"]] == ["1", "3", "7"] and _points(by_class) == 180
     assert all(t["type"] == "scattergl" for t in by_class["data"])
     ids = np.concatenate([decode(t["customdata"]) for t in by_class["data"]])
     assert sorted(ids.tolist()) == list(range(180))
-    without_3 = callbacks.embedding("small", "mlp", "fc1", [1, 7], "class")
+    without_3 = frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7], "class")
     assert _points(without_3) == 120
-    seen = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "seen/unseen")
+    seen = frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7, 3], "seen/unseen")
     assert {t["name"]: len(decode(t["x"])) for t in seen["data"]} == {"trained": 120, "unseen": 60}
-    correct = callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], "correct/wrong")
+    correct = frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7, 3], "correct/wrong")
     assert {t["name"] for t in correct["data"]} <= {"correct", "wrong", "unseen"}
-    clusters = callbacks.embedding("small", "mlp", "fc2", [1, 7, 3], "cluster")
+    clusters = frame.views["embedding"].embedding("small", "mlp", "fc2", [1, 7, 3], "cluster")
     assignments = pd.read_parquet(
-        callbacks.reader.store / "small" / "clusters" / "mlp" / "assignments.parquet"
+        frame.reader.store / "small" / "clusters" / "mlp" / "assignments.parquet"
     )
     n_clusters = assignments.loc[assignments.layer == "fc2", "cluster"].nunique()
     assert len(clusters["data"]) == n_clusters
 
 
-def test_hover_shows_the_digit_and_selection_lists_samples(callbacks: Callbacks):
-    shown, bbox, children = callbacks.hover(
+def test_hover_shows_the_digit_and_selection_lists_samples(frame: Frame):
+    shown, bbox, children = frame.views["embedding"].hover(
         {"points": [{"customdata": 5, "bbox": {"x0": 1}}]}, "small", "mlp"
     )
     assert shown and bbox == {"x0": 1}
     image = children.children[0]
     assert image.src.startswith("data:image/png;base64,")
     assert "#5: label" in children.children[1].children
-    listing = callbacks.selection(
+    listing = frame.views["embedding"].selection(
         {"points": [{"customdata": i} for i in (0, 1, 150)]}, "small", "mlp"
     )
     assert listing.children[0].children.startswith("3 samples")
-    assert callbacks.hover(None, "small", "mlp")[0] is False
-    assert callbacks.clicked_sample({"points": [{"customdata": 17}]}) == 17
+    assert frame.views["embedding"].hover(None, "small", "mlp")[0] is False
+    assert frame.views["embedding"].clicked_sample({"points": [{"customdata": 17}]}) == 17
 
 
-def test_signature_heatmap_sorted_by_selectivity(callbacks: Callbacks):
-    heatmap, top = callbacks.signatures("small", "mlp", "fc1", [1, 7, 3], 7)
+def test_signature_heatmap_sorted_by_selectivity(frame: Frame):
+    heatmap, top = frame.views["signatures"].signatures("small", "mlp", "fc1", [1, 7, 3], 7)
     z = np.asarray(heatmap["data"][0]["z"])
     assert z.shape == (3, 32)
-    sig = callbacks.reader.signatures("small", "mlp")
+    sig = frame.reader.signatures("small", "mlp")
     best = (
         sig[(sig.layer == "fc1") & (sig["class"] == 7)]
         .sort_values("selectivity", ascending=False)["unit"]
@@ -86,44 +87,46 @@ def test_signature_heatmap_sorted_by_selectivity(callbacks: Callbacks):
     assert [t["name"] for t in top["data"]] == ["class 1", "class 7", "class 3"]
 
 
-def test_compare_three_classes_and_divergence_curve(callbacks: Callbacks):
-    differences, curve, summary = callbacks.compare("small", "mlp", "fc1", [1, 7, 3])
+def test_compare_three_classes_and_divergence_curve(frame: Frame):
+    differences, curve, summary = frame.views["compare"].compare("small", "mlp", "fc1", [1, 7, 3])
     names = {t["name"].split(" (")[0] for t in differences["data"]}
     assert names == {"1 vs 7", "3 vs 1", "3 vs 7"}
-    table = callbacks.reader.differences("small", "mlp")
+    table = frame.reader.differences("small", "mlp")
     part = table[(table.layer == "fc1") & (table.class_a == 1) & (table.class_b == 7)]
     assert f"1 vs 7 at fc1: {int(part['significant'].sum())} of 32 units differ" in str(summary)
-    _, chosen = callbacks.reader.divergence("small", "mlp")
+    _, chosen = frame.reader.divergence("small", "mlp")
     layer = chosen["divergence_layer"].iloc[0]
     marked = curve["layout"]["annotations"]
     assert (layer is None and not marked) or marked[0]["text"] == f"divergence layer: {layer}"
 
 
-def test_paths_sankey_carries_every_transition(callbacks: Callbacks):
-    sankey, table = callbacks.paths("small", "mlp", [1, 7, 3])
-    transitions = callbacks.reader.transitions("small", "mlp")
+def test_paths_sankey_carries_every_transition(frame: Frame):
+    sankey, table = frame.views["paths"].paths("small", "mlp", [1, 7, 3])
+    transitions = frame.reader.transitions("small", "mlp")
     assert sum(sankey["data"][0]["link"]["value"]) == transitions["n"].sum() == 180 * 2
-    only_3, _ = callbacks.paths("small", "mlp", [3])
+    only_3, _ = frame.views["paths"].paths("small", "mlp", [3])
     assert sum(only_3["data"][0]["link"]["value"]) == 60 * 2
     assert "class" in str(table)
 
 
-def test_sample_view(callbacks: Callbacks):
-    samples = callbacks.reader.samples("small", "mlp")
+def test_sample_view(frame: Frame):
+    samples = frame.reader.samples("small", "mlp")
     unseen = int(samples.loc[~samples.seen, "sample_id"].iloc[0])
-    src, info, figure, neighbours = callbacks.sample("small", "mlp", "fc2", unseen, [1, 7, 3])
+    src, info, figure, neighbours = frame.views["sample"].sample(
+        "small", "mlp", "fc2", unseen, [1, 7, 3]
+    )
     assert src.startswith("data:image/png")
     assert "unseen class" in str(info) and "path " in str(info)
     assert figure["data"][0]["name"] == "this sample" and len(figure["data"]) == 4
     assert len(neighbours) == 6
-    bad = callbacks.sample("small", "mlp", "fc2", 9999, [1, 7, 3])
+    bad = frame.views["sample"].sample("small", "mlp", "fc2", 9999, [1, 7, 3])
     assert "no sample 9999" in str(bad[1])
 
 
-def test_novelty_roc_matches_stored_auroc(callbacks: Callbacks):
-    histogram, roc = callbacks.novelty("small", "mlp", "signature_path", [1, 7, 3])
+def test_novelty_roc_matches_stored_auroc(frame: Frame):
+    histogram, roc = frame.views["novelty"].novelty("small", "mlp", "signature_path", [1, 7, 3])
     assert [t["name"] for t in histogram["data"]] == ["class 1", "class 7", "class 3"]
-    scores, metrics = callbacks.reader.novelty("small", "mlp")
+    scores, metrics = frame.reader.novelty("small", "mlp")
     stored = metrics.set_index("method").loc["signature_path", "auroc"]
     assert f"signature_path (AUROC {stored:.3f})" in [t["name"] for t in roc["data"]]
     last = roc["data"][0]
@@ -138,14 +141,14 @@ def test_missing_incomplete_and_escaping_runs_are_messages(small_store: Path, tm
     copy = tmp_path / "store"
     shutil.copytree(small_store, copy)
     shutil.rmtree(copy / "small" / "novelty" / "mlp")
-    callbacks = Callbacks(StoreReader(copy))
-    *_, message = callbacks.model_options("small", "mlp")
+    frame = Frame(StoreReader(copy))
+    *_, message = frame.model_options("small", "mlp")
     assert "incomplete" in message and "novelty" in message
-    assert "not allowed" in callbacks.models("../etc")[2]
-    assert "no run 'nothere'" in callbacks.models("nothere")[2]
-    figure = callbacks.embedding("..", "mlp", "fc1", [1], "class")
+    assert "not allowed" in frame.models("../etc")[2]
+    assert "no run 'nothere'" in frame.models("nothere")[2]
+    figure = frame.views["embedding"].embedding("..", "mlp", "fc1", [1], "class")
     assert "not allowed" in figure["layout"]["annotations"][0]["text"]
-    empty = Callbacks(StoreReader(tmp_path / "nowhere"))
+    empty = Frame(StoreReader(tmp_path / "nowhere"))
     assert "no runs" in empty.models(None)[2]
 
 

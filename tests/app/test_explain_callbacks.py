@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from pathways.app.callbacks import Callbacks
-from pathways.app.explain_callbacks import ExplainCallbacks
+from pathways.app.frame import Frame
+from pathways.app.views.explain import ExplainView
 
 
-def _explain(callbacks: Callbacks) -> ExplainCallbacks:
-    return ExplainCallbacks(callbacks.reader)
+def _explain(frame: Frame) -> ExplainView:
+    return frame.views["explain"]
 
 
-def test_pickers_list_explained_samples_of_the_chosen_classes(callbacks: Callbacks):
-    explain = _explain(callbacks)
+def test_pickers_list_explained_samples_of_the_chosen_classes(frame: Frame):
+    explain = _explain(frame)
     samples, first, clusters, cluster, message = explain.pickers("small", "lenet5", [3])
     assert message == "" and len(samples) == 8 and first == samples[0]["value"]
     assert all("digit 3 (unseen)" in option["label"] for option in samples)
@@ -22,8 +22,8 @@ def test_pickers_list_explained_samples_of_the_chosen_classes(callbacks: Callbac
     assert len(everything) == 24
 
 
-def test_an_mlp_has_no_maps_but_a_rotation_study(callbacks: Callbacks):
-    explain = _explain(callbacks)
+def test_an_mlp_has_no_maps_but_a_rotation_study(frame: Frame):
+    explain = _explain(frame)
     samples, _, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
     assert samples == [] and "CNN models" in message
     curves, drift = explain.rotation("small", "mlp", [1, 7, 3])
@@ -31,9 +31,9 @@ def test_an_mlp_has_no_maps_but_a_rotation_study(callbacks: Callbacks):
     assert sum(t["type"] == "heatmap" for t in drift["data"]) == 3
 
 
-def test_sample_panels_show_the_stored_maps(callbacks: Callbacks):
-    explain = _explain(callbacks)
-    explained = callbacks.reader.explained("small", "lenet5")
+def test_sample_panels_show_the_stored_maps(frame: Frame):
+    explain = _explain(frame)
+    explained = frame.reader.explained("small", "lenet5")
     trained = explained[explained["example"] & explained["seen"]].iloc[0]
     unseen = explained[explained["example"] & ~explained["seen"]].iloc[0]
     panels, maps, info = explain.sample("small", "lenet5", int(trained["sample_id"]))
@@ -41,7 +41,7 @@ def test_sample_panels_show_the_stored_maps(callbacks: Callbacks):
     assert len(titles) == 5 and any(
         "(true)" in t for t in titles
     )  # input, 2 occlusions, CAM, deconv
-    occlusion = callbacks.reader.explain_array("small", "lenet5", "occlusion_predicted")
+    occlusion = frame.reader.explain_array("small", "lenet5", "occlusion_predicted")
     np.testing.assert_allclose(
         np.asarray(panels["data"][1]["z"]), occlusion[int(trained["row"])], atol=1e-4
     )
@@ -59,11 +59,11 @@ def test_sample_panels_show_the_stored_maps(callbacks: Callbacks):
     assert missing["data"] == [] and "explained sample" in str(missing["layout"])
 
 
-def test_cluster_panels_are_the_members_mean_maps(callbacks: Callbacks):
-    explain = _explain(callbacks)
-    clusters = callbacks.reader.explain_clusters("small", "lenet5")
+def test_cluster_panels_are_the_members_mean_maps(frame: Frame):
+    explain = _explain(frame)
+    clusters = frame.reader.explain_clusters("small", "lenet5")
     row = clusters.iloc[-1]
     figure = explain.cluster("small", "lenet5", int(row["index"]))
     assert f"{row['layer']} cluster {row['cluster']}" in figure["layout"]["title"]["text"]
-    mean = callbacks.reader.explain_array("small", "lenet5", "cluster_image")[int(row["index"])]
+    mean = frame.reader.explain_array("small", "lenet5", "cluster_image")[int(row["index"])]
     np.testing.assert_allclose(np.asarray(figure["data"][0]["z"]), mean, atol=1e-4)

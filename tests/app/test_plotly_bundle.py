@@ -8,8 +8,7 @@ from pathlib import Path
 from plotly.offline import get_plotlyjs_version
 
 import pathways.app
-from pathways.app.callbacks import Callbacks
-from pathways.app.explain_callbacks import ExplainCallbacks
+from pathways.app.frame import Frame
 
 ASSETS = Path(pathways.app.__file__).parent / "assets"
 
@@ -26,20 +25,24 @@ def _trace_types(output) -> set[str]:  # noqa: ANN001 - a figure, or a tuple hol
     return set()
 
 
-def test_every_trace_type_the_views_draw_is_in_the_bundle(callbacks: Callbacks, small_store: Path):
+def test_every_trace_type_the_views_draw_is_in_the_bundle(frame: Frame, small_store: Path):
     import pandas as pd
 
     samples = pd.read_parquet(small_store / "small" / "data" / "samples.parquet")
     a_three = int(samples.loc[samples.label == 3, "sample_id"].iloc[0])
     drawn = set()
     for colour in ("class", "cluster", "seen/unseen", "correct/wrong"):
-        drawn |= _trace_types(callbacks.embedding("small", "mlp", "fc1", [1, 7, 3], colour))
-    drawn |= _trace_types(callbacks.signatures("small", "mlp", "fc1", [1, 7, 3], 7))
-    drawn |= _trace_types(callbacks.compare("small", "mlp", "fc1", [1, 7, 3]))
-    drawn |= _trace_types(callbacks.paths("small", "mlp", [1, 7, 3]))
-    drawn |= _trace_types(callbacks.sample("small", "mlp", "fc1", a_three, [1, 7, 3]))
-    drawn |= _trace_types(callbacks.novelty("small", "mlp", "signature_path", [1, 7, 3]))
-    explain = ExplainCallbacks(callbacks.reader)
+        drawn |= _trace_types(
+            frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7, 3], colour)
+        )
+    drawn |= _trace_types(frame.views["signatures"].signatures("small", "mlp", "fc1", [1, 7, 3], 7))
+    drawn |= _trace_types(frame.views["compare"].compare("small", "mlp", "fc1", [1, 7, 3]))
+    drawn |= _trace_types(frame.views["paths"].paths("small", "mlp", [1, 7, 3]))
+    drawn |= _trace_types(frame.views["sample"].sample("small", "mlp", "fc1", a_three, [1, 7, 3]))
+    drawn |= _trace_types(
+        frame.views["novelty"].novelty("small", "mlp", "signature_path", [1, 7, 3])
+    )
+    explain = frame.views["explain"]
     _, first, _, cluster, _ = explain.pickers("small", "lenet5", [1, 7, 3])
     drawn |= _trace_types(explain.sample("small", "lenet5", first))
     drawn |= _trace_types(explain.cluster("small", "lenet5", cluster))

@@ -1,23 +1,57 @@
-"""Callbacks of the Explain view: one explained sample, one cluster's mean maps, rotation.
+"""The Explain view: one explained sample, one cluster's mean maps, the rotation study.
 
 Maps exist for CNN models (``explain/M``); the rotation study exists for every model.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from dash import Dash, Input, Output, State, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
-from pathways.app import explain_figures as figs
 from pathways.app import ids
-from pathways.app.callbacks import _on_tab
 from pathways.app.data import StoreReader
 from pathways.app.figures import message_figure
+from pathways.app.view import ROW, View, graph, on_tab, picker
+from pathways.app.views import explain_figures as figs
 from pathways.errors import StoreError
 
+EXPLAIN_SAMPLE = "explain-sample"
+EXPLAIN_INFO = "explain-info"
+EXPLAIN_PANELS = "explain-panels"
+EXPLAIN_MAPS = "explain-maps"
+EXPLAIN_CLUSTER = "explain-cluster"
+EXPLAIN_CLUSTER_PANELS = "explain-cluster-panels"
+ROTATION_CURVES = "rotation-curves"
+ROTATION_DRIFT = "rotation-drift"
 
-class ExplainCallbacks:
+
+def layout(state: Mapping[str, Any]) -> list:
+    """CNN interpretation: one explained sample, one cluster's mean maps, the rotation study."""
+    pad = {"padding": "8px 16px"}
+    sample = dcc.Dropdown(id=EXPLAIN_SAMPLE, clearable=False)
+    cluster = dcc.Dropdown(id=EXPLAIN_CLUSTER, clearable=False)
+    return [
+        html.Div(
+            [
+                html.Div(picker("explained sample", sample), style={"width": "420px"}),
+                html.Div(id=EXPLAIN_INFO, role="status", style={"paddingBottom": "8px"}),
+            ],
+            style={**ROW, **pad},
+        ),
+        graph(EXPLAIN_PANELS, 320),
+        graph(EXPLAIN_MAPS, None),
+        html.Div(
+            picker("cluster (its members' mean maps)", cluster), style={**pad, "width": "520px"}
+        ),
+        graph(EXPLAIN_CLUSTER_PANELS, 320),
+        graph(ROTATION_CURVES, 380),
+        graph(ROTATION_DRIFT, 360),
+    ]
+
+
+class ExplainView:
     def __init__(self, reader: StoreReader) -> None:
         self.reader = reader
 
@@ -164,40 +198,43 @@ class ExplainCallbacks:
         )
 
 
-def register_explain(app: Dash, callbacks: ExplainCallbacks) -> None:
+def register(app: Dash, callbacks: ExplainView) -> None:
     tab = Input(ids.TABS, "value")
     run, model = Input(ids.RUN, "value"), Input(ids.MODEL, "value")
     classes = Input(ids.CLASSES, "value")
     app.callback(
-        Output(ids.EXPLAIN_SAMPLE, "options"),
-        Output(ids.EXPLAIN_SAMPLE, "value"),
-        Output(ids.EXPLAIN_CLUSTER, "options"),
-        Output(ids.EXPLAIN_CLUSTER, "value"),
-        Output(ids.EXPLAIN_INFO, "children"),
+        Output(EXPLAIN_SAMPLE, "options"),
+        Output(EXPLAIN_SAMPLE, "value"),
+        Output(EXPLAIN_CLUSTER, "options"),
+        Output(EXPLAIN_CLUSTER, "value"),
+        Output(EXPLAIN_INFO, "children"),
         run,
         model,
         classes,
         tab,
-    )(_on_tab("explain", callbacks.pickers, 5))
+    )(on_tab("explain", callbacks.pickers, 5))
     picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
     app.callback(
-        Output(ids.EXPLAIN_PANELS, "figure"),
-        Output(ids.EXPLAIN_MAPS, "figure"),
-        Output(ids.EXPLAIN_INFO, "children", allow_duplicate=True),
-        Input(ids.EXPLAIN_SAMPLE, "value"),
+        Output(EXPLAIN_PANELS, "figure"),
+        Output(EXPLAIN_MAPS, "figure"),
+        Output(EXPLAIN_INFO, "children", allow_duplicate=True),
+        Input(EXPLAIN_SAMPLE, "value"),
         *picked,
         prevent_initial_call=True,
     )(lambda s, r, m: callbacks.sample(r, m, s) if s is not None else (no_update,) * 3)
     app.callback(
-        Output(ids.EXPLAIN_CLUSTER_PANELS, "figure"),
-        Input(ids.EXPLAIN_CLUSTER, "value"),
+        Output(EXPLAIN_CLUSTER_PANELS, "figure"),
+        Input(EXPLAIN_CLUSTER, "value"),
         *picked,
     )(lambda c, r, m: callbacks.cluster(r, m, c) if c is not None else no_update)
     app.callback(
-        Output(ids.ROTATION_CURVES, "figure"),
-        Output(ids.ROTATION_DRIFT, "figure"),
+        Output(ROTATION_CURVES, "figure"),
+        Output(ROTATION_DRIFT, "figure"),
         run,
         model,
         classes,
         tab,
-    )(_on_tab("explain", callbacks.rotation, 2))
+    )(on_tab("explain", callbacks.rotation, 2))
+
+
+VIEW = View("explain", "Explain", layout, ExplainView, register)

@@ -1,6 +1,6 @@
 """Figures of the Explain view: image panels, feature-map grids, rotation curves and drift.
 
-Pure functions from arrays and DataFrames to Plotly figure dicts, like :mod:`figures`.
+Pure functions from arrays and DataFrames to Plotly figure dicts, like :mod:`pathways.app.figures`.
 Images are drawn as heatmaps with rows downwards and square pixels.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pathways.app.figures import _layout, class_colour
+from pathways.app.figures import class_colour, figure_layout
 
 GREY = [[0, "#ffffff"], [1, "#000000"]]
 DIVERGING = "RdBu"  # Plotly's RdBu runs blue (low) → red (high)
@@ -82,7 +82,9 @@ def image_panels(panels: list[dict[str, Any]], title: str, height: int = 300) ->
                 "font": {"size": 12},
             }
         )
-    layout = _layout(title, **_image_axes(len(panels)), annotations=annotations, height=height)
+    layout = figure_layout(
+        title, **_image_axes(len(panels)), annotations=annotations, height=height
+    )
     layout["margin"] = {"l": 10, "r": 10, "t": 70, "b": 10}
     return {"data": data, "layout": layout}
 
@@ -142,7 +144,7 @@ def feature_map_grid(
             }
         )
         top = lower
-    layout = _layout(
+    layout = figure_layout(
         title, **axes, annotations=annotations, height=int(plot_height + top_margin + bottom_margin)
     )
     layout["margin"] = {"l": 10, "r": 10, "t": top_margin, "b": bottom_margin}
@@ -181,7 +183,7 @@ def rotation_curves(curves: pd.DataFrame, classes: list[int], trained: list[int]
         )
     return {
         "data": data,
-        "layout": _layout(
+        "layout": figure_layout(
             "rotation: accuracy and class probability against the angle",
             xaxis={"title": {"text": "rotation (degrees, counter-clockwise)"}, "dtick": 30},
             yaxis={"title": {"text": "accuracy / probability"}, "range": [-0.02, 1.02]},
@@ -253,7 +255,7 @@ def drift_heatmaps(
             "categoryarray": layers,
             "showticklabels": i == 1,
         }
-    layout = _layout(
+    layout = figure_layout(
         "rotation: from which layer a rotated digit leaves its class's signature",
         **axes,
         annotations=annotations,

@@ -1,0 +1,24 @@
+"""The explorer's views, registered by name in tab order.
+
+Adding a view: a module here with its layout, a class whose methods are its callbacks (over a
+:class:`~pathways.app.data.StoreReader`), its figures, ``register(app, callbacks)`` and
+``VIEW = View(...)``; then one line below.
+"""
+
+from __future__ import annotations
+
+from pathways.app.view import View
+from pathways.app.views import compare, embedding, explain, novelty, paths, sample, signatures
+
+VIEWS: dict[str, View] = {
+    v.name: v
+    for v in (
+        embedding.VIEW,
+        signatures.VIEW,
+        compare.VIEW,
+        paths.VIEW,
+        sample.VIEW,
+        novelty.VIEW,
+        explain.VIEW,
+    )
+}

@@ -1,0 +1,194 @@
+"""The Embedding view: each layer's 2-D map of every sample, coloured by class, cluster, seen or correct."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from dash import Dash, Input, Output, State, dcc, html, no_update
+
+from pathways.app import ids
+from pathways.app.data import StoreReader
+from pathways.app.figures import (
+    COLOUR_BY,
+    PALETTE,
+    class_colour,
+    figure_layout,
+    message_figure,
+    typed,
+)
+from pathways.app.view import View, graph, on_tab
+from pathways.app.views.sample import SAMPLE_ID
+from pathways.errors import StoreError
+
+EMBEDDING = "embedding-graph"
+TOOLTIP = "embedding-tooltip"
+SELECTION = "selection-list"
+
+
+def layout(state: Mapping[str, Any]) -> list:
+    return [
+        graph(EMBEDDING, 600, state.get("embedding")),
+        dcc.Tooltip(id=TOOLTIP),
+        html.H4("Selected samples (lasso or box on the map; click a point to open it in Sample)"),
+        html.Div(id=SELECTION),
+    ]
+
+
+class EmbeddingView:
+    """The 2-D map of a layer: hover for a sample, lasso a group, click to open one."""
+
+    def __init__(self, reader: StoreReader) -> None:
+        self.reader = reader
+
+    def embedding(
+        self, run: str, model: str, layer: str, classes: list[int], colour_by: str
+    ) -> dict[str, Any]:
+        if not (run and model and layer):
+            return message_figure("choose a run, a model and a layer")
+        try:
+            frame = self.reader.embedding(run, model, layer)
+        except (StoreError, KeyError) as exc:
+            return message_figure(str(exc))
+        return embedding_figure(frame, colour_by or "class", [int(c) for c in classes or []], layer)
+
+    def hover(self, hover: dict | None, run: str, model: str) -> tuple:
+        if not hover or not hover.get("points"):
+            return False, no_update, no_update
+        point = hover["points"][0]
+        sample = int(point["customdata"])
+        row = self.reader.samples(run, model).set_index("sample_id").loc[sample]
+        children = html.Div(
+            [
+                html.Img(
+                    src=self.reader.image_uri(run, sample),
+                    style={"width": "84px", "imageRendering": "pixelated"},
+                ),
+                html.P(
+                    f"#{sample}: label {row['label']}, predicted {row['predicted_class']} ({row['confidence']:.2f})",
+                    style={"margin": "2px 0", "fontSize": "12px"},
+                ),
+            ]
+        )
+        return True, point["bbox"], children
+
+    def selection(self, selected: dict | None, run: str, model: str) -> Any:
+        if not selected or not selected.get("points"):
+            return html.P("nothing selected")
+        chosen = [int(p["customdata"]) for p in selected["points"] if "customdata" in p]
+        samples = self.reader.samples(run, model).set_index("sample_id").loc[chosen]
+        counts = samples.groupby("label").size()
+        summary = f"{len(chosen)} samples — " + ", ".join(
+            f"{n} × {label}" for label, n in counts.items()
+        )
+        rows = [
+            html.Tr([html.Th(h) for h in ("sample", "label", "split", "predicted", "confidence")])
+        ]
+        for sid, row in samples.head(50).iterrows():
+            rows.append(
+                html.Tr(
+                    [
+                        html.Td(sid),
+                        html.Td(row["label"]),
+                        html.Td(row["split"]),
+                        html.Td(row["predicted_class"]),
+                        html.Td(f"{row['confidence']:.2f}"),
+                    ]
+                )
+            )
+        return html.Div([html.P(summary), html.Table(rows, style={"fontSize": "12px"})])
+
+    def clicked_sample(self, click: dict | None) -> Any:
+        if not click or not click.get("points"):
+            return no_update
+        return int(click["points"][0]["customdata"])
+
+    def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The first map, served with the page (no round trip)."""
+        args = (state["run"], state["model"], state["layer"], state["classes"], "class")
+        return {"embedding": self.embedding(*args)}
+
+
+def register(app: Dash, view: EmbeddingView) -> None:
+    picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
+    app.callback(
+        Output(EMBEDDING, "figure"),
+        *ids.VIEW_INPUTS,
+        Input(ids.COLOUR, "value"),
+        ids.TAB,
+    )(on_tab("embedding", view.embedding, 1))
+    app.callback(
+        Output(TOOLTIP, "show"),
+        Output(TOOLTIP, "bbox"),
+        Output(TOOLTIP, "children"),
+        Input(EMBEDDING, "hoverData"),
+        *picked,
+    )(view.hover)
+    app.callback(Output(SELECTION, "children"), Input(EMBEDDING, "selectedData"), *picked)(
+        view.selection
+    )
+    app.callback(Output(SAMPLE_ID, "value"), Input(EMBEDDING, "clickData"))(view.clicked_sample)
+
+
+def _categories(frame: pd.DataFrame, colour_by: str) -> np.ndarray:
+    """The colour category of each row, as a numpy array."""
+    if colour_by == "seen/unseen":
+        return np.where(frame["seen"].to_numpy(), "trained", "unseen")
+    if colour_by == "correct/wrong":
+        return np.where(
+            frame["seen"].to_numpy(),
+            np.where(frame["correct"].to_numpy(), "correct", "wrong"),
+            "unseen",
+        )
+    return frame[COLOUR_BY[colour_by]].to_numpy()
+
+
+def embedding_figure(
+    frame: pd.DataFrame, colour_by: str, classes: list[int], layer: str
+) -> dict[str, Any]:
+    """WebGL scatter of a layer's 2-D map, one trace per colour category.
+
+    ``frame``: sample_id, x, y, label, cluster, seen, correct, predicted_class, confidence.
+    Only samples of ``classes`` are drawn. ``customdata`` carries the sample id. Built on numpy
+    arrays (float32 coordinates, int32 ids) so that 70,000 points stay well under 150 ms.
+    """
+    keep = np.isin(frame["label"].to_numpy(), classes)
+    if not keep.any():
+        return message_figure("no samples of the chosen classes")
+    x, y = frame["x"].to_numpy(np.float32)[keep], frame["y"].to_numpy(np.float32)[keep]
+    sample_ids = frame["sample_id"].to_numpy(np.int32)[keep]
+    categories = _categories(frame, colour_by)[keep]
+    fixed = {"trained": "#1f77b4", "unseen": "#d62728", "correct": "#2ca02c", "wrong": "#d62728"}
+    traces = []
+    for i, value in enumerate(sorted(pd.unique(categories), key=str)):
+        mask = categories == value
+        if colour_by == "class":
+            colour = class_colour(int(value), classes)
+        else:
+            colour = fixed.get(str(value), PALETTE[i % len(PALETTE)])
+        traces.append(
+            {
+                "type": "scattergl",
+                "mode": "markers",
+                "name": f"cluster {value}" if colour_by == "cluster" else str(value),
+                "x": typed(x[mask]),
+                "y": typed(y[mask]),
+                "customdata": typed(sample_ids[mask]),
+                "marker": {"size": 5, "color": colour, "opacity": 0.75},
+                "hoverinfo": "none",
+            }
+        )
+    return {
+        "data": traces,
+        "layout": figure_layout(
+            f"{layer}: 2-D UMAP, coloured by {colour_by}",
+            dragmode="lasso",
+            legend={"itemsizing": "constant"},
+            uirevision=layer,
+        ),
+    }
+
+
+VIEW = View("embedding", "Embedding", layout, EmbeddingView, register)

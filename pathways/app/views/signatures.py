@@ -1,0 +1,167 @@
+"""The Signatures view: per class and unit, mean activation and firing rate at a layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from dash import Dash, Input, Output, dcc, html
+
+from pathways.app import ids
+from pathways.app.data import StoreReader
+from pathways.app.figures import class_colour, figure_layout, message_figure
+from pathways.app.view import View, graph, on_tab, picker
+from pathways.errors import StoreError
+
+SIGNATURE_SORT = "signature-sort"
+SIGNATURE_HEATMAP = "signature-heatmap"
+TOP_UNITS = "top-units"
+
+
+def layout(state: Mapping[str, Any]) -> list:
+    sort = dcc.Dropdown(
+        id=SIGNATURE_SORT,
+        clearable=False,
+        options=state.get("sort_options", []),
+        value=state.get("sort_class"),
+    )
+    return [
+        html.Div(
+            picker("sort units by the selectivity of class", sort),
+            style={"padding": "8px 16px", "width": "300px"},
+        ),
+        graph(SIGNATURE_HEATMAP, 360),
+        graph(TOP_UNITS, 380),
+    ]
+
+
+class SignaturesView:
+    """Each class's signature at a layer: mean activation and firing rate per unit."""
+
+    def __init__(self, reader: StoreReader) -> None:
+        self.reader = reader
+
+    def options(self, run: str | None, model: str | None) -> tuple:
+        """The classes to sort by: every class of the run, the first trained one first chosen."""
+        try:
+            trained, unseen = self.reader.classes(run) if run and model else ([], [])
+        except StoreError:
+            return [], None
+        return trained + unseen, trained[0] if trained else None
+
+    def signatures(
+        self, run: str, model: str, layer: str, classes: list[int], sort_class: int | None
+    ) -> tuple:
+        try:
+            sig = self.reader.signatures(run, model)
+        except StoreError as exc:
+            return message_figure(str(exc)), message_figure("")
+        sig = sig[sig["layer"] == layer]
+        classes = [int(c) for c in classes or []]
+        top_class = sort_class if sort_class in classes else (classes[0] if classes else None)
+        top = (
+            top_units_figure(sig, top_class, classes)
+            if top_class is not None
+            else message_figure("choose a class")
+        )
+        return signature_heatmap(sig, classes, sort_class, layer), top
+
+    def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        options, chosen = self.options(state["run"], state["model"])
+        return {"sort_options": options, "sort_class": chosen}
+
+
+def register(app: Dash, view: SignaturesView) -> None:
+    app.callback(
+        Output(SIGNATURE_SORT, "options"),
+        Output(SIGNATURE_SORT, "value"),
+        Input(ids.RUN, "value"),
+        Input(ids.MODEL, "value"),
+    )(view.options)
+    app.callback(
+        Output(SIGNATURE_HEATMAP, "figure"),
+        Output(TOP_UNITS, "figure"),
+        *ids.VIEW_INPUTS,
+        Input(SIGNATURE_SORT, "value"),
+        ids.TAB,
+    )(on_tab("signatures", view.signatures, 2))
+
+
+def signature_heatmap(
+    signatures: pd.DataFrame,
+    classes: list[int],
+    sort_class: int | None,
+    layer: str,
+    max_units: int = 120,
+) -> dict[str, Any]:
+    """Units × classes heatmap of mean activation (scaled per unit to its maximum), sorted by
+    the selectivity of ``sort_class`` (most selective first)."""
+    part = signatures[signatures["class"].isin(classes)]
+    if part.empty:
+        return message_figure("no signatures for the chosen classes")
+    means = part.pivot(index="unit", columns="class", values="mean")
+    if sort_class in means.columns:
+        order = part[part["class"] == sort_class].sort_values("selectivity", ascending=False)[
+            "unit"
+        ]
+    else:
+        order = pd.Series(list(dict.fromkeys(part["unit"])))
+    means = means.loc[order.head(max_units)]
+    peak = means.abs().max(axis=1).replace(0, 1.0)
+    scaled = means.div(peak, axis=0)
+    columns = [c for c in classes if c in scaled.columns]
+    return {
+        "data": [
+            {
+                "type": "heatmap",
+                "z": scaled[columns].to_numpy().T,
+                "x": [str(u) for u in scaled.index],
+                "y": [f"class {c}" for c in columns],
+                "customdata": means[columns].to_numpy().T,
+                "colorscale": "Viridis",
+                "hovertemplate": "unit %{x}<br>%{y}<br>mean %{customdata:.3f}<extra></extra>",
+                "colorbar": {"title": {"text": "mean / unit max"}},
+            }
+        ],
+        "layout": figure_layout(
+            f"{layer}: class signatures ({len(scaled)} units{', sorted by selectivity for ' + str(sort_class) if sort_class in means.columns else ''})",
+            xaxis={"title": {"text": "unit"}, "type": "category"},
+        ),
+    }
+
+
+def top_units_figure(
+    signatures: pd.DataFrame, cls: int, classes: list[int], top: int = 10
+) -> dict[str, Any]:
+    """The ``top`` most selective units of ``cls``, with every chosen class's mean on them."""
+    mine = (
+        signatures[signatures["class"] == cls].sort_values("selectivity", ascending=False).head(top)
+    )
+    if mine.empty:
+        return message_figure(f"no signature for class {cls}")
+    units = mine["unit"].tolist()
+    traces = []
+    for c in classes:
+        part = signatures[(signatures["class"] == c)].set_index("unit").reindex(units)
+        traces.append(
+            {
+                "type": "bar",
+                "name": f"class {c}",
+                "x": units,
+                "y": part["mean"].to_numpy(),
+                "marker": {"color": class_colour(c, classes)},
+            }
+        )
+    return {
+        "data": traces,
+        "layout": figure_layout(
+            f"top units of class {cls} (by selectivity)",
+            barmode="group",
+            xaxis={"type": "category", "title": {"text": "unit"}},
+            yaxis={"title": {"text": "mean activation"}},
+        ),
+    }
+
+
+VIEW = View("signatures", "Signatures", layout, SignaturesView, register)
