@@ -106,7 +106,7 @@ class ExplainSpec(Strict):
     layer: str = Field("conv2", pattern=r"^conv[1-9]$")
     """Conv layer for Grad-CAM and for the DeconvNet projection of its strongest activation."""
     occlusion_patch: PositiveInt = Field(6, le=32)
-    """Side of the square black (zero) patch slid over the 32×32 input, in pixels."""
+    """Side of the square black (zero) patch slid over the input (LeNet-5: 32×32, cnn: 28×28)."""
     occlusion_stride: PositiveInt = Field(2, le=32)
     cluster_layers: list[Annotated[str, Field(pattern=r"^(conv[1-9]|fc[1-9]|logit)$")]] | None = (
         None

@@ -30,6 +30,7 @@ from pathways.memory import release_freed_memory
 from pathways.model_types import model_type
 from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
+from pathways.planning import step_id
 from pathways.progress import Progress
 from pathways.store import activation_table, feature_map_table
 from pathways.train import seeded, train_classifier
@@ -155,8 +156,9 @@ def load_trained_model(
     except (RuntimeError, KeyError, ValueError, EOFError, pickle.UnpicklingError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(
-            f"train/{name}: the saved weights do not fit the model its config describes ({first}) "
-            f"— re-train it with `pathways run --only train/{name} --force`"
+            f"{step_id('train', name)}: the saved weights do not fit the model its config "
+            f"describes ({first}) — re-train it with `pathways run --only "
+            f"{step_id('train', name)} --force`"
         ) from None
     return model.to(device).eval()
 

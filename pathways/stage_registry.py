@@ -181,13 +181,23 @@ def stage_parameters(stage: Stage) -> tuple[str, ...]:
         spec = importlib.util.find_spec(module)
         if spec is None or spec.origin is None:
             raise ValueError(f"stage {stage.name}: no module {module}")
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-        found = [
-            node
-            for node in tree.body
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
-        ]
-        if not found:
-            raise ValueError(f"stage {stage.name}: no function {name} in {module}")
-        names = [arg.arg for arg in found[0].args.kwonlyargs]
+        names = [arg.arg for arg in _signature(Path(spec.origin), name).args.kwonlyargs]
     return tuple(n for n in names if n != "progress" and n not in stage.options)
+
+
+def _signature(source: Path, name: str) -> ast.FunctionDef:
+    """The ``def`` of top-level function ``name`` in ``source``: only its signature is parsed
+    (parsing whole modules cost ~50 ms per plan)."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"def {name}(")), None)
+    if start is None:
+        raise ValueError(f"no function {name} in {source}")
+    for end in range(start, len(lines)):
+        if not lines[end].rstrip().endswith(":"):
+            continue
+        try:  # the first line ending in ":" that closes a valid ``def … :``
+            tree = ast.parse("\n".join([*lines[start : end + 1], "    pass"]))
+        except SyntaxError:
+            continue
+        return tree.body[0]  # type: ignore[return-value]
+    raise ValueError(f"cannot read the signature of {name} in {source}")

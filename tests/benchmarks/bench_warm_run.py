@@ -42,7 +42,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
     base = work / "base"
-    subprocess.run(["git", "worktree", "add", "--detach", str(base), args.base], cwd=REPO, check=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(base), args.base], cwd=REPO, check=True
+    )
     try:
         versions = {"base": base, "this": REPO}
         for name, root in versions.items():
@@ -55,11 +57,15 @@ def main() -> None:
                 if " ran " in out or out.count("cached") < 30:
                     raise SystemExit(f"{name}: a warm run ran steps or listed too few:\n{out}")
                 times[name]["warm"].append(seconds)
-                times[name]["stages"].append(pathways(root, "stages", "--store", store, cwd=work)[0])
+                times[name]["stages"].append(
+                    pathways(root, "stages", "--store", store, cwd=work)[0]
+                )
         print(f"default experiment, {args.repeats} alternating repeats, median seconds")
         for what in ("warm", "stages"):
             old, new = median(times["base"][what]), median(times["this"][what])
-            print(f"{what:7} base ({args.base}) {old:5.2f}   this {new:5.2f}   this/base {new / old:.2f}")
+            print(
+                f"{what:7} base ({args.base}) {old:5.2f}   this {new:5.2f}   this/base {new / old:.2f}"
+            )
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, check=False)
 

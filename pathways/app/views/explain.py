@@ -102,7 +102,7 @@ class ExplainView:
             array = lambda name: self.reader.explain_array(run, model, name)  # noqa: E731
             image, gradcam = array("images")[i], array("gradcam")[i]
             panels = [
-                {"title": "input (32×32)", "z": image},
+                {"title": f"input ({image.shape[0]}×{image.shape[1]})", "z": image},
                 {
                     "title": f"occlusion: drop in p({row['predicted_class']}) (predicted; red supports)",
                     "z": array("occlusion_predicted")[i],

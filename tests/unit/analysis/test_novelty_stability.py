@@ -15,9 +15,11 @@ from pathways.analysis.novelty import (
     mahalanobis,
     msp,
     path_rarity,
+    relative_mahalanobis,
     signature_path_score,
     tail_probability,
 )
+from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
 from pathways.analysis.stability import stability_tables
 
 
@@ -111,3 +113,43 @@ def test_stability_of_identical_runs_is_perfect():
     assert (tables["dominant_path_agreement"]["jaccard"] == 1.0).all()
     assert tables["divergence_agreement"]["same_divergence_layer"].all()
     assert set(tables["divergence_by_seed"]["divergence_layer"]) == {"fc1"}
+
+
+def test_relative_mahalanobis_is_the_class_term_minus_the_background_term_by_hand():
+    layers, labels, split, fit = planted_layers()
+    x = layers["fc2"].astype(np.float64)
+    from sklearn.covariance import LedoitWolf
+
+    means = np.stack([x[fit & (labels == c)].mean(0) for c in (1, 7)])
+    centred = np.concatenate([x[fit & (labels == c)] - means[i] for i, c in enumerate((1, 7))])
+    shrunk = LedoitWolf().fit(centred)
+    d = x[:, None, :] - means[None]
+    class_term = np.einsum("nkj,jl,nkl->nk", d, shrunk.precision_, d).min(1)
+    background = x[fit]
+    empirical = np.cov(background, rowvar=False, bias=True)
+    scale = np.trace(empirical) / x.shape[1]
+    same_shrinkage = (1 - shrunk.shrinkage_) * empirical + shrunk.shrinkage_ * scale * np.eye(10)
+    b = x - background.mean(0)
+    background_term = np.einsum("nj,jl,nl->n", b, np.linalg.inv(same_shrinkage), b)
+    expected = class_term - background_term
+    np.testing.assert_allclose(relative_mahalanobis(x, labels, fit), expected, rtol=1e-8, atol=1e-8)
+    # It separates the planted unseen class from trained test samples (it does not invert).
+    test = split
+    score = relative_mahalanobis(x, labels, fit)
+    assert roc_auc_score(labels[test] == 3, score[test]) > 0.9
+
+
+def test_every_registered_score_loads_and_scores_every_sample():
+    from pathways.analysis.novelty import NoveltyInputs
+
+    layers, labels, split, fit = planted_layers()
+    logits = np.stack([layers["fc2"][:, 0], layers["fc2"][:, 1]], axis=1)
+    inputs = NoveltyInputs(
+        layers, logits, softmax(logits, axis=1), labels, fit, np.array(["0>1"] * len(labels)), 5
+    )
+    for name, score in NOVELTY_SCORES.items():
+        computed = score.load()(inputs)
+        assert computed and all(v.shape == labels.shape for v in computed.values()), name
+        assert all(np.isfinite(v).all() for v in computed.values()), name
+        assert {score_kind(m) for m in computed} == {score.kind}
+    assert [s.kind for s in NOVELTY_SCORES.values()].count("ours") == 1
