@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import os
 import sys
 import time
@@ -47,8 +46,8 @@ ConfigArgument = Annotated[
     str | None,
     typer.Argument(
         metavar="EXPERIMENT",
-        help="Experiment .toml file, or the name of a packaged one: default (the default), "
-        "fashion-full.",
+        help="Experiment .toml file, or the name of a packaged one (default: default; "
+        "`pathways init --help` lists them).",
         show_default=False,
     ),
 ]
@@ -102,6 +101,15 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _packaged() -> str:
+    from pathways.experiments import names
+
+    return ", ".join(names())
+
+
+_PACKAGED = _packaged()
+
+
 def _print_version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
@@ -139,7 +147,7 @@ def init(
     ] = "my-experiment",
     template: Annotated[
         str,
-        typer.Option("--from", help="Packaged experiment to copy: default or fashion-full."),
+        typer.Option("--from", help=f"Packaged experiment to copy: {_PACKAGED}."),
     ] = "default",
 ) -> None:
     """Write a commented copy of a packaged experiment to edit; an existing file is kept."""
@@ -313,6 +321,7 @@ def show(
     store: StoreOption = Path("data/store"),
 ) -> None:
     """Summarise what a run holds: steps, files, rows, training accuracy, captured layers."""
+    from pathways.artifacts import read_manifest
     from pathways.runs import list_runs, read_run, run_path
 
     if run_name is None:
@@ -343,7 +352,11 @@ def show(
             missing = Text("missing", style="red")
             table.add_row(step_id, info["key"], "", missing, "re-run `pathways run`")
             continue
-        manifest = json.loads(manifest_path.read_text())
+        try:
+            manifest = read_manifest(manifest_path.parent)
+        except ValueError:
+            table.add_row(step_id, info["key"], "", Text("damaged", style="red"), "re-run it")
+            continue
         outputs = ", ".join(
             f"{name} ({o['rows']:,} rows)" if "rows" in o else name
             for name, o in manifest["outputs"].items()
@@ -353,7 +366,7 @@ def show(
             manifest["key"],
             f"{manifest['seconds']:.1f}",
             outputs,
-            _step_summary(folder / step_id, manifest),
+            _summary_or_note(folder / step_id, manifest),
         )
     out.print(table)
 
@@ -414,6 +427,20 @@ def explore(
     create_app(store).run(host=host, port=port, debug=debug)
 
 
+def _summary_or_note(folder: Path, manifest: dict[str, Any]) -> str:
+    """The step's one-line summary, or what is wrong with its files."""
+    from pathways.errors import StoreError
+    from pathways.parquet_io import reading
+
+    try:
+        with reading(folder, "re-run the step with `pathways run --only STEP --force`"):
+            return _step_summary(folder, manifest)
+    except StoreError as exc:
+        return str(exc)
+    except (KeyError, IndexError) as exc:  # an output without the column or row it should have
+        return f"cannot summarise its outputs (missing {exc}) — re-run the step with --force"
+
+
 def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
     import pyarrow.parquet as pq
 
@@ -432,8 +459,10 @@ def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
             f"{r.class_a} vs {r.class_b} from {r.divergence_layer}" for r in chosen.itertuples()
         )
     if manifest["stage"] == "novelty":
+        from pathways.analysis.novelty_scores import NOVELTY_SCORES
+
         metrics = pq.read_table(folder / "metrics.parquet").to_pandas()
-        single = metrics[(metrics["kind"] != "oracle") & ~metrics["method"].str.contains(":")]
+        single = metrics[metrics["method"].isin(NOVELTY_SCORES)]  # one method each, no layers
         return "AUROC " + ", ".join(
             f"{r.method}{' (ours)' if r.kind == 'ours' else ''} {r.auroc:.3f}"
             for r in single.itertuples()

@@ -157,16 +157,30 @@ class Experiment(Strict):
                 "or unseen, remove it from one list"
             )
         for spec in self.models:
-            if model_type(spec.type).explanations and self.explain.layer not in spec.conv_layers:
-                raise ValueError(
-                    f"explain.layer: {self.explain.layer!r} is not a conv layer of model "
-                    f"{spec.name!r} — use one of {', '.join(spec.conv_layers)}"
-                )
+            self._check_explanations(spec)
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"models: name {dupes[0]!r} used twice — give each model its own name")
         return self
+
+    def _check_explanations(self, spec: Any) -> None:
+        """The explain settings fit every model the explanations apply to."""
+        kind = model_type(spec.type)
+        if not kind.explanations:
+            return
+        if self.explain.layer not in spec.conv_layers:
+            raise ValueError(
+                f"explain.layer: {self.explain.layer!r} is not a conv layer of model "
+                f"{spec.name!r} — use one of {', '.join(spec.conv_layers)}"
+            )
+        side = kind.input_side or 0
+        for name in ("occlusion_patch", "occlusion_stride"):
+            if getattr(self.explain, name) > side:
+                raise ValueError(
+                    f"explain.{name}: {getattr(self.explain, name)} pixels is more than model "
+                    f"{spec.name!r}'s {side}×{side} input — set at most {side}"
+                )
 
     @property
     def classes(self) -> list[int]:
@@ -261,11 +275,9 @@ def parse_experiment(data: dict[str, Any], source: str = "<config>") -> Experime
 
 def packaged_experiments() -> list[str]:
     """Names of the experiments that ship with pathways (``default``, ``fashion-full``, …)."""
-    return sorted(
-        entry.name.removesuffix(".toml")
-        for entry in resources.files(PACKAGED).iterdir()
-        if entry.name.endswith(".toml")
-    )
+    from pathways.experiments import names
+
+    return names()
 
 
 def packaged_text(name: str) -> str:
@@ -282,9 +294,9 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
 
     ``path`` is an experiment TOML file, or the name of a packaged experiment (see
     :func:`packaged_experiments`); None is the packaged default. A file of that name wins over
-    a packaged experiment.
+    a packaged experiment (a folder of that name, such as a run folder, does not).
     """
-    if path is None or (not Path(path).exists() and str(path) in packaged_experiments()):
+    if path is None or (not Path(path).is_file() and str(path) in packaged_experiments()):
         name = DEFAULT_EXPERIMENT if path is None else str(path)
         return parse_text(packaged_text(name), f"packaged experiment {name!r}")
     path = Path(path)

@@ -30,8 +30,18 @@ class ModelType:
     network: str
     """``"module:Class"`` of the ``nn.Module``; ``Class.from_spec(spec, n_classes)`` builds it."""
     input_kind: str
+    """One of :data:`INPUT_FORMS` (``pathways.data.subsets.model_inputs`` makes them)."""
     explanations: bool = False
     """Occlusion, Grad-CAM, DeconvNet and feature maps (``explain/M``) apply to it."""
+
+    @property
+    def input_side(self) -> int | None:
+        """The side of its square input image in pixels (None for a flat input)."""
+        return INPUT_FORMS[self.input_kind]
+
+
+INPUT_FORMS: dict[str, int | None] = {"flat": None, "image28": 28, "image32": 32}
+"""The input forms a network can take, with the side of the image each one is."""
 
 
 MODEL_TYPES: dict[str, ModelType] = {}
@@ -77,7 +87,8 @@ class LeNet5Spec(Strict):
         return ["conv1", "conv2"]
 
 
-ConvBlock = Annotated[list[Annotated[int, Field(gt=0, le=4096)]], Field(min_length=2, max_length=2)]
+ConvBlock = Annotated[list[Annotated[int, Field(gt=0, le=1024)]], Field(min_length=2, max_length=2)]
+_MAX_PARAMETERS = 50_000_000
 
 
 class CNNSpec(Strict):
@@ -109,7 +120,21 @@ class CNNSpec(Strict):
             )
         if any(kernel > 28 for _, kernel in self.conv):
             raise ValueError(f"models: {self.name!r} has a kernel wider than the 28×28 input")
+        if self.parameters() > _MAX_PARAMETERS:
+            raise ValueError(
+                f"models: {self.name!r} would have {self.parameters():,} parameters — at most "
+                f"{_MAX_PARAMETERS:,} train here; use fewer channels or narrower dense layers"
+            )
         return self
+
+    def parameters(self, n_classes: int = 10) -> int:
+        """Its number of weights (an upper bound: ``n_classes`` outputs)."""
+        total, channels, side = 0, 1, 28
+        for out, kernel in self.conv:
+            total += out * (channels * kernel * kernel + 1) + (2 * out if self.batchnorm else 0)
+            channels, side = out, side // 2
+        widths = [channels * side * side, *self.dense, n_classes]
+        return total + sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
 
 
 register(ModelType("mlp", MLPSpec, "pathways.models:MLP", "flat"))

@@ -31,8 +31,6 @@ class MLP(nn.Module):
     Hidden layers are named ``fc1``, ``fc2``, … and the last linear layer ``output``.
     """
 
-    input_kind = "flat"
-
     def __init__(
         self, hidden: list[int], n_classes: int, activation: str = "relu", in_features: int = 784
     ) -> None:
@@ -64,8 +62,6 @@ class LeNet5(nn.Module):
     conv3 120@5×5 → 120×1×1, fc1 84, output ``n_classes``. With 10 classes it has the 61,706
     parameters of the original.
     """
-
-    input_kind = "image32"
 
     def __init__(self, n_classes: int, activation: str = "relu", pooling: str = "max") -> None:
         super().__init__()
@@ -110,8 +106,6 @@ class CNN(nn.Module):
     Analysis layers: every conv block (feature maps: stored as per-channel mean and max) and
     every dense layer.
     """
-
-    input_kind = "image28"
 
     def __init__(
         self,

@@ -22,9 +22,12 @@ import pyarrow as pa
 
 from pathways.errors import StoreError
 
-_DAMAGED = (pa.ArrowException, OSError, ValueError, KeyError, TypeError, IndexError)
-"""What reading a damaged file raises: pyarrow's errors, and bad JSON or missing keys in its
-metadata. Only reads of one file belong inside :func:`reading`, so these name that file."""
+_DAMAGED = (pa.ArrowException, OSError, ValueError)
+"""What reading a damaged file raises: pyarrow's errors (``ArrowInvalid`` is a ValueError,
+``ArrowIOError`` an OSError), and bad JSON or text in its metadata (ValueErrors). Readers raise
+ValueError themselves for a file that reads but is not what pathways wrote. Only reads of one
+file belong inside :func:`reading`, so these name that file; any other exception is a bug and
+stays one."""
 
 
 @contextmanager

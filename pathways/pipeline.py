@@ -30,8 +30,8 @@ from pathways.data.sources import source_folder
 from pathways.errors import ConfigError
 from pathways.execution import Runner
 from pathways.model_types import model_type
-from pathways.planning import Step, step_id
-from pathways.stage_registry import REPORT_INPUTS, STAGES, StageEntry, stage_parameters
+from pathways.planning import Step, at_seed, step_id
+from pathways.stage_registry import STAGES, StageEntry, stage_parameters
 
 
 def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
@@ -73,12 +73,12 @@ def _step(
 
 
 def _upstream(entry: StageEntry, model: str, seed: int | None = None) -> dict[str, str]:
-    """Each input of a per-model stage is the step of the stage of that name (the experiment's
-    own, or this model's, at this seed for train and capture)."""
+    """Each input of a per-model stage is the step of the stage of that name: the
+    experiment's own, or this model's (at this seed, for a per-seed stage)."""
     return {
         name: name
         if STAGES[name].per == "experiment"
-        else step_id(name, model, seed if name in ("train", "capture") else None)
+        else step_id(name, model, seed if STAGES[name].per_seed else None)
         for name in entry.stage.inputs
     }
 
@@ -89,7 +89,8 @@ def build_plan(
     device: str = "cpu",
     shard_samples: int = 20_000,
 ) -> list[Step]:
-    """The steps of an experiment, upstream first.
+    """The steps of an experiment, upstream first: the per-experiment stages that read no
+    model, every model's steps, then the per-experiment stages that read every model.
 
     ``shard_samples``: on a Dask cluster, captures of more samples are split into shards of
     this size captured in parallel (a run-time option: not part of any key).
@@ -116,26 +117,42 @@ def build_plan(
         "cache_dir": str(Path(data_dir) / "cache"),
     }
 
+    clashes = {k for section in sections.values() for k in section} & set(shared)
+    if clashes:  # a setting named like a shared value would silently replace it
+        raise ValueError(f"experiment settings named like shared plan values: {sorted(clashes)}")
+
     def values(entry: StageEntry, **more: Any) -> dict[str, Any]:
         return {**shared, **sections.get(entry.section or "", {}), **more}
 
-    plan = [_step(STAGES["data"], values(STAGES["data"]), {}, options)]
+    overall = [e for e in STAGES.values() if e.per == "experiment"]
+    plan = [_step(e, values(e), {}, options) for e in overall if not e.reads_models]
     for spec in experiment.models:
         plan += _model_steps(experiment, spec.name, values, options)
-    report = STAGES["report"]
-    inputs = [
-        s for s in REPORT_INPUTS if s != "stability" or experiment.analysis.stability_seeds > 1
-    ]
-    upstream = {step_id(s, m.name): step_id(s, m.name) for m in experiment.models for s in inputs}
-    plan.append(_step(report, values(report), upstream, options))
+    for entry in (e for e in overall if e.reads_models):
+        steps = {s.id for s in plan}
+        upstream = {
+            step_id(s, m.name): step_id(s, m.name)
+            for m in experiment.models
+            for s in entry.reads_models
+            if step_id(s, m.name) in steps
+        }
+        plan.append(_step(entry, values(entry), upstream, options))
     return plan
+
+
+def _applies(entry: StageEntry, experiment: Experiment, spec: Any) -> bool:
+    if entry.only_if == "explanations":
+        return model_type(spec.type).explanations
+    if entry.only_if == "several_seeds":
+        return experiment.analysis.stability_seeds > 1
+    return True
 
 
 def _model_steps(
     experiment: Experiment, name: str, values: Any, options: Mapping[str, Any]
 ) -> list[Step]:
-    """The steps of one model, in registry order; the extra training seeds' train and capture
-    steps just before its stability step."""
+    """The steps of one model, in registry order; the extra training seeds' per-seed steps
+    just before the stage that reads every seed."""
     spec = experiment.model(name)
     training = experiment.training.model_dump(mode="json")
     per_model = {
@@ -151,24 +168,20 @@ def _model_steps(
 
     steps = []
     for entry in STAGES.values():
-        if entry.per != "model":
+        if entry.per != "model" or not _applies(entry, experiment, spec):
             continue
-        stage = entry.stage.name
-        if stage == "explain" and not model_type(spec.type).explanations:
+        if entry.only_if != "several_seeds":
+            steps.append(step(entry))
             continue
-        if stage == "stability":
-            n_seeds = experiment.analysis.stability_seeds
-            if n_seeds < 2:
-                continue
-            seeds = [experiment.training.seed + i for i in range(n_seeds)]
-            upstream = {"capture": step_id("capture", name)}
-            for seed in seeds[1:]:
-                steps += [step(STAGES["train"], seed), step(STAGES["capture"], seed)]
-                upstream[f"capture@seed{seed}"] = step_id("capture", name, seed)
-            stability = step(entry, seeds=seeds, inputs=list(upstream))
-            steps.append(Step(stability.id, stability.stage, stability.params, upstream))
-            continue
-        steps.append(step(entry))
+        seeds = [experiment.training.seed + i for i in range(experiment.analysis.stability_seeds)]
+        repeated = [e for e in STAGES.values() if e.per_seed]
+        upstream = {e.stage.name: step_id(e.stage.name, name) for e in repeated[-1:]}
+        for seed in seeds[1:]:
+            steps += [step(e, seed) for e in repeated]
+            last = repeated[-1].stage.name
+            upstream[at_seed(last, seed)] = step_id(last, name, seed)
+        reads_seeds = step(entry, seeds=seeds, inputs=list(upstream))
+        steps.append(Step(reads_seeds.id, reads_seeds.stage, reads_seeds.params, upstream))
     return steps
 
 

@@ -21,12 +21,15 @@ from typing import Any
 from pathways.errors import StoreError
 
 
+def at_seed(name: str, seed: int | None) -> str:
+    """``name`` at an extra training seed: ``capture@seed1`` (``name`` itself for None)."""
+    return name if seed is None else f"{name}@seed{seed}"
+
+
 def step_id(stage: str, model: str | None = None, seed: int | None = None) -> str:
     """The id of a step: ``data``, ``clusters/mlp``, ``train/mlp@seed1`` (the one helper that
     makes them; the store's folders and the run record use these ids)."""
-    if model is None:
-        return stage
-    return f"{stage}/{model}" + (f"@seed{seed}" if seed is not None else "")
+    return stage if model is None else at_seed(f"{stage}/{model}", seed)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,13 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pathways.planning import Stage
+
+PER = ("experiment", "model")
+SECTIONS = ("data", "analysis", "explain")
+CONDITIONS = ("explanations", "several_seeds")
 
 
 @dataclass(frozen=True)
@@ -30,13 +35,31 @@ class StageEntry:
     ``per``: once per experiment, or once per model. ``section``: the experiment section whose
     settings its parameters may take (``analysis``, ``explain``, ``data``), besides the values
     every step may take (see :mod:`pathways.pipeline`). ``sources``: a parameter that takes the
-    value of another name (``{"model": "model_name"}``).
+    value of another name (``{"model": "model_name"}``). ``reads_models``: for a per-experiment
+    stage, the stages of every model it reads (by step id). ``per_seed``: repeated for each
+    extra training seed. ``only_if``: ``explanations`` (models whose type has them) or
+    ``several_seeds`` (``analysis.stability_seeds`` > 1; the stage then reads the last
+    per-seed stage's output of every seed: the captures). A value outside these is an error when the registry is built.
     """
 
     stage: Stage
     per: str = "model"
     section: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    reads_models: tuple[str, ...] = ()
+    per_seed: bool = False
+    only_if: str | None = None
+
+    def __post_init__(self) -> None:
+        name = self.stage.name
+        if self.per not in PER:
+            raise ValueError(f"stage {name}: per={self.per!r} — use one of {PER}")
+        if self.section is not None and self.section not in SECTIONS:
+            raise ValueError(f"stage {name}: section={self.section!r} — use one of {SECTIONS}")
+        if self.only_if is not None and self.only_if not in CONDITIONS:
+            raise ValueError(f"stage {name}: only_if={self.only_if!r} — use one of {CONDITIONS}")
+        if self.reads_models and self.per != "experiment":
+            raise ValueError(f"stage {name}: reads_models is for per-experiment stages")
 
 
 def _entry(
@@ -47,13 +70,12 @@ def _entry(
     *,
     options: tuple[str, ...] = (),
     keyed_on: tuple[str, ...] = (),
-    per: str = "model",
-    section: str | None = None,
     sources: Mapping[str, str] | None = None,
+    **how: Any,
 ) -> StageEntry:
-    return StageEntry(
-        Stage(name, version, func, inputs, options, keyed_on), per, section, dict(sources or {})
-    )
+    """One registry entry; ``how``: the :class:`StageEntry` fields after ``sources``."""
+    stage = Stage(name, version, func, inputs, options, keyed_on)
+    return StageEntry(stage, sources=dict(sources or {}), **how)
 
 
 _CLASSES = ("trained_classes", "unseen_classes")
@@ -61,8 +83,9 @@ _NETWORK = "pathways.network_stages"
 _ANALYSIS = "pathways.analysis.analysis_stages"
 _EXPLAIN = "pathways.explain.explain_stages"
 
-# In plan order: a model's steps follow this order, the extra training seeds' train and capture
-# steps come just before its stability step.
+# In plan order: per-experiment stages that read no model come first, then each model's steps in
+# this order (the extra training seeds' per_seed steps just before the stage that reads them),
+# then the per-experiment stages that read every model.
 STAGES: dict[str, StageEntry] = {
     e.stage.name: e
     for e in [
@@ -75,15 +98,16 @@ STAGES: dict[str, StageEntry] = {
             per="experiment",
             section="data",
         ),
-        _entry(
-            "train", 2, f"{_NETWORK}:train_stage", ("data",), options=("device",)
-        ),  # 2: no oneDNN
+        _entry(  # 2: without oneDNN
+            "train", 2, f"{_NETWORK}:train_stage", ("data",), options=("device",), per_seed=True
+        ),
         _entry(
             "capture",
             2,
             f"{_NETWORK}:capture_stage",
             ("data", "train"),
             options=("device", "shard_samples", "scratch"),
+            per_seed=True,
         ),
         _entry("signatures", 1, f"{_ANALYSIS}:signatures_stage", ("capture",), section="analysis"),
         _entry(
@@ -140,6 +164,7 @@ STAGES: dict[str, StageEntry] = {
             f"{_EXPLAIN}:explain_stage",
             ("data", "train", "clusters"),
             section="explain",
+            only_if="explanations",
         ),
         _entry(
             "stability",
@@ -147,22 +172,26 @@ STAGES: dict[str, StageEntry] = {
             f"{_ANALYSIS}:stability_stage",
             keyed_on=("unseen_classes",),
             section="analysis",
+            only_if="several_seeds",
         ),
-        _entry("report", 4, "pathways.analysis.report:report_stage", per="experiment"),
+        _entry(
+            "report",
+            4,
+            "pathways.analysis.report:report_stage",
+            per="experiment",
+            reads_models=(
+                "train",
+                "capture",
+                "signatures",
+                "clusters",
+                "paths",
+                "divergence",
+                "novelty",
+                "stability",
+            ),
+        ),
     ]
 }
-
-REPORT_INPUTS = (
-    "train",
-    "capture",
-    "signatures",
-    "clusters",
-    "paths",
-    "divergence",
-    "novelty",
-    "stability",
-)
-"""The per-model steps the report reads (each model's, by step id)."""
 
 
 @functools.cache

@@ -32,7 +32,7 @@ def starter_text(name: str, template: str = DEFAULT_EXPERIMENT, file: str | None
     The template's own leading comment block gives way to the header (which names ``file``,
     default ``NAME.toml``); every other comment (one per key) stays.
     """
-    if not re.match(EXPERIMENT_NAME, name):
+    if not re.fullmatch(EXPERIMENT_NAME, name):
         raise ConfigError(
             f"experiment name {name!r}: use letters, digits, '_', '-' and '.' (it names the run "
             "folder), e.g. my-experiment"
@@ -68,6 +68,11 @@ def write_starter(
     is used as given and names the experiment by its stem). An existing file is never
     overwritten, and a failed write leaves no partial file."""
     target = Path(target)
+    if not target.name:
+        raise ConfigError(
+            f"{str(target) or 'an empty name'}: not a file name — give the new experiment a "
+            "name, e.g. pathways init my-experiment"
+        )
     path = target if target.suffix == ".toml" else target.with_name(target.name + ".toml")
     text = starter_text(path.stem, template, str(path))
     path.parent.mkdir(parents=True, exist_ok=True)

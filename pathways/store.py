@@ -146,7 +146,10 @@ def table_metadata(source: str | Path | pa.Schema) -> dict:
         if meta.get("layout") not in ("wide", "list") or not isinstance(meta.get("layers"), list):
             raise ValueError("its pathways metadata lacks the layout or the layers")
         for entry in meta["layers"]:
-            LayerColumns(**entry)  # a damaged entry fails here, inside reading(): named
+            try:
+                LayerColumns(**entry)
+            except TypeError:
+                raise ValueError("its pathways metadata has a damaged layer entry") from None
         return meta
 
 
@@ -181,6 +184,6 @@ def layer_matrix(source: str | Path, layer: str) -> np.ndarray:
     if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
         raise StoreError(
             f"{source}: layer {layer} holds NaN or infinite values — the analysis cannot use "
-            "them; capture the model again (`pathways run --force --only capture`)"
+            "them; capture the model again (`pathways run --only capture/MODEL --force`)"
         )
     return values

@@ -223,6 +223,8 @@ def with_notes_and_oracle(metrics: pd.DataFrame, last_layer: str) -> pd.DataFram
         metrics.loc[metrics["method"] == f"{score.name}:{last_layer}", "note"] = (
             "last hidden layer (standard choice)"
         )
+        if rows["auroc"].isna().all():  # no unseen test samples: nothing to choose a layer by
+            continue
         best = rows.loc[rows["auroc"].idxmax()]
         oracles.append(
             {
@@ -232,7 +234,7 @@ def with_notes_and_oracle(metrics: pd.DataFrame, last_layer: str) -> pd.DataFram
                 "note": f"layer {best['method'].split(':')[1]} chosen on the evaluation data (upper bound)",
             }
         )
-    return pd.concat([metrics, pd.DataFrame(oracles)], ignore_index=True)
+    return pd.concat([metrics, pd.DataFrame(oracles)], ignore_index=True) if oracles else metrics
 
 
 def signature_affinity(

@@ -96,6 +96,7 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
     affinity = inputs[step_id("novelty", model)]["signature_affinity"]
     distribution = inputs[step_id("paths", model)]["distribution"]
     metrics = inputs[step_id("novelty", model)]["metrics"]
+    ours = metrics.loc[metrics["kind"] == "ours", "method"].iloc[0]  # our score's column
     scores = inputs[step_id("novelty", model)]["scores"]
     predictions = inputs[step_id("capture", model)]["activations"][
         ["label", "predicted_class", "confidence"]
@@ -142,10 +143,8 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
                     for c, p in zip(trained_paths["class"], trained_paths["path"], strict=True)
                 },
                 "novelty": _records(metrics[["method", "kind", "auroc", "fpr_at_95_tpr", "note"]]),
-                "median_score_unseen": float(
-                    scores.loc[scores.label == u, "signature_path"].median()
-                ),
-                "median_score_trained": float(scores.loc[scores.seen, "signature_path"].median()),
+                "median_score_unseen": float(scores.loc[scores.label == u, ours].median()),
+                "median_score_trained": float(scores.loc[scores.seen, ours].median()),
             }
         )
     return answers

@@ -193,18 +193,19 @@ class StoreReader:
     # -- CNN interpretation and rotation ---------------------------------------------------
     def explain_array(self, run: str, model: str, name: str) -> np.ndarray:
         """One array of ``explain/MODEL`` (memory-mapped: a view reads only what it shows)."""
-        path = run_path(self.store, run) / "explain" / model / f"{name}.npy"
+        step = step_id("explain", model)
+        path = run_path(self.store, run) / step / f"{name}.npy"
         if not path.is_file():
             raise StoreError(
-                f"run {run!r} has no explain/{model} output — maps exist for CNN models "
-                "(type lenet5); finish the run with `pathways run`"
+                f"run {run!r} has no {step} output — maps exist for the CNN model types; "
+                "finish the run with `pathways run`"
             )
         return np.load(path, mmap_mode="r", allow_pickle=False)
 
     def explained(self, run: str, model: str) -> pd.DataFrame:
-        if not (run_path(self.store, run) / "explain" / model / "manifest.json").is_file():
+        if not (run_path(self.store, run) / step_id("explain", model) / "manifest.json").is_file():
             raise StoreError(
-                f"no explain maps for model {model!r} — maps exist for CNN models (type lenet5); "
+                f"no explain maps for model {model!r} — maps exist for the CNN model types; "
                 "the rotation study is below"
             )
         return self.table(run, step_id("explain", model), "explained")
@@ -215,9 +216,10 @@ class StoreReader:
     def explain_settings(self, run: str, model: str) -> dict:
         import json
 
-        path = run_path(self.store, run) / "explain" / model / "settings.json"
+        step = step_id("explain", model)
+        path = run_path(self.store, run) / step / "settings.json"
         if not path.is_file():
-            raise StoreError(f"run {run!r} has no explain/{model} output")
+            raise StoreError(f"run {run!r} has no {step} output")
         return json.loads(path.read_text())
 
     def rotation(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

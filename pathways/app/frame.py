@@ -70,9 +70,12 @@ class Frame:
         }
         if message:
             return state
-        for callbacks in self.views.values():
+        for name, callbacks in self.views.items():
             if hasattr(callbacks, "initial"):
-                state |= callbacks.initial(state)
+                given = callbacks.initial(state)
+                if set(given) & set(state):  # two views' keys would silently overwrite
+                    raise ValueError(f"view {name}: initial keys {sorted(set(given) & set(state))}")
+                state |= given
         return state
 
     def register(self, app: Dash) -> None:

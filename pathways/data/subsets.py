@@ -93,6 +93,8 @@ def read_samples(path: str | Path) -> tuple[pd.DataFrame, np.ndarray]:
     read straight from Parquet (no per-image Python objects: 70,000 digits take 55 MB)."""
     with reading(path, "run the data step again: `pathways run --only data --force`"):
         source = pq.ParquetFile(path)
+        if "image" not in source.schema_arrow.names:
+            raise ValueError("it has no image column")
         kind = source.schema_arrow.field("image").type
         if not pa.types.is_fixed_size_list(kind) or not pa.types.is_uint8(kind.value_type):
             raise ValueError(f"its image column is {kind}, not fixed-size lists of uint8")

@@ -25,7 +25,7 @@ def test_pickers_list_explained_samples_of_the_chosen_classes(frame: Frame):
 def test_an_mlp_has_no_maps_but_a_rotation_study(frame: Frame):
     explain = _explain(frame)
     samples, _, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
-    assert samples == [] and "CNN models" in message
+    assert samples == [] and "CNN model types" in message
     curves, drift = explain.rotation("small", "mlp", [1, 7, 3])
     assert {t["name"] for t in curves["data"]} >= {"1: accuracy", "7: accuracy"}
     assert sum(t["type"] == "heatmap" for t in drift["data"]) == 3

@@ -1,7 +1,7 @@
-"""The configurable ``cnn`` model type through the whole pipeline, CLI to explorer data.
+"""The configurable ``cnn`` model type through the whole pipeline, CLI to the explorer's views.
 
-Added through the model-type registry only (pathways/model_types.py: its settings and entry;
-pathways/models.py: its network); nothing else names it.
+It is declared in the model-type registry (pathways/model_types.py: its settings and entry) and
+its network in pathways/models.py; no other module names it.
 """
 
 from __future__ import annotations
@@ -99,3 +99,21 @@ def test_a_cnn_too_deep_for_28_pixels_is_one_line(tmp_path: Path):
         "error: deep.toml: models: 'small-cnn' has 5 conv blocks — at most 4 fit a 28×28 digit "
         "(each halves its size)"
     )
+
+
+def test_the_explorer_shows_the_cnn_run(run: Path):
+    from pathways.app.data import StoreReader
+    from pathways.app.frame import Frame
+
+    frame = Frame(StoreReader(run.parent))
+    state = frame.initial(["cnn"])
+    assert state["message"] == "" and state["layers"] == ["conv1", "conv2", "fc1", "logit"]
+    assert state["embedding"]["data"] and state["method"] == "signature_path"
+    explain = frame.views["explain"]
+    samples, first, clusters, cluster, message = explain.pickers("cnn", "small-cnn", [1, 7, 3])
+    assert message == "" and len(samples) == 6 and clusters
+    panels, maps, _ = explain.sample("cnn", "small-cnn", first)
+    assert panels["layout"]["annotations"][0]["text"] == "input (28×28)"
+    assert {t["type"] for t in maps["data"]} == {"heatmap"}
+    spec = pd.read_json(run / "train/small-cnn/model.json", typ="series")["spec"]
+    assert spec["pool"] == "avg" and spec["dropout"] == 0.2 and spec["batchnorm"] is True

@@ -53,25 +53,60 @@ def test_each_stage_is_one_function_whose_signature_the_plan_reads(name: str):
     assert all(v.annotation is not inspect.Parameter.empty for v in signature.values())
 
 
-def test_a_stage_asking_for_an_undefined_parameter_fails_when_the_plan_is_built(monkeypatch):
-    def misspelt(capture, *, knn_kk: int, progress):  # noqa: ARG001 - never runs
-        return {}
+MISSPELT = """
+def novelty_stage(capture, *, knn_kk: int,
+                  unseen_classes: list[int], progress) -> dict:
+    raise AssertionError("planning must not run or import a stage")
+"""
 
-    monkeypatch.setitem(STAGES, "novelty", StageEntry(Stage("novelty", 9, misspelt, ("capture",))))
+
+def test_a_stage_asking_for_an_undefined_parameter_fails_when_the_plan_is_built(
+    monkeypatch, tmp_path
+):
+    (tmp_path / "misspelt_stages.py").write_text(MISSPELT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stage = Stage("novelty", 9, "misspelt_stages:novelty_stage", ("capture",))
+    assert stage_parameters(stage) == ("knn_kk", "unseen_classes")  # read from its source
+    monkeypatch.setitem(STAGES, "novelty", StageEntry(stage, section="analysis"))
     from pathways.pipeline import build_plan
 
     with pytest.raises(ConfigError, match="stage novelty asks for parameter 'knn_kk'"):
         build_plan(default_experiment())
+    assert "misspelt_stages" not in sys.modules
+
+
+def test_an_added_stage_is_planned_and_a_wrong_declaration_fails_at_once(monkeypatch):
+    def census(*, models: list[str], progress):  # noqa: ARG001 - never runs
+        return {}
+
+    monkeypatch.setitem(STAGES, "census", StageEntry(Stage("census", 1, census), per="experiment"))
+    from pathways.pipeline import build_plan
+
+    plan = build_plan(default_experiment())
+    assert "census" in [s.id for s in plan] and plan[-1].id == "report"
+    assert next(s for s in plan if s.id == "census").params == {"models": ["mlp", "lenet5"]}
+    for wrong in ({"per": "Model"}, {"section": "analyses"}, {"only_if": "cnn"}):
+        with pytest.raises(ValueError, match="use one of"):
+            StageEntry(Stage("census", 1, census), **wrong)
 
 
 @pytest.mark.parametrize("name", list(MODEL_TYPES))
 def test_every_model_type_builds_from_its_defaults(name: str):
+    import numpy as np
+    import torch
+
+    from pathways.data.subsets import model_inputs
+    from pathways.model_types import INPUT_FORMS
     from pathways.models import build_model
 
     kind = MODEL_TYPES[name]
     spec = kind.spec.model_validate({"name": "m", "type": name})
-    network = build_model(spec, 3)
-    assert network.input_kind == kind.input_kind and network.hidden_layers
+    network = build_model(spec, 3).eval()
+    x = model_inputs(np.zeros((2, 28, 28), dtype=np.uint8), kind.input_kind)
+    assert x.shape[-1] == (INPUT_FORMS[kind.input_kind] or 784)
+    with torch.no_grad():
+        assert network(torch.from_numpy(x)).shape == (2, 3)  # its declared input form fits
+    assert network.hidden_layers
     if kind.explanations:
         assert set(spec.conv_layers) <= set(network.feature_map_layers)
     toml = f'[[models]]\nname = "m"\ntype = "{name}"\n'

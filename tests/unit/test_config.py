@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,20 @@ def test_init_copies_the_default_with_its_comments_and_a_new_name(tmp_path: Path
 def test_init_refuses_names_that_are_no_run_folder(name: str):
     with pytest.raises(ConfigError, match="use letters, digits"):
         starter_text(name)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[explain]\nocclusion_patch = 30", "explain.occlusion_patch: 30 pixels is more than"),
+        ('[explain]\nlayer = "conv3"', "explain.layer: 'conv3' is not a conv layer of model 'mlp'"),
+        ("", "would have"),
+    ],
+)
+def test_cnn_settings_that_cannot_run_fail_on_load(tmp_path: Path, extra: str, message: str):
+    conv = "[[1024, 5], [1024, 5]]" if not extra else "[[8, 3], [8, 3]]"
+    text = VALID.replace(
+        'type = "mlp"\nhidden = [16]', f'type = "cnn"\nconv = {conv}\ndense = [65536]'
+    )
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _load(tmp_path, text + extra)

@@ -16,6 +16,8 @@ from pathways.app.figures import PALETTE, figure_layout, message_figure
 from pathways.app.view import View, graph, on_tab
 from pathways.errors import StoreError
 
+NAME = "compare"
+"""The view's tab (its registry name)."""
 COMPARE_DIFFERENCES = "compare-differences"
 DIVERGENCE_CURVE = "divergence-curve"
 COMPARE_SUMMARY = "compare-summary"
@@ -80,7 +82,7 @@ def register(app: Dash, view: CompareView) -> None:
         Output(COMPARE_SUMMARY, "children"),
         *ids.VIEW_INPUTS,
         ids.TAB,
-    )(on_tab("compare", view.compare, 3))
+    )(on_tab(NAME, view.compare, 3))
 
 
 def differences_figure(
@@ -192,4 +194,4 @@ def divergence_figure(
     }
 
 
-VIEW = View("compare", "Compare", layout, CompareView, register)
+VIEW = View(NAME, "Compare", layout, CompareView, register)

@@ -23,6 +23,8 @@ from pathways.app.view import View, graph, on_tab
 from pathways.app.views.sample import SAMPLE_ID
 from pathways.errors import StoreError
 
+NAME = "embedding"
+"""The view's tab (its registry name)."""
 EMBEDDING = "embedding-graph"
 TOOLTIP = "embedding-tooltip"
 SELECTION = "selection-list"
@@ -118,7 +120,7 @@ def register(app: Dash, view: EmbeddingView) -> None:
         *ids.VIEW_INPUTS,
         Input(ids.COLOUR, "value"),
         ids.TAB,
-    )(on_tab("embedding", view.embedding, 1))
+    )(on_tab(NAME, view.embedding, 1))
     app.callback(
         Output(TOOLTIP, "show"),
         Output(TOOLTIP, "bbox"),
@@ -191,4 +193,4 @@ def embedding_figure(
     }
 
 
-VIEW = View("embedding", "Embedding", layout, EmbeddingView, register)
+VIEW = View(NAME, "Embedding", layout, EmbeddingView, register)

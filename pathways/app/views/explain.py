@@ -17,6 +17,8 @@ from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.app.views import explain_figures as figs
 from pathways.errors import StoreError
 
+NAME = "explain"
+"""The view's tab (its registry name)."""
 EXPLAIN_SAMPLE = "explain-sample"
 EXPLAIN_INFO = "explain-info"
 EXPLAIN_PANELS = "explain-panels"
@@ -212,7 +214,7 @@ def register(app: Dash, callbacks: ExplainView) -> None:
         model,
         classes,
         tab,
-    )(on_tab("explain", callbacks.pickers, 5))
+    )(on_tab(NAME, callbacks.pickers, 5))
     picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
     app.callback(
         Output(EXPLAIN_PANELS, "figure"),
@@ -234,7 +236,7 @@ def register(app: Dash, callbacks: ExplainView) -> None:
         model,
         classes,
         tab,
-    )(on_tab("explain", callbacks.rotation, 2))
+    )(on_tab(NAME, callbacks.rotation, 2))
 
 
-VIEW = View("explain", "Explain", layout, ExplainView, register)
+VIEW = View(NAME, "Explain", layout, ExplainView, register)

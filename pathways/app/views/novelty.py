@@ -16,6 +16,8 @@ from pathways.app.figures import PALETTE, class_colour, figure_layout, message_f
 from pathways.app.view import View, graph, on_tab, picker
 from pathways.errors import StoreError
 
+NAME = "novelty"
+"""The view's tab (its registry name)."""
 NOVELTY_METHOD = "novelty-method"
 NOVELTY_HISTOGRAM = "novelty-histogram"
 NOVELTY_ROC = "novelty-roc"
@@ -90,7 +92,7 @@ def register(app: Dash, view: NoveltyView) -> None:
         Input(NOVELTY_METHOD, "value"),
         Input(ids.CLASSES, "value"),
         ids.TAB,
-    )(on_tab("novelty", view.novelty, 2))
+    )(on_tab(NAME, view.novelty, 2))
 
 
 def novelty_histogram(scores: pd.DataFrame, method: str, classes: list[int]) -> dict[str, Any]:
@@ -160,4 +162,4 @@ def roc_figure(
     }
 
 
-VIEW = View("novelty", "Novelty", layout, NoveltyView, register)
+VIEW = View(NAME, "Novelty", layout, NoveltyView, register)

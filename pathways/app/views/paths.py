@@ -14,6 +14,8 @@ from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.view import View, graph, on_tab
 from pathways.errors import StoreError
 
+NAME = "paths"
+"""The view's tab (its registry name)."""
 SANKEY = "paths-sankey"
 PATHS_TABLE = "paths-table"
 
@@ -63,7 +65,7 @@ def register(app: Dash, view: PathsView) -> None:
         Input(ids.MODEL, "value"),
         Input(ids.CLASSES, "value"),
         ids.TAB,
-    )(on_tab("paths", view.paths, 2))
+    )(on_tab(NAME, view.paths, 2))
 
 
 def sankey_figure(
@@ -115,4 +117,4 @@ def sankey_figure(
     }
 
 
-VIEW = View("paths", "Paths", layout, PathsView, register)
+VIEW = View(NAME, "Paths", layout, PathsView, register)

@@ -15,6 +15,8 @@ from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.errors import StoreError
 
+NAME = "sample"
+"""The view's tab (its registry name)."""
 SAMPLE_ID = "sample-id"
 SAMPLE_IMAGE = "sample-image"
 SAMPLE_INFO = "sample-info"
@@ -106,7 +108,7 @@ def register(app: Dash, view: SampleView) -> None:
         Input(SAMPLE_ID, "value"),
         Input(ids.CLASSES, "value"),
         ids.TAB,
-    )(on_tab("sample", view.sample, 4))
+    )(on_tab(NAME, view.sample, 4))
 
 
 def sample_activation_figure(
@@ -151,4 +153,4 @@ def sample_activation_figure(
     }
 
 
-VIEW = View("sample", "Sample", layout, SampleView, register)
+VIEW = View(NAME, "Sample", layout, SampleView, register)

@@ -14,6 +14,8 @@ from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.view import View, graph, on_tab, picker
 from pathways.errors import StoreError
 
+NAME = "signatures"
+"""The view's tab (its registry name)."""
 SIGNATURE_SORT = "signature-sort"
 SIGNATURE_HEATMAP = "signature-heatmap"
 TOP_UNITS = "top-units"
@@ -85,7 +87,7 @@ def register(app: Dash, view: SignaturesView) -> None:
         *ids.VIEW_INPUTS,
         Input(SIGNATURE_SORT, "value"),
         ids.TAB,
-    )(on_tab("signatures", view.signatures, 2))
+    )(on_tab(NAME, view.signatures, 2))
 
 
 def signature_heatmap(
@@ -164,4 +166,4 @@ def top_units_figure(
     }
 
 
-VIEW = View("signatures", "Signatures", layout, SignaturesView, register)
+VIEW = View(NAME, "Signatures", layout, SignaturesView, register)

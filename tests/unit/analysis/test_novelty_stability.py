@@ -153,3 +153,12 @@ def test_every_registered_score_loads_and_scores_every_sample():
         assert all(np.isfinite(v).all() for v in computed.values()), name
         assert {score_kind(m) for m in computed} == {score.kind}
     assert [s.kind for s in NOVELTY_SCORES.values()].count("ours") == 1
+
+
+def test_no_unseen_class_gives_metrics_without_an_oracle_row():
+    from pathways.analysis.novelty import evaluate, with_notes_and_oracle
+
+    layers, labels, split, fit = planted_layers()
+    scores = {f"mahalanobis:{n}": mahalanobis(v, labels, fit) for n, v in layers.items()}
+    metrics = with_notes_and_oracle(evaluate(scores, np.zeros(len(labels), bool), split), "fc2")
+    assert metrics["kind"].tolist() == ["baseline", "baseline"] and metrics["auroc"].isna().all()
