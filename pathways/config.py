@@ -178,8 +178,8 @@ class Experiment(Strict):
         for name in ("occlusion_patch", "occlusion_stride"):
             if getattr(self.explain, name) > side:
                 raise ValueError(
-                    f"explain.{name}: {getattr(self.explain, name)} pixels is more than model "
-                    f"{spec.name!r}'s {side}×{side} input — set at most {side}"
+                    f"explain.{name}: {getattr(self.explain, name)} pixels is more than the "
+                    f"{side}×{side} input of model {spec.name!r} — set at most {side}"
                 )
 
     @property

@@ -256,6 +256,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
         for q in r["question_3"]:
             lines += _markdown_question_3(q, trained)
+        if not r["question_3"]:
+            lines += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
         if r["stability"]:
             lines += _markdown_stability(r["stability"])
     return "\n".join(lines)
