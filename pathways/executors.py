@@ -11,11 +11,11 @@ then rename), so the workers must share that folder's file system: true for a
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pathways.named import load_named
 from pathways.progress import Progress, Silent
 
 if TYPE_CHECKING:  # the runner uses executors; executors know it only by type
@@ -61,8 +61,7 @@ class LocalExecutor:
 def _run_on_worker(
     runner: Runner, step: Step, keys: Mapping[str, str], setup: str, threads: int, *_upstream: Any
 ) -> float:
-    module, _, name = setup.partition(":")
-    getattr(importlib.import_module(module), name)(threads)
+    load_named(setup)(threads)
     start = time.perf_counter()
     runner.run_step(step, keys, Silent())
     return time.perf_counter() - start

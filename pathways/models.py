@@ -14,12 +14,12 @@ Example
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from torch import Tensor, nn
 
 from pathways.model_types import CNNSpec, LeNet5Spec, MLPSpec, model_type
+from pathways.named import load_named
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh}
 _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
@@ -164,5 +164,4 @@ class CNN(nn.Module):
 def build_model(spec: Any, n_classes: int) -> nn.Module:
     """The untrained network a model spec declares (weights from torch's current RNG), built by
     its model type's network (:mod:`pathways.model_types`)."""
-    module, _, name = model_type(spec.type).network.partition(":")
-    return getattr(importlib.import_module(module), name).from_spec(spec, n_classes)
+    return load_named(model_type(spec.type).network).from_spec(spec, n_classes)

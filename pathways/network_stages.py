@@ -32,7 +32,7 @@ from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
 from pathways.planning import step_id
 from pathways.progress import Progress
-from pathways.store import activation_table, feature_map_table
+from pathways.store import activation_table, all_finite, feature_map_table
 from pathways.train import seeded, train_classifier
 
 
@@ -248,7 +248,7 @@ def _check_finite(
 ) -> None:
     """Refuse to write NaN or infinite activations (a broken model); name the first such layer."""
     for key, values in [*activations.items(), ("logit", logits)]:
-        if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+        if not all_finite(values):
             bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
             layer = key.partition(":")[0]
             raise PathwaysError(

@@ -12,13 +12,13 @@ changing one parameter re-runs exactly the steps downstream of it.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pathways.errors import StoreError
+from pathways.named import load_named
 
 
 def at_seed(name: str, seed: int | None) -> str:
@@ -53,10 +53,7 @@ class Stage:
     """Values of the experiment in the step's key that the function itself does not take."""
 
     def load(self) -> Callable[..., dict[str, Any]]:
-        if callable(self.func):
-            return self.func
-        module, _, name = self.func.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return self.func if callable(self.func) else load_named(self.func)
 
 
 @dataclass(frozen=True)

@@ -165,6 +165,12 @@ def layers(source: str | Path) -> list[LayerColumns]:
     return [LayerColumns(**d) for d in table_metadata(source)["layers"]]
 
 
+def all_finite(values: np.ndarray) -> bool:
+    """No NaN or infinite value in ``values`` (two reductions: min and max carry NaN and ±inf
+    through, so no boolean array of its size is made)."""
+    return not values.size or bool(np.isfinite(values.min()) and np.isfinite(values.max()))
+
+
 def layer_matrix(source: str | Path, layer: str) -> np.ndarray:
     """float32[n_samples, n_units]: one layer's activations, read without loading the rest."""
     meta = table_metadata(source)
@@ -181,7 +187,7 @@ def layer_matrix(source: str | Path, layer: str) -> np.ndarray:
         else:
             values = np.column_stack([table.column(c).to_numpy() for c in info.columns])
         values = values.astype(np.float32, copy=False)
-    if values.size and not (np.isfinite(values.min()) and np.isfinite(values.max())):
+    if not all_finite(values):
         raise StoreError(
             f"{source}: layer {layer} holds NaN or infinite values — the analysis cannot use "
             "them; capture the model again (`pathways run --only capture/MODEL --force`)"

@@ -93,7 +93,7 @@ def train_classifier(
     predictions: dict[str, np.ndarray] = {}
     n_batches = -(-len(x_train) // batch_size)
     for epoch in range(1, epochs + 1):
-        _train_epoch(model, optimizer, x_train, y_train, batch_size, generator, epoch)
+        _train_epoch(model, optimizer, x_train, y_train, batch_size, generator, epoch, n_batches)
         summary = {}
         for split, (x, y) in {"train": (x_train, y_train), "test": (x_test, y_test)}.items():
             loss_value, predictions[split] = _evaluate(model, x, y)
@@ -129,10 +129,10 @@ def _train_epoch(
     batch_size: int,
     generator: torch.Generator,
     epoch: int,
+    n_batches: int,
 ) -> None:
     """One pass over the train samples in a seeded order; stops at a non-finite loss."""
     model.train()
-    n_batches = -(-len(x_train) // batch_size)
     order = torch.randperm(len(x_train), generator=generator).to(x_train.device)
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]

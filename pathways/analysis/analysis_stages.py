@@ -292,8 +292,7 @@ def divergence_stage(
     images = pixels / np.float32(255.0)
     logits = load_layer(path, "logit").values
     assignments = _cluster_table(clusters["assignments"])
-    trained = sorted(trained_classes)
-    pairs = [(a, b) for i, a in enumerate(trained) for b in trained[i + 1 :]]
+    pairs = class_pairs(trained_classes, [])
     rows = []
     advance = progress.task("divergence", total=len(layers) + 1)
     entries = [("input", -1, images, None)]
@@ -380,8 +379,7 @@ def stability_stage(
     runs = {s: _activations(upstream[name]) for name, s in zip(inputs, seeds, strict=True)}
     advance = progress.task("stability", total=len(runs))
     per_seed = {}
-    trained = sorted(trained_classes)
-    pairs = [(a, b) for i, a in enumerate(trained) for b in trained[i + 1 :]]
+    pairs = class_pairs(trained_classes, [])  # trained vs trained
     for training_seed, (path, samples, layers) in runs.items():
         fit = fit_sample_mask(samples)
         labels = samples["label"].to_numpy()

@@ -12,9 +12,11 @@ Adding a score: its function in :mod:`pathways.analysis.novelty` (``NoveltyInput
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from pathways.named import load_named
 
 
 @dataclass(frozen=True)
@@ -29,8 +31,7 @@ class NoveltyScore:
     version: int = 1
 
     def load(self) -> Callable:
-        module, _, name = self.func.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return load_named(self.func)
 
 
 _NOVELTY = "pathways.analysis.novelty"
@@ -50,6 +51,11 @@ NOVELTY_SCORES: dict[str, NoveltyScore] = {
 def score_versions() -> dict[str, int]:
     """Name → version of every registered score (part of the novelty step's key)."""
     return {name: score.version for name, score in NOVELTY_SCORES.items()}
+
+
+def ours_method(metrics: Any) -> str:
+    """The method of kind ``ours`` in a novelty step's ``metrics`` table (its score column)."""
+    return str(metrics.loc[metrics["kind"] == "ours", "method"].iloc[0])
 
 
 def score_kind(method: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pathways.analysis.novelty_scores import ours_method
 from pathways.planning import step_id
 from pathways.progress import Progress
 
@@ -96,7 +97,7 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
     affinity = inputs[step_id("novelty", model)]["signature_affinity"]
     distribution = inputs[step_id("paths", model)]["distribution"]
     metrics = inputs[step_id("novelty", model)]["metrics"]
-    ours = metrics.loc[metrics["kind"] == "ours", "method"].iloc[0]  # our score's column
+    ours = ours_method(metrics)  # our score's column
     scores = inputs[step_id("novelty", model)]["scores"]
     predictions = inputs[step_id("capture", model)]["activations"][
         ["label", "predicted_class", "confidence"]

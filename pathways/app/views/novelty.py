@@ -9,6 +9,7 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 from sklearn.metrics import roc_curve
 
+from pathways.analysis.novelty_scores import ours_method
 from pathways.analysis.stats import auroc
 from pathways.app import ids
 from pathways.app.data import StoreReader
@@ -37,11 +38,6 @@ def layout(state: Mapping[str, Any]) -> list:
     ]
 
 
-def _ours(metrics: Any) -> str:
-    """The method of kind ``ours`` in a novelty step's metrics (the default to show)."""
-    return str(metrics.loc[metrics["kind"] == "ours", "method"].iloc[0])
-
-
 class NoveltyView:
     """How unusual each sample looks by every novelty score, and each score's ROC curve; the
     scores and their kinds come from the novelty step's metrics."""
@@ -57,7 +53,7 @@ class NoveltyView:
             _, metrics = self.reader.novelty(run, model)
         except StoreError:
             return [], None
-        return metrics.loc[metrics["kind"] != "oracle", "method"].tolist(), _ours(metrics)
+        return metrics.loc[metrics["kind"] != "oracle", "method"].tolist(), ours_method(metrics)
 
     def novelty(self, run: str, model: str, method: str, classes: list[int]) -> tuple:
         try:
@@ -67,7 +63,7 @@ class NoveltyView:
             return message_figure(str(exc)), message_figure("")
         classes = [int(c) for c in classes or []]
         methods = metrics.loc[metrics["kind"] != "oracle", "method"].tolist()  # every score
-        method = method if method in scores.columns else _ours(metrics)
+        method = method if method in scores.columns else ours_method(metrics)
         return novelty_histogram(scores, method, classes), roc_figure(
             scores, methods, [c for c in unseen if c in classes] or unseen
         )
