@@ -6,14 +6,13 @@ its network in pathways/models.py; no other module names it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from _cli import pathways
 
 CNN = """
 name = "cnn"
@@ -42,17 +41,9 @@ rotation_samples_per_class = 5
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     folder = tmp_path_factory.mktemp("cnn")
+    (folder / "data").symlink_to(data_dir, target_is_directory=True)
     (folder / "cnn.toml").write_text(CNN)
-    env = {**os.environ, "PATHWAYS_STORE": str(folder / "store"), "PATHWAYS_DATA": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, "-m", "pathways", "run", "cnn.toml"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr
+    pathways("run", "cnn.toml", cwd=folder)
     return folder / "store" / "cnn"
 
 
@@ -88,12 +79,7 @@ def test_cnn_explanations_and_report(run: Path):
 def test_a_cnn_too_deep_for_28_pixels_is_one_line(tmp_path: Path):
     bad = CNN.replace("conv = [[4, 3], [8, 5]]", "conv = [[4, 3], [4, 3], [4, 3], [4, 3], [4, 3]]")
     (tmp_path / "deep.toml").write_text(bad)
-    result = subprocess.run(
-        [sys.executable, "-m", "pathways", "stages", "deep.toml"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
+    result = pathways("stages", "deep.toml", cwd=tmp_path, check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: deep.toml: models: 'small-cnn' has 5 conv blocks — at most 4 fit a 28×28 digit "

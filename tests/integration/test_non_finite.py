@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+
+from _cli import pathways
 
 TINY = """
 name = "nan"
@@ -32,18 +32,6 @@ stability_seeds = 2
 """
 
 
-def _pathways(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")}
-    return subprocess.run(
-        [sys.executable, "-m", "pathways", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 def _error_lines(result: subprocess.CompletedProcess) -> list[str]:
     assert "Traceback" not in result.stderr, result.stderr
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
@@ -57,7 +45,7 @@ def workdir(tmp_path: Path, data_dir: Path) -> Path:
 
 def test_a_diverging_training_stops_at_once_with_one_line(workdir: Path):
     (workdir / "nan.toml").write_text(TINY.replace("RATE", "1e30"))
-    result = _pathways("run", "nan.toml", cwd=workdir)
+    result = pathways("run", "nan.toml", cwd=workdir, check=False)
     assert result.returncode == 2
     (line,) = _error_lines(result)
     assert "training of model 'mlp' (seed 0) diverged: the loss became nan in epoch 1" in line
@@ -71,7 +59,7 @@ def test_a_diverging_training_stops_at_once_with_one_line(workdir: Path):
 
 def test_capture_refuses_non_finite_activations_and_names_the_layer(workdir: Path):
     (workdir / "nan.toml").write_text(TINY.replace("RATE", "0.001"))
-    trained = _pathways("run", "nan.toml", "--only", "train/mlp", cwd=workdir)
+    trained = pathways("run", "nan.toml", "--only", "train/mlp", cwd=workdir, check=False)
     assert trained.returncode == 0, trained.stderr
     # Weights that overflow in the second layer (as a broken checkpoint would), same size on disk.
     folder = workdir / "store" / "nan" / "train" / "mlp"
@@ -81,7 +69,7 @@ def test_capture_refuses_non_finite_activations_and_names_the_layer(workdir: Pat
     torch.save(state, buffer)
     assert len(buffer.getvalue()) == (folder / "weights.pt").stat().st_size
     (folder / "weights.pt").write_bytes(buffer.getvalue())
-    result = _pathways("run", "nan.toml", "--only", "capture/mlp", cwd=workdir)
+    result = pathways("run", "nan.toml", "--only", "capture/mlp", cwd=workdir, check=False)
     assert result.returncode == 2
     (line,) = _error_lines(result)
     assert "capture of model 'mlp': layer fc2 gives NaN or infinite activations" in line, line

@@ -17,6 +17,8 @@ import pytest
 
 from pathways.data.idx import write_idx
 
+from _cli import pathways
+
 SMALL = """
 name = "small"
 trained_classes = [1, 7]
@@ -62,26 +64,6 @@ STEPS = {"data", "report"} | {
     + (["explain/lenet5"] if model == "lenet5" else [])
 }
 MLP_STEPS = {step for step in STEPS if step.split("/")[-1].split("@")[0] == "mlp"}
-
-
-def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "COLUMNS": "200",
-        "PATHWAYS_STORE": str(cwd / "store"),
-        "PATHWAYS_DATA": str(cwd / "data"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pathways.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"pathways {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def manifests(store: Path) -> dict[str, dict]:

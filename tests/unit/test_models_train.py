@@ -48,7 +48,7 @@ def _tensors(mnist, kind: str):
     return out
 
 
-def _train(mnist, seed: int, kind: str = "flat"):
+def _train(mnist, seed: int, kind: str = "flat", learning_rate: float = 1e-3):
     data = _tensors(mnist, kind)
     with seeded(seed):
         model = MLP([32, 16], 2) if kind == "flat" else LeNet5(2)
@@ -59,7 +59,7 @@ def _train(mnist, seed: int, kind: str = "flat"):
         classes=[1, 7],
         epochs=3,
         batch_size=32,
-        learning_rate=1e-3,
+        learning_rate=learning_rate,
         seed=seed,
     )
     return model, result
@@ -106,38 +106,14 @@ def test_lenet5_learns_1_vs_7(mnist):
 
 
 def test_a_diverging_training_stops_at_the_first_non_finite_loss(mnist):
-    data = _tensors(mnist, "flat")
-    with seeded(0):
-        model = MLP([32, 16], 2)
     with pytest.raises(TrainingDiverged) as info:
-        train_classifier(
-            model,
-            *data["train"],
-            *data["test"],
-            classes=[1, 7],
-            epochs=3,
-            batch_size=32,
-            learning_rate=1e30,
-            seed=0,
-        )
+        _train(mnist, 0, learning_rate=1e30)
     assert info.value.epoch == 1 and not np.isfinite(info.value.loss)
     assert info.value.batch is None or 1 < info.value.batch <= info.value.n_batches == 8
 
 
 def test_a_rate_beyond_float32_is_a_divergence_not_a_crash(mnist):
-    data = _tensors(mnist, "flat")
-    with seeded(0):
-        model = MLP([8], 2)
     with pytest.raises(
         TrainingDiverged, match="the weight update overflowed in epoch 1, at batch 1"
     ):
-        train_classifier(
-            model,
-            *data["train"],
-            *data["test"],
-            classes=[1, 7],
-            epochs=1,
-            batch_size=32,
-            learning_rate=1e39,
-            seed=0,
-        )
+        _train(mnist, 0, learning_rate=1e39)

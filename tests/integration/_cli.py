@@ -1,0 +1,30 @@
+"""Running the real ``pathways`` command in a test folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    """``python -m pathways ARGS`` in ``cwd``, with its store in ``cwd/store`` and its data
+    folder ``cwd/data``; a failure raises (with the output) unless ``check`` is False."""
+    env = {
+        **os.environ,
+        "COLUMNS": "200",
+        "PATHWAYS_STORE": str(cwd / "store"),
+        "PATHWAYS_DATA": str(cwd / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pathways", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"pathways {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
