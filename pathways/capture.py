@@ -52,10 +52,40 @@ def channel_stats_and_maps(output: Tensor) -> dict[str, Tensor]:
     return {**channel_stats(output), "": output}
 
 
-def output_key(layer: str, call: int, n_calls: int, part: str) -> str:
-    """The key a recorded tensor is stored under: ``layer[#call][:part]``."""
+def output_key(layer: str, call: int, n_calls: int, part: str = "") -> str:
+    """The key a recorded tensor is stored under: ``layer[#call][:part]`` (``#call`` only for
+    a module that runs more than once per forward pass)."""
     key = f"{layer}#{call}" if n_calls > 1 else layer
     return f"{key}:{part}" if part else key
+
+
+def split_key(key: str) -> tuple[str, int | None]:
+    """A layer key's module and call: ``"relu#1"`` → ("relu", 1); ``"fc1"`` → ("fc1", None)."""
+    module, _, call = key.partition("#")
+    return module, (int(call) if call else None)
+
+
+def by_rank(feature_maps: bool = False) -> Reducer:
+    """A reducer for any layer: [n, units] kept as it is, [n, channels, …] as per-channel mean
+    and max (and the full maps, with ``feature_maps``)."""
+    spatial = channel_stats_and_maps if feature_maps else channel_stats
+
+    def reduce(output: Tensor) -> dict[str, Tensor]:
+        return spatial(output) if output.ndim >= 3 else keep_output(output)
+
+    return reduce
+
+
+def layer_reducers(layers: Iterable[str], feature_maps: bool = False) -> dict[str, Reducer]:
+    """The modules to hook for the layer keys ``layers`` (``relu#1`` hooks ``relu``)."""
+    return {split_key(key)[0]: by_rank(feature_maps) for key in layers}
+
+
+def of_layers(recorded: Mapping[str, np.ndarray], layers: Iterable[str]) -> dict[str, np.ndarray]:
+    """What was recorded for the layer keys ``layers`` only (other calls of their modules
+    dropped)."""
+    wanted = set(layers)
+    return {k: v for k, v in recorded.items() if k.partition(":")[0] in wanted}
 
 
 class Recorder:

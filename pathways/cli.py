@@ -214,7 +214,7 @@ def run(
     data_dir: DataDirOption = Path("data"),
 ) -> None:
     """Run an experiment's pipeline; steps whose outputs are cached are skipped."""
-    from pathways.config import load_experiment
+    from pathways.config import experiment_folder, load_experiment
     from pathways.pipeline import build_plan, runner_for
 
     experiment = load_experiment(config)
@@ -223,7 +223,13 @@ def run(
         raise PathwaysError(f"--executor {executor!r} is unknown — use local or dask")
     if scheduler and executor != "dask":
         raise PathwaysError("--scheduler needs --executor dask")
-    plan = build_plan(experiment, data_dir=data_dir, device=device, shard_samples=shard_samples)
+    plan = build_plan(
+        experiment,
+        data_dir=data_dir,
+        device=device,
+        shard_samples=shard_samples,
+        experiment_dir=experiment_folder(config),
+    )
     runner = runner_for(experiment, store)
     chosen_threads = None
     if any(s.action == "run" for s in runner.plan_status(plan, only, force)):
@@ -282,11 +288,12 @@ def stages(
     data_dir: DataDirOption = Path("data"),
 ) -> None:
     """Show the steps of an experiment: which are cached and which a run would execute."""
-    from pathways.config import load_experiment
+    from pathways.config import experiment_folder, load_experiment
     from pathways.pipeline import build_plan, runner_for
 
     experiment = load_experiment(config)
     runner = runner_for(experiment, store)
+    plan = build_plan(experiment, data_dir=data_dir, experiment_dir=experiment_folder(config))
     table = Table(
         "step",
         "stage",
@@ -300,7 +307,7 @@ def stages(
         "cached": Text("skip (cached)"),
         "skip": Text("skip (not selected)", style="dim"),
     }
-    for s in runner.plan_status(build_plan(experiment, data_dir=data_dir), only, force):
+    for s in runner.plan_status(plan, only, force):
         action = actions[s.action]
         table.add_row(
             s.step.id,

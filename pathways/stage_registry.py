@@ -25,7 +25,7 @@ from pathways.planning import Stage
 
 PER = ("experiment", "model")
 SECTIONS = ("data", "analysis", "explain")
-CONDITIONS = ("explanations", "several_seeds")
+CONDITIONS = ("several_seeds",)
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ class StageEntry:
     every step may take (see :mod:`pathways.pipeline`). ``sources``: a parameter that takes the
     value of another name (``{"model": "model_name"}``). ``reads_models``: for a per-experiment
     stage, the stages of every model it reads (by step id). ``per_seed``: repeated for each
-    extra training seed. ``only_if``: ``explanations`` (models whose type has them) or
-    ``several_seeds`` (``analysis.stability_seeds`` > 1; the stage then reads the last
-    per-seed stage's output of every seed: the captures). A value outside these is an error when the registry is built.
+    extra training seed. ``only_if``: ``several_seeds`` (``analysis.stability_seeds`` > 1 and a model that is
+    trained here, not loaded from a checkpoint; the stage then reads the last per-seed stage's
+    output of every seed: the captures). A value outside these is an error when the registry is built.
     """
 
     stage: Stage
@@ -89,17 +89,23 @@ _EXPLAIN = "pathways.explain.explain_stages"
 STAGES: dict[str, StageEntry] = {
     e.stage.name: e
     for e in [
-        _entry(
+        _entry(  # 2: image shapes, class names, normalisation
             "data",
-            1,
+            2,
             f"{_NETWORK}:data_stage",
             options=("cache_dir",),
             keyed_on=("fingerprint",),
             per="experiment",
             section="data",
         ),
-        _entry(  # 2: without oneDNN
-            "train", 2, f"{_NETWORK}:train_stage", ("data",), options=("device",), per_seed=True
+        _entry(  # 3: any image shape, a user's network, checkpoints
+            "train",
+            3,
+            f"{_NETWORK}:train_stage",
+            ("data",),
+            options=("device", "experiment_dir"),
+            keyed_on=("model_fingerprint",),
+            per_seed=True,
         ),
         _entry(
             "capture",
@@ -164,7 +170,6 @@ STAGES: dict[str, StageEntry] = {
             f"{_EXPLAIN}:explain_stage",
             ("data", "train", "clusters"),
             section="explain",
-            only_if="explanations",
         ),
         _entry(
             "stability",

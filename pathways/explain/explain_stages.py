@@ -1,8 +1,11 @@
-"""The explanation stages: ``explain`` (CNN model types) and ``rotation`` (every model).
+"""The explanation stages, for every model: ``explain`` and ``rotation``.
 
-``explain/M`` explains ``samples_per_class`` test samples of every class one by one (feature
-maps, occlusion, Grad-CAM, DeconvNet) and gives every cluster of the chosen layers its members'
-mean image, occlusion and Grad-CAM maps. ``rotation/M`` runs the rotation study.
+``explain/M`` explains ``samples_per_class`` test samples of every class one by one (occlusion
+and Integrated Gradients for every model; Grad-CAM, the DeconvNet and feature maps where the
+model has spatial layers and, for the DeconvNet, where the path to its layer can be inverted)
+and gives every cluster of the chosen layers its members' mean image, occlusion and Grad-CAM
+maps. Settings say, per method, why it does not apply when it does not. ``rotation/M`` runs
+the rotation study.
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ import pandas as pd
 import torch
 
 from pathways.artifacts import Artifact
-from pathways.data.subsets import model_inputs, read_samples
+from pathways.data.subsets import ImageFormat, read_samples
 from pathways.errors import ConfigError
 from pathways.explain.attribution import (
+    deconv_obstacle,
     deconv_projections,
     gradcam_maps,
+    integrated_gradients,
     occlusion_maps,
     strongest_activation,
 )
 from pathways.explain.feature_maps import feature_maps
 from pathways.explain.rotation import rotation_study
-from pathways.model_types import model_type
+from pathways.model_input import PixelInput, pixels
 from pathways.network_stages import load_trained_model
 from pathways.progress import Progress
 
@@ -68,18 +73,23 @@ def explain_stage(
     layer: str,
     occlusion_patch: int,
     occlusion_stride: int,
+    ig_steps: int,
     cluster_layers: list[str] | None,
     members_per_cluster: int,
     seed: int,
     progress: Progress,
 ) -> dict[str, Any]:
     """Explain ``samples_per_class`` test samples of every class one by one, and give every
-    cluster of ``cluster_layers`` its members' mean input, occlusion and Grad-CAM maps."""
+    cluster of ``cluster_layers`` its members' mean image, occlusion and Grad-CAM maps."""
     description = train["model"]
     name = description["spec"]["name"]
-    if not model_type(description["spec"]["type"]).explanations:
-        raise ConfigError(f"explain: model {name!r} is not a CNN")
-    model = load_trained_model(description, train["weights.pt"])
+    network = load_trained_model(description, train["weights.pt"])
+    for module in network.modules():  # an in-place ReLU would break the backward hooks
+        if getattr(module, "inplace", False):
+            module.inplace = False
+    image = ImageFormat.from_json(description["image"])
+    model = PixelInput(network, description["input_kind"], image).eval()
+    _check_patch(occlusion_patch, occlusion_stride, image)
     classes = list(description["classes"])
     samples, images = read_samples(data.path("samples"))
     assignments = clusters["assignments"]
@@ -88,44 +98,103 @@ def explain_stage(
     members = _members(assignments, chosen, members_per_cluster, seed)
     ids = np.concatenate([examples, np.setdiff1d(members["sample_id"].unique(), examples)])
     by_id = samples.set_index("sample_id")  # examples first: feature maps index them
-    x = torch.from_numpy(model_inputs(images[ids], description["input_kind"]))
+    x = pixels(images[ids])
     labels = by_id.loc[ids, "label"].to_numpy()
     index = {c: i for i, c in enumerate(classes)}
     true_index = np.array([index.get(int(c), -1) for c in labels])
-    advance = progress.task(f"explain {name}", total=4)
-    relu = description["spec"].get("activation", "relu") == "relu"
+    target = _explain_layer(description, layer)
+    advance = progress.task(f"explain {name}", total=5)
+    methods = _applicable(model, network, target, x)
     found = _attributions(
-        model, x, true_index, len(examples), layer, occlusion_patch, occlusion_stride, relu, advance
+        model, x, true_index, len(examples), target, methods, occlusion_patch,
+        occlusion_stride, ig_steps, advance,
     )
-    maps = feature_maps(model, x[: len(examples)])
+    shown = _feature_map_layers(network, description)
+    maps = feature_maps(model, x[: len(examples)], shown) if shown else {}
     advance(1, note="feature maps")
     seen = by_id.loc[ids, "seen"].to_numpy()
     explained = _explained_table(ids, labels, seen, len(examples), classes, true_index, found)
-    pictures = x[:, 0].numpy()
+    pictures = x.permute(0, 2, 3, 1).numpy() if image.channels == 3 else x[:, 0].numpy()
     means = _cluster_means(members, ids, labels, sorted(set(samples["label"])), pictures, found)
     progress.log(
         f"{len(examples)} samples explained, "
         f"{len(means['clusters'])} clusters' mean maps from {len(ids)} samples"
     )
     settings = {
-        "layer": layer,
+        "layer": target,
         "occlusion_patch": occlusion_patch,
         "occlusion_stride": occlusion_stride,
+        "ig_steps": ig_steps,
         "cluster_layers": chosen,
         "classes": classes,
-        "deconv": "relu" if relu else "skipped: DeconvNet needs ReLU activations",
+        "methods": methods,
         "feature_map_layers": list(maps),
+        "feature_maps": None if maps else "no layer of this model has spatial feature maps",
     }
     return {
         "explained": explained,
         "clusters": means.pop("clusters"),
         "cluster_members": members.drop(columns=["size"]),
         "images": pictures.astype(np.float32),
-        **{k: found[k] for k in ("occlusion_predicted", "occlusion_true", "gradcam", "deconv")},
+        **{
+            k: found[k]
+            for k in ("occlusion_predicted", "occlusion_true", "integrated_gradients", "gradcam", "deconv")
+        },
         **means,
         "settings": settings,
         **{f"maps_{n}": values.astype(np.float32) for n, values in maps.items()},
     }
+
+
+def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:
+    side = min(image.size)
+    for key, value in (("occlusion_patch", patch), ("occlusion_stride", stride)):
+        if value > side:
+            raise ConfigError(
+                f"explain.{key}: {value} pixels is more than the {image.describe()} images — "
+                f"set at most {side}"
+            )
+
+
+def _explain_layer(description: dict[str, Any], layer: str) -> str | None:
+    """The layer of Grad-CAM and the DeconvNet: a ``torch`` model's ``explain_layer`` (default
+    its last spatial layer), a built-in CNN's ``explain.layer``, none for an MLP."""
+    spatial = [k for k, kind in description["hidden_layers"].items() if kind == "conv"]
+    spec = description["spec"]
+    if spec["type"] == "torch":
+        wanted = spec.get("explain_layer")
+        if wanted is None:
+            return spatial[-1] if spatial else None
+        if wanted not in spatial:
+            raise ConfigError(
+                f"models: {spec['name']!r}: explain_layer {wanted!r} is not one of its analysis "
+                f"layers with spatial maps — use one of {', '.join(spatial) or '(none: name one in layers)'}"
+            )
+        return wanted
+    return layer if layer in spatial else None
+
+
+def _applicable(
+    model: torch.nn.Module, network: torch.nn.Module, layer: str | None, x: torch.Tensor
+) -> dict[str, str | None]:
+    """Per method, None when it applies, otherwise why not (in words, for the explorer)."""
+    if layer is None:
+        why = "this model has no layer with spatial feature maps (Grad-CAM and the DeconvNet need one)"
+        return {"occlusion": None, "integrated_gradients": None, "gradcam": why, "deconv": why}
+    return {
+        "occlusion": None,
+        "integrated_gradients": None,
+        "gradcam": None,
+        "deconv": deconv_obstacle(model, network, "network." + layer, x),
+    }
+
+
+def _feature_map_layers(network: torch.nn.Module, description: dict[str, Any]) -> dict[str, str]:
+    """Display name → layer key (under the pixel wrapper) of the maps shown per sample."""
+    declared = getattr(network, "feature_map_layers", None)
+    if declared is None:
+        declared = {k: k for k, kind in description["hidden_layers"].items() if kind == "conv"}
+    return {name: "network." + key for name, key in declared.items()}
 
 
 def _explained_table(
@@ -173,15 +242,16 @@ def _attributions(
     x: torch.Tensor,
     true_index: np.ndarray,
     n_examples: int,
-    layer: str,
+    layer: str | None,
+    methods: dict[str, str | None],
     patch: int,
     stride: int,
-    relu: bool,
+    ig_steps: int,
     advance: Any,
 ) -> dict[str, Any]:
     """Class probabilities, occlusion (predicted class; the true class for the explained
-    examples of trained classes), Grad-CAM and the DeconvNet projection of each sample's
-    strongest activation of ``layer``."""
+    examples of trained classes), Integrated Gradients, and where they apply Grad-CAM and the
+    DeconvNet projection of each sample's strongest activation of ``layer`` (NaN otherwise)."""
     with torch.no_grad():
         probs = torch.softmax(model(x), 1).numpy()
     predicted = probs.argmax(1)
@@ -192,19 +262,28 @@ def _attributions(
     if len(wanted):
         occlusion_true[wanted] = occlusion_maps(model, x[wanted], true_index[wanted], patch, stride)
     advance(1, note="occlusion")
-    gradcam = gradcam_maps(model, layer, x, predicted)
+    ig = integrated_gradients(model, x, predicted, ig_steps)
+    advance(1, note="Integrated Gradients")
+    blank = np.full(occlusion_pred.shape, np.nan, dtype=np.float32)
+    key = None if layer is None else "network." + layer
+    gradcam = gradcam_maps(model, key, x, predicted) if methods["gradcam"] is None else blank
     advance(1, note="Grad-CAM")
-    strongest = strongest_activation(model, layer, x)
+    if key is not None:
+        strongest = strongest_activation(model, key, x)
+    else:
+        none = np.full(len(x), -1)
+        strongest = {"channel": none, "y": none, "x": none, "value": np.full(len(x), np.nan)}
     deconv = (
-        deconv_projections(model, layer, x, strongest["flat_index"])
-        if relu
-        else np.full(gradcam.shape, np.nan, dtype=np.float32)
+        deconv_projections(model, key, x, strongest["flat_index"])
+        if methods["deconv"] is None
+        else blank
     )
     advance(1, note="DeconvNet")
     return {
         "probs": probs,
         "occlusion_predicted": occlusion_pred,
         "occlusion_true": occlusion_true,
+        "integrated_gradients": ig,
         "gradcam": gradcam,
         "strongest": strongest,
         "deconv": deconv,
@@ -233,9 +312,10 @@ def _cluster_means(
     pictures: np.ndarray,
     found: dict[str, Any],
 ) -> dict[str, Any]:
-    """Per cluster: its composition, and its members' mean input, occlusion and Grad-CAM."""
+    """Per cluster: its composition, and its members' mean image, occlusion, Integrated
+    Gradients and Grad-CAM."""
     row_of = dict(zip(ids, range(len(ids)), strict=True))
-    rows_out, mean_image, mean_occlusion, mean_gradcam = [], [], [], []
+    rows_out, mean_image, mean_occlusion, mean_ig, mean_gradcam = [], [], [], [], []
     for (layer, cluster), group in members.groupby(["layer", "cluster"], sort=False):
         rows = np.array([row_of[i] for i in group["sample_id"]])
         counts = pd.Series(labels[rows]).value_counts()
@@ -253,11 +333,13 @@ def _cluster_means(
         )
         mean_image.append(pictures[rows].mean(0))
         mean_occlusion.append(found["occlusion_predicted"][rows].mean(0))
+        mean_ig.append(found["integrated_gradients"][rows].mean(0))
         mean_gradcam.append(found["gradcam"][rows].mean(0))
     return {
         "clusters": pd.DataFrame(rows_out),
         "cluster_image": np.stack(mean_image).astype(np.float32),
         "cluster_occlusion": np.stack(mean_occlusion).astype(np.float32),
+        "cluster_integrated_gradients": np.stack(mean_ig).astype(np.float32),
         "cluster_gradcam": np.stack(mean_gradcam).astype(np.float32),
     }
 

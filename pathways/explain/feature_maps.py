@@ -1,4 +1,4 @@
-"""The feature maps of every conv and pooling layer of a CNN for a few inputs."""
+"""The feature maps of a network's spatial layers for a few inputs."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from pathways.capture import capture_activations
+from pathways.capture import capture_activations, layer_reducers
 
 
-def feature_maps(
-    model: nn.Module, x: torch.Tensor, layers: Mapping[str, str] | None = None
-) -> dict[str, np.ndarray]:
-    """Layer name → float32[n, channels, h, w] for input ``x``.
-
-    ``layers`` maps a display name to a module name; by default the model's
-    ``feature_map_layers`` (LeNet-5: conv1, pool1, conv2, pool2, conv3).
-    """
-    layers = dict(layers if layers is not None else model.feature_map_layers)
-    result = capture_activations(model, [x], list(layers.values()), n_samples=len(x))
-    return {name: result.activations[module] for name, module in layers.items()}
+def feature_maps(model: nn.Module, x: torch.Tensor, layers: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Display name → float32[n, channels, h, w] for input ``x``; ``layers`` maps each display
+    name to a layer key of ``model`` (``conv1``, ``network.relu#1``)."""
+    result = capture_activations(
+        model, [x], layer_reducers(layers.values(), feature_maps=True), n_samples=len(x)
+    )
+    return {name: result.activations[key] for name, key in layers.items()}

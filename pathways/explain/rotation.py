@@ -20,13 +20,14 @@ import torch
 from scipy import ndimage
 from torch import nn
 
-from pathways.capture import capture_activations, channel_stats, keep_output
-from pathways.data.subsets import model_inputs
+from pathways.capture import capture_activations, layer_reducers, of_layers
+from pathways.data.subsets import ImageFormat
+from pathways.model_input import model_inputs
 
 
 def rotate(images: np.ndarray, angle: float) -> np.ndarray:
-    """uint8[n, h, w] rotated by ``angle`` degrees (positive: counter-clockwise as displayed)
-    about the image centre, same size, black outside, bilinear."""
+    """uint8[n, h, w] (or [n, h, w, 3]) rotated by ``angle`` degrees (positive:
+    counter-clockwise as displayed) about the image centre, same size, black outside, bilinear."""
     if angle == 0:
         return images.copy()
     rotated = ndimage.rotate(
@@ -36,18 +37,17 @@ def rotate(images: np.ndarray, angle: float) -> np.ndarray:
 
 
 def layer_values(
-    model: nn.Module, images: np.ndarray, input_kind: str, hidden_layers: Mapping[str, str]
+    model: nn.Module,
+    images: np.ndarray,
+    description: Mapping[str, Any],
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Analysis layers (conv: channel means then maxes; dense as is; ``logit``) and softmax."""
-    reducers = {
-        name: channel_stats if kind == "conv" else keep_output
-        for name, kind in hidden_layers.items()
-    }
-    x = torch.from_numpy(model_inputs(images, input_kind))
-    result = capture_activations(model, [x], reducers, n_samples=len(x))
+    hidden = description["hidden_layers"]
+    x = model_inputs(images, description["input_kind"], ImageFormat.from_json(description["image"]))
+    result = capture_activations(model, [x], layer_reducers(hidden), n_samples=len(x))
+    acts = of_layers(result.activations, hidden)
     layers = {}
-    for name, kind in hidden_layers.items():
-        acts = result.activations
+    for name, kind in hidden.items():
         layers[name] = (
             np.hstack([acts[f"{name}:mean"], acts[f"{name}:max"]]) if kind == "conv" else acts[name]
         )
@@ -101,15 +101,13 @@ def rotation_study(
     distance, share outside) and ``drift_layers`` (angle, label: first drifted layer).
     ``advance`` is called after each class."""
     classes = list(description["classes"])
-    hidden = description["hidden_layers"]
-    kind = description["input_kind"]
     labels = samples["label"].to_numpy()
     split = samples["split"].astype(str).to_numpy()
     seen = samples["seen"].to_numpy()
     model.eval()
 
     trained_train = seen & (split == "train")
-    reference, _ = layer_values(model, images[trained_train], kind, hidden)
+    reference, _ = layer_values(model, images[trained_train], description)
     scale = {name: v.std(0) + 1e-6 for name, v in reference.items()}
     layer_order = list(reference)
 
@@ -117,16 +115,16 @@ def rotation_study(
     for label in sorted(np.unique(labels), key=lambda c: (c not in classes, c)):
         train_rows = np.flatnonzero((labels == label) & (split == "train"))
         test_rows = np.flatnonzero((labels == label) & (split == "test"))[:per_class]
-        own, _ = layer_values(model, images[train_rows], kind, hidden)
+        own, _ = layer_values(model, images[train_rows], description)
         mean = {name: v.mean(0) for name, v in own.items()}
-        base, _ = layer_values(model, images[test_rows], kind, hidden)
+        base, _ = layer_values(model, images[test_rows], description)
         limit = {
             name: np.quantile(_distance(v, mean[name], scale[name]), 0.95)
             for name, v in base.items()
         }
         is_seen = bool(label in classes)
         for angle in angles:
-            values, probs = layer_values(model, rotate(images[test_rows], angle), kind, hidden)
+            values, probs = layer_values(model, rotate(images[test_rows], angle), description)
             where = {"angle": float(angle), "label": int(label), "seen": is_seen}
             curves.append(_curve_row(where, probs, classes, len(test_rows)))
             rows = [
