@@ -47,9 +47,10 @@ class DataSpec(Strict):
     """Keep at most this many samples of each class (first ones in source order)."""
     test_fraction: float = Field(0.2, gt=0.0, lt=1.0)
     split_seed: int = 0
-    image_size: Annotated[
-        list[Annotated[int, Field(gt=0, le=1024)]], Field(min_length=2, max_length=2)
-    ] | None = None
+    image_size: (
+        Annotated[list[Annotated[int, Field(gt=0, le=1024)]], Field(min_length=2, max_length=2)]
+        | None
+    ) = None
     """``[height, width]`` to resize every image to (default: their own size, which must agree)."""
     channels: Literal[1, 3] | None = None
     """1 (grey) or 3 (RGB); default: as stored."""
@@ -67,7 +68,7 @@ class DataSpec(Strict):
         if self.mean is not None and self.normalize == "trained":
             raise ValueError(
                 'data.normalize = "trained" measures mean and std itself — remove data.mean and '
-                "data.std, or set normalize = \"none\""
+                'data.std, or set normalize = "none"'
             )
         return self
 
@@ -224,7 +225,7 @@ _HINTS = {
     "ig_steps": "set a number of Integrated Gradients steps between 1 and 512",
     "factory": 'name an importable class or function, e.g. factory = "mynets:SmallResNet"',
     "checkpoint": "give the path of a torch.save'd state_dict, or leave the key out to train",
-    "explain_layer": "name a layer by module path, e.g. \"block2\" or \"relu#1\"",
+    "explain_layer": 'name a layer by module path, e.g. "block2" or "relu#1"',
     "image_size": "give [height, width] in pixels, e.g. [32, 32]",
     "channels": "use 1 (grey) or 3 (RGB), or leave the key out to keep them as stored",
     "normalize": 'use "none" (pixels in [0, 1]) or "trained" (per-channel mean and std)',

@@ -104,9 +104,11 @@ def analysis_layers(
     for name in names:
         if split_key(name)[0] not in modules or not split_key(name)[0]:
             raise _unknown(split_key(name)[0], modules)
-    hooked = sorted({split_key(n)[0] for n in names}) if names else [
-        n for n, m in modules.items() if n and is_activation(m)
-    ]
+    hooked = (
+        sorted({split_key(n)[0] for n in names})
+        if names
+        else [n for n, m in modules.items() if n and is_activation(m)]
+    )
     output, seen = _run(model, x, hooked)
     if not isinstance(output, Tensor) or tuple(output.shape) != (len(x), n_classes):
         shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__

@@ -161,8 +161,8 @@ def train_stage(
         last = training["epochs"]
     final = result.history[result.history["epoch"] == last]
     acc = dict(zip(final["split"], final["accuracy"], strict=True))
-    verb = "checkpoint" if comes_trained(spec) else "train"
-    progress.log(f"{verb}: train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}")
+    loaded = " (its checkpoint, not trained here)" if comes_trained(spec) else ""
+    progress.log(f"train accuracy {acc['train']:.3f}, test accuracy {acc['test']:.3f}{loaded}")
     description = {
         "spec": model,
         "classes": classes,
@@ -171,6 +171,10 @@ def train_stage(
         "hidden_layers": layers,
         "parameters": sum(p.numel() for p in network.parameters()),
         "import_paths": folders if spec.type == "torch" else [],
+        "class_names": {
+            str(int(label)): str(name)
+            for label, name in samples[["label", "class_name"]].drop_duplicates().to_numpy()
+        },
         "trained": not comes_trained(spec),
     }
     return {

@@ -29,9 +29,9 @@ from pathways.data.sources import data_source, fingerprint, resolve_classes
 from pathways.errors import ConfigError
 from pathways.execution import Runner
 from pathways.model_types import comes_trained
-from pathways.user_files import file_digest, locate, module_file, search_folders
 from pathways.planning import Step, at_seed, step_id
 from pathways.stage_registry import STAGES, StageEntry, stage_parameters
+from pathways.user_files import file_digest, locate, module_file, search_folders
 
 
 def _step(

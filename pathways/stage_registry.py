@@ -109,7 +109,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "capture",
-            2,
+            3,  # class_name column; any layer key (relu#1), rank-adaptive reducers
             f"{_NETWORK}:capture_stage",
             ("data", "train"),
             options=("device", "shard_samples", "scratch"),
@@ -163,10 +163,10 @@ STAGES: dict[str, StageEntry] = {
             ("capture",),
             sources={"model": "model_name"},
         ),
-        _entry("rotation", 1, f"{_EXPLAIN}:rotation_stage", ("data", "train"), section="explain"),
+        _entry("rotation", 2, f"{_EXPLAIN}:rotation_stage", ("data", "train"), section="explain"),
         _entry(
             "explain",
-            1,
+            2,  # every model: pixel space, Integrated Gradients, method notes
             f"{_EXPLAIN}:explain_stage",
             ("data", "train", "clusters"),
             section="explain",
@@ -181,7 +181,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "report",
-            4,
+            5,  # class names; checkpoint models
             "pathways.analysis.report:report_stage",
             per="experiment",
             reads_models=(

@@ -1,7 +1,7 @@
 """The Parquet form of captured activations: one row per sample.
 
-Schema (see README "Parquet schema"): sample columns ``sample_id, source_index, label, split,
-seen, predicted_class, confidence``, then activations. With the default ``wide`` layout each
+Schema (see README "Parquet schema"): sample columns ``sample_id, source_index, label,
+class_name, split, seen, predicted_class, confidence``, then activations. With the default ``wide`` layout each
 unit is a float32 column named ``{layer}__{unit}`` (``fc1__007``, ``conv1_mean__3``, and for the
 outputs ``logit__7``, ``prob__7`` named by class); with the ``list`` layout each layer is one
 ``fixed_size_list<float32>`` column. The schema's key-value metadata ``pathways`` (JSON) lists
@@ -40,6 +40,7 @@ SAMPLE_FIELDS = [
     "sample_id",
     "source_index",
     "label",
+    "class_name",
     "split",
     "seen",
     "predicted_class",

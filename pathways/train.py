@@ -99,7 +99,12 @@ def train_classifier(
 
 
 def evaluate_classifier(
-    model: nn.Module, x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor, *,
+    model: nn.Module,
+    x_train: Tensor,
+    y_train: Tensor,
+    x_test: Tensor,
+    y_test: Tensor,
+    *,
     classes: list[int],
 ) -> TrainingResult:
     """The metrics of :func:`train_classifier` for a model that is not trained (a loaded

@@ -54,7 +54,9 @@ def _import(module: str, folders: list[str]) -> Any:
     return imported
 
 
-def build_user_model(spec: Any, n_classes: int, image: Any, folders: list[str] | None = None) -> nn.Module:
+def build_user_model(
+    spec: Any, n_classes: int, image: Any, folders: list[str] | None = None
+) -> nn.Module:
     """``spec.factory(**spec.arguments)``: an untrained (or to-be-loaded) network. The number
     of classes and the image shape are checked on the first forward pass, not passed."""
     del n_classes, image  # the user's factory decides; layer_choice checks its output

@@ -198,9 +198,11 @@ def report_stage(
     """One report over all models: the three answers with their figures (JSON and Markdown).
     ``upstream`` holds each model's steps by step id (``novelty/mlp``)."""
     inputs = upstream
+    first = inputs[step_id("train", models[0])]["model"]
     report: dict[str, Any] = {
         "trained_classes": trained_classes,
         "unseen_classes": unseen_classes,
+        "class_names": first.get("class_names", {}),
         "models": {},
     }
     for model in models:
@@ -208,6 +210,7 @@ def report_stage(
         last = history[history.epoch == history.epoch.max()].set_index("split")["accuracy"]
         report["models"][model] = {
             "accuracy": {k: float(v) for k, v in last.items()},
+            "trained_here": bool(inputs[step_id("train", model)]["model"].get("trained", True)),
             "question_1": _question_1(inputs, model),
             "question_2": _question_2(inputs, model, trained_classes),
             "question_3": _question_3(inputs, model, unseen_classes),
@@ -221,13 +224,13 @@ def _share(shares: dict, key: Any) -> str:
     return f"{100 * shares.get(key, 0.0):.0f} %"
 
 
-def _trail(trail: list[dict[str, Any]]) -> str:
+def _trail(trail: list[dict[str, Any]], name: Any) -> str:
     parts = []
     for t in trail:
         where = (
             "outside trained clusters"
             if t["mostly_in"] == "outlier"
-            else f"mostly in {t['mostly_in']}'s clusters"
+            else f"mostly in {name(t['mostly_in'])}'s clusters"
         )
         parts.append(f"`{t['layer']}` {where} ({100 * t['share']:.0f} %)")
     return ", ".join(parts)
@@ -236,13 +239,23 @@ def _trail(trail: list[dict[str, Any]]) -> str:
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: per model, the three questions answered in sentences and tables."""
     trained = report["trained_classes"]
-    lines = [f"# pathways report — trained on {trained}, unseen {report['unseen_classes']}", ""]
+    names = report.get("class_names", {})
+
+    def name(c: Any) -> str:
+        return names.get(str(c), str(c))
+
+    listed = ", ".join(map(name, trained))
+    unseen = ", ".join(map(name, report["unseen_classes"])) or "none"
+    lines = [f"# pathways report — trained on {listed}; unseen {unseen}", ""]
     for model, r in report["models"].items():
         acc = r["accuracy"]
+        how = (
+            "" if r.get("trained_here", True) else " (loaded from its checkpoint, not trained here)"
+        )
         lines += [
             f"## {model}",
             "",
-            f"Accuracy: train {acc.get('train', float('nan')):.3f}, test {acc.get('test', float('nan')):.3f}.",
+            f"Accuracy{how}: train {acc.get('train', float('nan')):.3f}, test {acc.get('test', float('nan')):.3f}.",
             "",
         ]
         lines += [
@@ -250,24 +263,32 @@ def render_markdown(report: dict[str, Any]) -> str:
             "",
         ]
         for q in r["question_1"]:
-            lines += _markdown_question_1(q)
+            lines += _markdown_question_1(q, name)
         lines += ["### 2. Are the signatures of the trained classes different?", ""]
         for q in r["question_2"]:
-            lines += _markdown_question_2(q)
+            lines += _markdown_question_2(q, name)
         lines += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
         for q in r["question_3"]:
-            lines += _markdown_question_3(q, trained)
+            lines += _markdown_question_3(q, trained, name)
         if not r["question_3"]:
             lines += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
         if r["stability"]:
             lines += _markdown_stability(r["stability"])
+        elif not r.get("trained_here", True):
+            lines += [
+                "### Stability across training seeds",
+                "",
+                "- Not measured: this model comes from a checkpoint, so it cannot be re-trained "
+                "at other seeds.",
+                "",
+            ]
     return "\n".join(lines)
 
 
-def _markdown_question_1(q: dict[str, Any]) -> list[str]:
+def _markdown_question_1(q: dict[str, Any], name: Any) -> list[str]:
     """One trained pair: its divergence layer, and the divergence curve as a table."""
     lines = []
-    pair = f"{q['class_a']} vs {q['class_b']}"
+    pair = f"{name(q['class_a'])} vs {name(q['class_b'])}"
     if q["divergence_layer"] is None:
         lines.append(f"- **{pair}**: no layer meets the rule ({q['rule']}).")
     else:
@@ -293,9 +314,9 @@ def _markdown_question_1(q: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _markdown_question_2(q: dict[str, Any]) -> list[str]:
+def _markdown_question_2(q: dict[str, Any], name: Any) -> list[str]:
     """One trained pair: how many units differ per layer, and the strongest ones."""
-    pair = f"{q['class_b']} vs {q['class_a']}"
+    pair = f"{name(q['class_b'])} vs {name(q['class_a'])}"
     layers = q["layers"]
     most = max(layers, key=lambda x: x["signature_distance"])
     shares = [x["share_significant"] for x in layers]
@@ -319,35 +340,39 @@ def _markdown_question_2(q: dict[str, Any]) -> list[str]:
         f"`{u['layer']}:{u['unit']}` (d = {u['cohen_d']:+.1f}, AUROC {u['auroc']:.2f})"
         for u in q["strongest_units"][:5]
     )
-    lines += ["", f"  Strongest single units: {units}. (d > 0: higher for {q['class_a']}.)", ""]
+    lines += [
+        "",
+        f"  Strongest single units: {units}. (d > 0: higher for {name(q['class_a'])}.)",
+        "",
+    ]
     return lines
 
 
-def _markdown_question_3(q: dict[str, Any], trained: list[int]) -> list[str]:
+def _markdown_question_3(q: dict[str, Any], trained: list[int], name: Any) -> list[str]:
     """One unseen class: what it is called, where it goes layer by layer, its paths, and how
     unusual every novelty score finds it."""
-    predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {c}" for c in trained)
+    predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {name(c)}" for c in trained)
     lines = [
-        f"- **{q['class']}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
+        f"- **{name(q['class'])}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
     ]
     lines += ["", "| layer | closest signature | in clusters of | outlier |", "|---|---|---|---|"]
     for x in q["by_layer"]:
-        sig = ", ".join(f"{c}: {_share(x['closest_signature'], c)}" for c in trained)
-        clu = ", ".join(f"{c}: {_share(x['cluster_of'], c)}" for c in trained)
+        sig = ", ".join(f"{name(c)}: {_share(x['closest_signature'], c)}" for c in trained)
+        clu = ", ".join(f"{name(c)}: {_share(x['cluster_of'], c)}" for c in trained)
         lines.append(f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |")
-    lines += ["", f"  Where it goes: {_trail(q['cluster_trail'])}."]
+    lines += ["", f"  Where it goes: {_trail(q['cluster_trail'], name)}."]
     if q["merges"]:
         m, left = q["merges"], q["leaves"]
         leave = (
             f"; it leaves them at `{left['layer']}`" if left else "; it stays there to the output"
         )
         lines.append(
-            f"  It merges with {m['trained_class']}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
+            f"  It merges with {name(m['trained_class'])}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
         )
     else:
         lines.append("  At no layer do most of its samples sit in one trained class's clusters.")
     paths = "; ".join(f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"])
-    own = "; ".join(f"{c}: `{p}`" for c, p in q["trained_dominant_paths"].items())
+    own = "; ".join(f"{name(c)}: `{p}`" for c, p in q["trained_dominant_paths"].items())
     lines += ["", f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}.", ""]
     return lines + _markdown_novelty(q["novelty"])
 

@@ -125,10 +125,22 @@ class StoreReader:
         return frame
 
     def classes(self, run: str) -> tuple[list[int], list[int]]:
-        experiment = read_run(self.store, run).get("experiment", {})
-        return sorted(experiment.get("trained_classes", [])), sorted(
-            experiment.get("unseen_classes", [])
-        )
+        """The trained and unseen classes' integer labels, from the run's samples."""
+        names = self._class_table(run, self._version(run))
+        return sorted(names.loc[names.seen, "label"]), sorted(names.loc[~names.seen, "label"])
+
+    def class_names(self, run: str) -> dict[int, str]:
+        """Label → the source's name of the class (a folder's name; the number for digits)."""
+        names = self._class_table(run, self._version(run))
+        return dict(zip(names["label"], names["class_name"], strict=True))
+
+    @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
+    def _class_table(self, run: str, version: int) -> pd.DataFrame:
+        frame = self.table(run, "data", "samples", ("label", "class_name", "seen"))
+        table = frame.drop_duplicates("label").copy()
+        table["label"] = table["label"].astype(int)
+        table["class_name"] = table["class_name"].astype(str)
+        return table.sort_values("label").reset_index(drop=True)
 
     def layers(self, run: str, model: str) -> list[str]:
         """Analysis layers, input side first — from the activation table's metadata (no rows read)."""
@@ -239,10 +251,13 @@ class StoreReader:
         return self._images(run, self._version(run))[int(sample_id)]
 
     def image_uri(self, run: str, sample_id: int, scale: int = 3) -> str:
-        """A data: URI of the digit as PNG, scaled up ``scale`` times (nearest neighbour)."""
+        """A data: URI of the image (grey or RGB) as PNG, scaled up ``scale`` times (nearest
+        neighbour; small images more, so that a thumbnail is at least 48 pixels wide)."""
         from PIL import Image
 
-        pixels = np.kron(self.image(run, sample_id), np.ones((scale, scale), dtype=np.uint8))
+        image = self.image(run, sample_id)
+        scale = max(scale, -(-48 // image.shape[1]))
+        pixels = image.repeat(scale, axis=0).repeat(scale, axis=1)
         buffer = io.BytesIO()
-        Image.fromarray(pixels, mode="L").save(buffer, format="PNG")
+        Image.fromarray(np.ascontiguousarray(pixels)).save(buffer, format="PNG")
         return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

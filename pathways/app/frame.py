@@ -48,7 +48,12 @@ class Frame:
             return [], None, [], [], str(exc)
         hidden = [layer for layer in layers if layer != "logit"]
         classes = trained + unseen
-        return layers, hidden[-1] if hidden else layers[-1], classes, classes, ""
+        names = self.reader.class_names(run)
+        options = [
+            {"label": names.get(c, str(c)) + ("" if c in trained else " (unseen)"), "value": c}
+            for c in classes
+        ]
+        return layers, hidden[-1] if hidden else layers[-1], options, classes, ""
 
     def initial(self, runs: list[str]) -> dict[str, Any]:
         """The pickers' first options and values for the first run, and each view's own."""

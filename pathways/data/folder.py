@@ -38,7 +38,9 @@ def class_folders(root: str | Path) -> dict[str, Path]:
             f"data.path: {root} is not a folder — give a folder with one sub-folder of images "
             "per class"
         )
-    folders = {p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")}
+    folders = {
+        p.name: p for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")
+    }
     if not folders:
         raise DataError(
             f"{root}: no class sub-folders — put each class's images in a sub-folder named "

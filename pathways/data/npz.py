@@ -28,7 +28,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
             found = {key: npz[key] for key in npz.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         detail = " ".join(str(exc).split()) or type(exc).__name__
-        raise DataError(f"{path}: not a readable .npz file ({detail}) — write it with numpy.savez") from None
+        raise DataError(
+            f"{path}: not a readable .npz file ({detail}) — write it with numpy.savez"
+        ) from None
     for key in ("images", "labels"):
         if key not in found:
             raise DataError(
@@ -38,7 +40,9 @@ def _read(path: Path) -> dict[str, np.ndarray]:
     return found
 
 
-def _names_and_labels(path: Path, found: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[int, str]]:
+def _names_and_labels(
+    path: Path, found: dict[str, np.ndarray]
+) -> tuple[np.ndarray, dict[int, str]]:
     raw = found["labels"]
     if raw.ndim != 1:
         raise DataError(f"{path}: labels has shape {raw.shape} — save one label per image, [n]")

@@ -145,8 +145,10 @@ def fingerprint(location: Path | None) -> list[Any]:
     for path in files:
         if path.is_file():
             stat = path.stat()
-            digest.update(f"{path.relative_to(location) if path != location else path.name}"
-                          f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            digest.update(
+                f"{path.relative_to(location) if path != location else path.name}"
+                f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
+            )
     return [f"sha256:{digest.hexdigest()}", len(files)]
 
 
@@ -197,9 +199,7 @@ def load_source(
 ) -> Any:
     """The data set of source ``source`` read from ``location`` (see :class:`DataSource`)."""
     entry = data_source(source)
-    if entry.missing and (
-        location is None or not location.is_dir() or not any(location.iterdir())
-    ):
+    if entry.missing and (location is None or not location.is_dir() or not any(location.iterdir())):
         raise DataError(entry.missing.format(path=location))
     if location is not None and not location.exists():
         raise DataError(f"data.path: {location} does not exist — check the path")

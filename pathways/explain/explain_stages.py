@@ -106,8 +106,16 @@ def explain_stage(
     advance = progress.task(f"explain {name}", total=5)
     methods = _applicable(model, network, target, x)
     found = _attributions(
-        model, x, true_index, len(examples), target, methods, occlusion_patch,
-        occlusion_stride, ig_steps, advance,
+        model,
+        x,
+        true_index,
+        len(examples),
+        target,
+        methods,
+        occlusion_patch,
+        occlusion_stride,
+        ig_steps,
+        advance,
     )
     shown = _feature_map_layers(network, description)
     maps = feature_maps(model, x[: len(examples)], shown) if shown else {}
@@ -138,7 +146,13 @@ def explain_stage(
         "images": pictures.astype(np.float32),
         **{
             k: found[k]
-            for k in ("occlusion_predicted", "occlusion_true", "integrated_gradients", "gradcam", "deconv")
+            for k in (
+                "occlusion_predicted",
+                "occlusion_true",
+                "integrated_gradients",
+                "gradcam",
+                "deconv",
+            )
         },
         **means,
         "settings": settings,

@@ -11,7 +11,9 @@ from torch import nn
 from pathways.capture import capture_activations, layer_reducers
 
 
-def feature_maps(model: nn.Module, x: torch.Tensor, layers: Mapping[str, str]) -> dict[str, np.ndarray]:
+def feature_maps(
+    model: nn.Module, x: torch.Tensor, layers: Mapping[str, str]
+) -> dict[str, np.ndarray]:
     """Display name → float32[n, channels, h, w] for input ``x``; ``layers`` maps each display
     name to a layer key of ``model`` (``conv1``, ``network.relu#1``)."""
     result = capture_activations(

@@ -15,6 +15,7 @@ from pathways.app.figures import (
     COLOUR_BY,
     PALETTE,
     class_colour,
+    class_label,
     figure_layout,
     message_figure,
     typed,
@@ -54,7 +55,13 @@ class EmbeddingView:
             frame = self.reader.embedding(run, model, layer)
         except (StoreError, KeyError) as exc:
             return message_figure(str(exc))
-        return embedding_figure(frame, colour_by or "class", [int(c) for c in classes or []], layer)
+        return embedding_figure(
+            frame,
+            colour_by or "class",
+            [int(c) for c in classes or []],
+            layer,
+            self.reader.class_names(run),
+        )
 
     def hover(self, hover: dict | None, run: str, model: str) -> tuple:
         if not hover or not hover.get("points"):
@@ -62,6 +69,7 @@ class EmbeddingView:
         point = hover["points"][0]
         sample = int(point["customdata"])
         row = self.reader.samples(run, model).set_index("sample_id").loc[sample]
+        names = self.reader.class_names(run)
         children = html.Div(
             [
                 html.Img(
@@ -69,7 +77,9 @@ class EmbeddingView:
                     style={"width": "84px", "imageRendering": "pixelated"},
                 ),
                 html.P(
-                    f"#{sample}: label {row['label']}, predicted {row['predicted_class']} ({row['confidence']:.2f})",
+                    f"#{sample}: {names.get(int(row['label']), row['label'])}, predicted "
+                    f"{names.get(int(row['predicted_class']), row['predicted_class'])} "
+                    f"({row['confidence']:.2f})",
                     style={"margin": "2px 0", "fontSize": "12px"},
                 ),
             ]
@@ -81,9 +91,10 @@ class EmbeddingView:
             return html.P("nothing selected")
         chosen = [int(p["customdata"]) for p in selected["points"] if "customdata" in p]
         samples = self.reader.samples(run, model).set_index("sample_id").loc[chosen]
+        names = self.reader.class_names(run)
         counts = samples.groupby("label").size()
         summary = f"{len(chosen)} samples — " + ", ".join(
-            f"{n} × {label}" for label, n in counts.items()
+            f"{n} × {names.get(int(label), label)}" for label, n in counts.items()
         )
         rows = [
             html.Tr([html.Th(h) for h in ("sample", "label", "split", "predicted", "confidence")])
@@ -93,9 +104,9 @@ class EmbeddingView:
                 html.Tr(
                     [
                         html.Td(sid),
-                        html.Td(row["label"]),
+                        html.Td(names.get(int(row["label"]), str(row["label"]))),
                         html.Td(row["split"]),
-                        html.Td(row["predicted_class"]),
+                        html.Td(names.get(int(row["predicted_class"]), row["predicted_class"])),
                         html.Td(f"{row['confidence']:.2f}"),
                     ]
                 )
@@ -148,7 +159,11 @@ def _categories(frame: pd.DataFrame, colour_by: str) -> np.ndarray:
 
 
 def embedding_figure(
-    frame: pd.DataFrame, colour_by: str, classes: list[int], layer: str
+    frame: pd.DataFrame,
+    colour_by: str,
+    classes: list[int],
+    layer: str,
+    names: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """WebGL scatter of a layer's 2-D map, one trace per colour category.
 
@@ -174,7 +189,11 @@ def embedding_figure(
             {
                 "type": "scattergl",
                 "mode": "markers",
-                "name": f"cluster {value}" if colour_by == "cluster" else str(value),
+                "name": f"cluster {value}"
+                if colour_by == "cluster"
+                else class_label(int(value), names)
+                if colour_by == "class"
+                else str(value),
                 "x": typed(x[mask]),
                 "y": typed(y[mask]),
                 "customdata": typed(sample_ids[mask]),

@@ -1,6 +1,8 @@
 """The Explain view: one explained sample, one cluster's mean maps, the rotation study.
 
-Maps exist for CNN models (``explain/M``); the rotation study exists for every model.
+Every model has them; a method that does not apply to a model (Grad-CAM without spatial
+layers, the DeconvNet through batch norm or a residual addition) is not drawn, and a line under
+the panels says why.
 """
 
 from __future__ import annotations
@@ -65,13 +67,14 @@ class ExplainView:
         except StoreError as exc:
             return [], None, [], None, str(exc)
         wanted = {int(c) for c in classes or []}
+        name = self._namer(run)
         examples = explained[explained["example"]]
         if wanted:
             examples = examples[examples["label"].isin(wanted)]
         samples = [
             {
-                "label": f"sample {r.sample_id} · digit {r.label}"
-                f"{'' if r.seen else ' (unseen)'} → {r.predicted_class} ({r.confidence:.2f})",
+                "label": f"sample {r.sample_id} · {name(r.label)}"
+                f"{'' if r.seen else ' (unseen)'} → {name(r.predicted_class)} ({r.confidence:.2f})",
                 "value": int(r.sample_id),
             }
             for r in examples.itertuples()
@@ -79,7 +82,7 @@ class ExplainView:
         cluster_options = [
             {
                 "label": f"{r.layer} · cluster {r.cluster} · {r.size} samples · "
-                f"mostly {r.majority_class} ({r.majority_share:.0%} of {r.n_used})",
+                f"mostly {name(r.majority_class)} ({r.majority_share:.0%} of {r.n_used})",
                 "value": int(r.index),
             }
             for r in clusters.itertuples()
@@ -102,11 +105,14 @@ class ExplainView:
             row = matches.iloc[0]
             i = int(row["row"])
             array = lambda name: self.reader.explain_array(run, model, name)  # noqa: E731
-            image, gradcam = array("images")[i], array("gradcam")[i]
+            name = self._namer(run)
+            image = array("images")[i]
+            methods = _methods(settings)
+            predicted, true = name(row["predicted_class"]), name(row["label"])
             panels = [
                 {"title": f"input ({image.shape[0]}×{image.shape[1]})", "z": image},
                 {
-                    "title": f"occlusion: drop in p({row['predicted_class']}) (predicted; red supports)",
+                    "title": f"occlusion: drop in p({predicted}) (predicted; red supports)",
                     "z": array("occlusion_predicted")[i],
                     "kind": "signed",
                 },
@@ -114,19 +120,28 @@ class ExplainView:
             if row["seen"]:
                 panels.append(
                     {
-                        "title": f"occlusion: drop in p({row['label']}) (true)",
+                        "title": f"occlusion: drop in p({true}) (true)",
                         "z": array("occlusion_true")[i],
                         "kind": "signed",
                     }
                 )
-            panels.append(
-                {
-                    "title": f"Grad-CAM at {settings['layer']} for {row['predicted_class']}",
-                    "z": image,
-                    "overlay": gradcam,
-                }
-            )
-            if settings["deconv"] == "relu":
+            if methods.get("integrated_gradients", "absent") is None:
+                panels.append(
+                    {
+                        "title": f"Integrated Gradients of {predicted}",
+                        "z": array("integrated_gradients")[i],
+                        "kind": "signed",
+                    }
+                )
+            if methods["gradcam"] is None:
+                panels.append(
+                    {
+                        "title": f"Grad-CAM at {settings['layer']} for {predicted}",
+                        "z": image,
+                        "overlay": array("gradcam")[i],
+                    }
+                )
+            if methods["deconv"] is None:
                 panels.append(
                     {
                         "title": f"DeconvNet: {settings['layer']} channel {row['deconv_channel']}"
@@ -135,21 +150,33 @@ class ExplainView:
                         "kind": "signed",
                     }
                 )
-            maps = {name: array(f"maps_{name}")[i] for name in settings["feature_map_layers"]}
+            maps = {n: array(f"maps_{n}")[i] for n in settings["feature_map_layers"]}
         except StoreError as exc:
             return message_figure(str(exc)), message_figure(""), ""
         info = (
-            f"sample {row['sample_id']}: digit {row['label']}"
+            f"sample {row['sample_id']}: {true}"
             f"{' (trained class)' if row['seen'] else ' (unseen class)'}, predicted "
-            f"{row['predicted_class']} with p = {row['confidence']:.3f}"
+            f"{predicted} with p = {row['confidence']:.3f}"
+        )
+        notes = [f"{label} not shown: {why}" for label, why in _not_shown(methods)]
+        grid = (
+            figs.feature_map_grid(maps, f"feature maps of sample {row['sample_id']}, per layer")
+            if maps
+            else message_figure(
+                f"no feature maps: {settings.get('feature_maps') or 'none were stored'}"
+            )
         )
         return (
             figs.image_panels(
-                panels, f"why sample {row['sample_id']} is called {row['predicted_class']}"
+                panels, f"why sample {row['sample_id']} is called {predicted}", notes=notes
             ),
-            figs.feature_map_grid(maps, f"feature maps of sample {row['sample_id']}, per layer"),
+            grid,
             info,
         )
+
+    def _namer(self, run: str) -> Any:
+        names = self.reader.class_names(run)
+        return lambda c: names.get(int(c), str(int(c)))
 
     def cluster(self, run: str, model: str, index: Any) -> Any:
         try:
@@ -160,6 +187,7 @@ class ExplainView:
             row = clusters.set_index("index").loc[int(index)]
             i = int(index)
             array = lambda name: self.reader.explain_array(run, model, name)  # noqa: E731
+            methods = _methods(settings)
             image = array("cluster_image")[i]
             panels = [
                 {"title": f"mean of {row['n_used']} members", "z": image},
@@ -168,23 +196,41 @@ class ExplainView:
                     "z": array("cluster_occlusion")[i],
                     "kind": "signed",
                 },
-                {
-                    "title": f"mean Grad-CAM at {settings['layer']}",
-                    "z": image,
-                    "overlay": array("cluster_gradcam")[i],
-                },
             ]
+            if methods.get("integrated_gradients", "absent") is None:
+                panels.append(
+                    {
+                        "title": "mean Integrated Gradients, predicted class",
+                        "z": array("cluster_integrated_gradients")[i],
+                        "kind": "signed",
+                    }
+                )
+            if methods["gradcam"] is None:
+                panels.append(
+                    {
+                        "title": f"mean Grad-CAM at {settings['layer']}",
+                        "z": image,
+                        "overlay": array("cluster_gradcam")[i],
+                    }
+                )
         except StoreError as exc:
             return message_figure(str(exc))
+        name = self._namer(run)
         counts = ", ".join(
-            f"{c.removeprefix('count_')}: {int(row[c])}"
+            f"{name(c.removeprefix('count_'))}: {int(row[c])}"
             for c in clusters.columns
             if c.startswith("count_") and row[c] > 0
         )
+        notes = [
+            f"{label} not shown: {why}"
+            for label, why in _not_shown(methods)
+            if label != "DeconvNet"
+        ]
         return figs.image_panels(
             panels,
             f"what members of {row['layer']} cluster {row['cluster']} look at "
             f"(members used by class — {counts})",
+            notes=notes,
         )
 
     def rotation(self, run: str, model: str, classes: list[int]) -> tuple:
@@ -198,6 +244,26 @@ class ExplainView:
             figs.rotation_curves(curves, chosen, trained),
             figs.drift_heatmaps(drift, drift_layers, chosen),
         )
+
+
+_METHOD_NAMES = {
+    "integrated_gradients": "Integrated Gradients",
+    "gradcam": "Grad-CAM",
+    "deconv": "DeconvNet",
+}
+
+
+def _methods(settings: Mapping[str, Any]) -> dict[str, str | None]:
+    """Per method, None when it applies, else why not (runs before per-method notes: the
+    DeconvNet's ReLU check)."""
+    if "methods" in settings:
+        return dict(settings["methods"])
+    relu = settings.get("deconv") == "relu"
+    return {"gradcam": None, "deconv": None if relu else settings.get("deconv", "not computed")}
+
+
+def _not_shown(methods: Mapping[str, str | None]) -> list[tuple[str, str]]:
+    return [(_METHOD_NAMES[k], why) for k, why in methods.items() if why and k in _METHOD_NAMES]
 
 
 def register(app: Dash, callbacks: ExplainView) -> None:

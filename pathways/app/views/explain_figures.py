@@ -53,14 +53,31 @@ def _image_axes(n: int, gap: float = 0.03) -> dict[str, Any]:
     return axes
 
 
-def image_panels(panels: list[dict[str, Any]], title: str, height: int = 300) -> dict[str, Any]:
-    """Side-by-side images. Each panel: ``title``, ``z`` (2-D), ``kind`` ("image", "heat" —
-    non-negative evidence — or "signed" — centred on 0), and optionally ``overlay`` (a 2-D map
-    drawn half-transparent over ``z``)."""
+def _colour_image(z: np.ndarray, axis: int) -> dict[str, Any]:
+    """An RGB image (h × w × 3, values in [0, 1]) as a Plotly image trace."""
+    suffix = "" if axis == 1 else str(axis)
+    return {
+        "type": "image",
+        "z": np.clip(np.rint(z * 255), 0, 255).astype(int).tolist(),
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+        "hovertemplate": "x %{x}, y %{y}: %{z}<extra></extra>",
+    }
+
+
+def image_panels(
+    panels: list[dict[str, Any]], title: str, height: int = 300, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """Side-by-side images. Each panel: ``title``, ``z`` (2-D grey, or h × w × 3 RGB in
+    [0, 1]), ``kind`` ("image", "heat" — non-negative evidence — or "signed" — centred on 0),
+    and optionally ``overlay`` (a 2-D map drawn half-transparent over ``z``). ``notes``: lines
+    under the panels (why a method is not shown)."""
     data, annotations = [], []
     for i, panel in enumerate(panels, start=1):
         z = np.asarray(panel["z"], dtype=np.float64)
-        if panel.get("kind") == "signed":
+        if z.ndim == 3:
+            data.append(_colour_image(z, i))
+        elif panel.get("kind") == "signed":
             bound = float(np.nanmax(np.abs(z))) or 1.0
             data.append(_heatmap(z, i, DIVERGING, zmin=-bound, zmax=bound))  # red: positive
         elif panel.get("kind") == "heat":
@@ -82,10 +99,27 @@ def image_panels(panels: list[dict[str, Any]], title: str, height: int = 300) ->
                 "font": {"size": 12},
             }
         )
+    for k, note in enumerate(notes or []):
+        annotations.append(
+            {
+                "text": note,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.0,
+                "xanchor": "left",
+                "y": -0.04 - 0.09 * k,
+                "yanchor": "top",
+                "showarrow": False,
+                "font": {"size": 12, "color": "#555"},
+            }
+        )
     layout = figure_layout(
-        title, **_image_axes(len(panels)), annotations=annotations, height=height
+        title,
+        **_image_axes(len(panels)),
+        annotations=annotations,
+        height=height + 26 * len(notes or []),
     )
-    layout["margin"] = {"l": 10, "r": 10, "t": 70, "b": 10}
+    layout["margin"] = {"l": 10, "r": 10, "t": 70, "b": 10 + 26 * len(notes or [])}
     return {"data": data, "layout": layout}
 
 

@@ -13,7 +13,13 @@ from pathways.analysis.novelty_scores import ours_method
 from pathways.analysis.stats import auroc
 from pathways.app import ids
 from pathways.app.data import StoreReader
-from pathways.app.figures import PALETTE, class_colour, figure_layout, message_figure
+from pathways.app.figures import (
+    PALETTE,
+    class_colour,
+    class_label,
+    figure_layout,
+    message_figure,
+)
 from pathways.app.view import View, graph, on_tab, picker
 from pathways.errors import StoreError
 
@@ -64,7 +70,7 @@ class NoveltyView:
         classes = [int(c) for c in classes or []]
         methods = metrics.loc[metrics["kind"] != "oracle", "method"].tolist()  # every score
         method = method if method in scores.columns else ours_method(metrics)
-        return novelty_histogram(scores, method, classes), roc_figure(
+        return novelty_histogram(scores, method, classes, self.reader.class_names(run)), roc_figure(
             scores, methods, [c for c in unseen if c in classes] or unseen
         )
 
@@ -91,12 +97,17 @@ def register(app: Dash, view: NoveltyView) -> None:
     )(on_tab(NAME, view.novelty, 2))
 
 
-def novelty_histogram(scores: pd.DataFrame, method: str, classes: list[int]) -> dict[str, Any]:
+def novelty_histogram(
+    scores: pd.DataFrame,
+    method: str,
+    classes: list[int],
+    names: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
     part = scores[scores["label"].isin(classes) & (scores["split"].astype(str) == "test")]
     traces = [
         {
             "type": "histogram",
-            "name": f"class {c}",
+            "name": class_label(c, names),
             "x": part.loc[part.label == c, method].to_numpy(),
             "opacity": 0.6,
             "marker": {"color": class_colour(c, classes)},

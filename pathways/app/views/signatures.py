@@ -10,7 +10,7 @@ from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
 from pathways.app.data import StoreReader
-from pathways.app.figures import class_colour, figure_layout, message_figure
+from pathways.app.figures import class_colour, class_label, figure_layout, message_figure
 from pathways.app.view import View, graph, on_tab, picker
 from pathways.errors import StoreError
 
@@ -63,11 +63,11 @@ class SignaturesView:
         classes = [int(c) for c in classes or []]
         top_class = sort_class if sort_class in classes else (classes[0] if classes else None)
         top = (
-            top_units_figure(sig, top_class, classes)
+            top_units_figure(sig, top_class, classes, names=self.reader.class_names(run))
             if top_class is not None
             else message_figure("choose a class")
         )
-        return signature_heatmap(sig, classes, sort_class, layer), top
+        return signature_heatmap(sig, classes, sort_class, layer, self.reader.class_names(run)), top
 
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         options, chosen = self.options(state["run"], state["model"])
@@ -95,6 +95,7 @@ def signature_heatmap(
     classes: list[int],
     sort_class: int | None,
     layer: str,
+    names: Mapping[int, str] | None = None,
     max_units: int = 120,
 ) -> dict[str, Any]:
     """Units × classes heatmap of mean activation (scaled per unit to its maximum), sorted by
@@ -119,7 +120,7 @@ def signature_heatmap(
                 "type": "heatmap",
                 "z": scaled[columns].to_numpy().T,
                 "x": [str(u) for u in scaled.index],
-                "y": [f"class {c}" for c in columns],
+                "y": [class_label(c, names) for c in columns],
                 "customdata": means[columns].to_numpy().T,
                 "colorscale": "Viridis",
                 "hovertemplate": "unit %{x}<br>%{y}<br>mean %{customdata:.3f}<extra></extra>",
@@ -134,14 +135,18 @@ def signature_heatmap(
 
 
 def top_units_figure(
-    signatures: pd.DataFrame, cls: int, classes: list[int], top: int = 10
+    signatures: pd.DataFrame,
+    cls: int,
+    classes: list[int],
+    top: int = 10,
+    names: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """The ``top`` most selective units of ``cls``, with every chosen class's mean on them."""
     mine = (
         signatures[signatures["class"] == cls].sort_values("selectivity", ascending=False).head(top)
     )
     if mine.empty:
-        return message_figure(f"no signature for class {cls}")
+        return message_figure(f"no signature for {class_label(cls, names)}")
     units = mine["unit"].tolist()
     traces = []
     for c in classes:
@@ -149,7 +154,7 @@ def top_units_figure(
         traces.append(
             {
                 "type": "bar",
-                "name": f"class {c}",
+                "name": class_label(c, names),
                 "x": units,
                 "y": part["mean"].to_numpy(),
                 "marker": {"color": class_colour(c, classes)},
@@ -158,7 +163,7 @@ def top_units_figure(
     return {
         "data": traces,
         "layout": figure_layout(
-            f"top units of class {cls} (by selectivity)",
+            f"top units of {class_label(cls, names)} (by selectivity)",
             barmode="group",
             xaxis={"type": "category", "title": {"text": "unit"}},
             yaxis={"title": {"text": "mean activation"}},
