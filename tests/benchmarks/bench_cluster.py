@@ -24,11 +24,14 @@ from sklearn.metrics import adjusted_rand_score
 
 from pathways.analysis.cluster import LayerClusterer, auto_min_cluster_size
 from pathways.capture import capture_activations
-from pathways.data.subsets import model_inputs
+from pathways.data.subsets import ImageFormat
+from pathways.model_input import model_inputs
 from pathways.models import MLP
 from pathways.train import seeded, train_classifier
 
 from _common import FASHION_MNIST, large_images, mnist_images
+
+DIGIT = ImageFormat((28, 28))
 
 
 def activations(n: int) -> tuple[np.ndarray, np.ndarray, str]:
@@ -40,7 +43,7 @@ def activations(n: int) -> tuple[np.ndarray, np.ndarray, str]:
     else:
         images, source = large_images(n)
         labels = np.resize(mnist_images()[1], n)
-    x = torch.from_numpy(model_inputs(images, "flat"))
+    x = model_inputs(images, "flat", DIGIT)
     y = torch.from_numpy(labels.astype(np.int64))
     with seeded(0):
         model = MLP([256], 10)

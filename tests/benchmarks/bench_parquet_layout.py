@@ -20,11 +20,14 @@ import pyarrow.parquet as pq
 import torch
 
 from pathways.capture import capture_activations
-from pathways.data.subsets import model_inputs
+from pathways.data.subsets import ImageFormat
+from pathways.model_input import model_inputs
 from pathways.models import MLP
 from pathways.store import activation_table, layer_matrix
 
 from _common import interleaved, large_images, median
+
+DIGIT = ImageFormat((28, 28))
 
 
 def main() -> None:
@@ -36,7 +39,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = MLP([256, 128, 64], 2)
     batches = [
-        torch.from_numpy(model_inputs(images[i : i + 4096], "flat"))
+        model_inputs(images[i : i + 4096], "flat", DIGIT)
         for i in range(0, len(images), 4096)
     ]
     result = capture_activations(model, batches, list(model.hidden_layers), n_samples=len(images))
@@ -46,7 +49,8 @@ def main() -> None:
         {
             "sample_id": np.arange(n),
             "source_index": np.arange(n),
-            "label": rng.integers(0, 10, n),
+            "label": (labels := rng.integers(0, 10, n)),
+            "class_name": labels.astype(str),
             "split": pd.Categorical(rng.choice(["train", "test"], n)),
             "seen": rng.random(n) < 0.7,
             "predicted_class": rng.integers(0, 2, n),

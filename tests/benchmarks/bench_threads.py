@@ -22,13 +22,14 @@ WORKLOAD = textwrap.dedent(
     import sys, time, torch
     sys.path.insert(0, %r)
     from _common import mnist_images
-    from pathways.data.subsets import model_inputs
+    from pathways.data.subsets import ImageFormat
+    from pathways.model_input import model_inputs
     from pathways.models import LeNet5
     from pathways.train import seeded, train_classifier
     torch.set_num_threads(int(sys.argv[1]))
     images, labels = mnist_images()
     rows = [i for i, l in enumerate(labels) if l in (1, 7)][:800]
-    x = torch.from_numpy(model_inputs(images[rows], "image32"))
+    x = model_inputs(images[rows], "image32", ImageFormat((28, 28)))
     y = torch.tensor([int(labels[i] == 7) for i in rows])
     with seeded(0):
         model = LeNet5(2)

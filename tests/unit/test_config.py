@@ -64,7 +64,7 @@ def test_valid_small_config(tmp_path: Path):
             "trained_classes",
             "at least two",
         ),
-        (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp, lenet5 or cnn"),
+        (('type = "mlp"', 'type = "resnet"'), "models.0.type", "use mlp, lenet5, cnn or torch"),
         (
             ("hidden = [16]", "hidden = [16]\n[training]\nepochs = 0"),
             "training.epochs",
@@ -102,9 +102,9 @@ def test_valid_small_config(tmp_path: Path):
             "use conv1 or conv2",
         ),
         (
-            ("hidden = [16]", 'hidden = [16]\n[explain]\ncluster_layers = ["pool1"]'),
+            ("hidden = [16]", 'hidden = [16]\n[explain]\ncluster_layers = ["pool 1"]'),
             "explain.cluster_layers.0",
-            "among conv1, conv2, conv3, fc1, logit",
+            "list analysis layers",
         ),
         (
             ("hidden = [16]", "hidden = [16]\n[explain]\nrotation_angles = [400]"),

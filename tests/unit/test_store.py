@@ -20,6 +20,7 @@ def _samples(n: int) -> pd.DataFrame:
             "sample_id": np.arange(n),
             "source_index": np.arange(n) * 3,
             "label": labels,
+            "class_name": np.asarray(labels).astype(str),
             "split": pd.Categorical(
                 rng.choice(["train", "test"], size=n), categories=["train", "test"]
             ),

@@ -9,8 +9,11 @@ import pytest
 import torch
 
 from pathways.artifacts import Artifact
-from pathways.data.subsets import model_inputs, read_samples
+from pathways.data.subsets import ImageFormat, read_samples
+from pathways.model_input import model_inputs
 from pathways.network_stages import load_trained_model
+
+DIGIT = ImageFormat((28, 28))
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +23,7 @@ def lenet5_and_digits(small_store: Path):
     model = load_trained_model(train["model"], train["weights.pt"])
     samples, images = read_samples(run / "data" / "samples.parquet")
     test = samples[(samples["split"].astype(str) == "test") & samples["seen"]].head(8)
-    x = torch.from_numpy(model_inputs(images[test.index.to_numpy()], "image32"))
+    x = model_inputs(images[test.index.to_numpy()], "image32", DIGIT)
     classes = train["model"]["classes"]
     targets = np.array([classes.index(int(c)) for c in test["label"]])
     return model, x, targets

@@ -175,7 +175,7 @@ def test_deconvnet_on_lenet5_is_the_source_s_chain_of_steps(lenet5_and_digits):
 
 def test_feature_maps_of_every_conv_and_pooling_layer(lenet5_and_digits):
     model, x, _ = lenet5_and_digits
-    maps = feature_maps(model, x[:2])
+    maps = feature_maps(model, x[:2], model.feature_map_layers)
     assert {k: v.shape for k, v in maps.items()} == {
         "conv1": (2, 6, 28, 28),
         "pool1": (2, 6, 14, 14),
@@ -187,7 +187,7 @@ def test_feature_maps_of_every_conv_and_pooling_layer(lenet5_and_digits):
     toy = TopLeftDetector().eval()
     pixel = torch.zeros(1, 1, 32, 32)
     pixel[0, 0, 10, 12] = 2.0
-    conv = feature_maps(toy, pixel)["conv"][0, 0]
+    conv = feature_maps(toy, pixel, {"conv": "conv"})["conv"][0, 0]
     expected = np.zeros((30, 30), np.float32)
     expected[8:11, 10:13] = 2 * FILTER.flip(0, 1).numpy()  # cross-correlation: flipped filter
     np.testing.assert_allclose(conv, expected)

@@ -55,10 +55,15 @@ def test_explain_outputs_fit_together(small_store: Path):
     examples = explained[explained["example"]]
     assert examples.groupby("label").size().to_dict() == {1: 8, 3: 8, 7: 8}
     n = len(explained)
-    for name in ("images", "occlusion_predicted", "gradcam", "deconv"):
-        assert explain[name].shape == (n, 32, 32), name
+    # every map in the stored image's pixels (28 × 28), whatever the network's input (32 × 32)
+    for name in ("images", "occlusion_predicted", "integrated_gradients", "gradcam", "deconv"):
+        assert explain[name].shape == (n, 28, 28), name
+        assert np.isfinite(explain[name]).all(), name
+    assert explain["settings"]["methods"] == dict.fromkeys(
+        ("occlusion", "integrated_gradients", "gradcam", "deconv")
+    )
     occlusion_true = explain["occlusion_true"]
-    assert occlusion_true.shape == (len(examples), 32, 32)
+    assert occlusion_true.shape == (len(examples), 28, 28)
     unseen = ~examples["seen"].to_numpy()
     assert np.isnan(occlusion_true[unseen]).all() and np.isfinite(occlusion_true[~unseen]).all()
     assert explain["maps_conv2"].shape == (len(examples), 16, 10, 10)
@@ -76,5 +81,5 @@ def test_explain_outputs_fit_together(small_store: Path):
         assert len(ids) == row.n_used == min(24, row.size)
         truth = assignments[(assignments.layer == row.layer) & assignments.sample_id.isin(ids)]
         assert (truth["cluster"] == row.cluster).all()
-        mean = np.pad(images[ids.to_numpy()].astype(np.float32) / 255, ((0, 0), (2, 2), (2, 2)))
+        mean = images[ids.to_numpy()].astype(np.float32) / 255
         np.testing.assert_allclose(explain["cluster_image"][row.index], mean.mean(0), atol=1e-6)
