@@ -269,8 +269,10 @@ def _location(parts: tuple[Any, ...]) -> str:
     shown = []
     for part in parts:
         text = str(part)
-        if text.startswith(("function-", "tagged-")) or _UNION_MEMBER.match(text) or (
-            shown and shown[-1].isdigit() and text in MODEL_TYPES
+        if (
+            text.startswith(("function-", "tagged-"))
+            or _UNION_MEMBER.match(text)
+            or (shown and shown[-1].isdigit() and text in MODEL_TYPES)
         ):
             continue  # pydantic's names for validators and for the chosen model type
         shown.append(text if _PLAIN_KEY.match(text) else repr(text))

@@ -196,10 +196,13 @@ _IN_WORDS = {
 }
 
 
-def deconv_obstacle(model: nn.Module, network: nn.Module, layer: str, x: Tensor) -> str | None:
+def deconv_obstacle(
+    model: nn.Module, network: nn.Module, layer: str, x: Tensor, shown: str | None = None
+) -> str | None:
     """Why the DeconvNet cannot project ``layer`` (None: it can): what besides convolutions,
     ReLU modules and max-pooling lies between ``network``'s input and the layer. ``model``
-    wraps ``network`` (its ``PixelInput``); ``x`` is one sample or a few."""
+    wraps ``network`` (its ``PixelInput``); ``x`` is one sample or a few; ``shown``: the
+    layer's name in the message (default ``layer``)."""
     inputs: list[Tensor] = []
 
     def as_leaf(_m: nn.Module, args: tuple) -> tuple:
@@ -241,7 +244,7 @@ def deconv_obstacle(model: nn.Module, network: nn.Module, layer: str, x: Tensor)
         return None
     found = ", ".join(dict.fromkeys(others))
     return (
-        f"the path from the input to {layer} has {found}; the DeconvNet (Zeiler & Fergus) "
+        f"the path from the input to {shown or layer} has {found}; the DeconvNet (Zeiler & Fergus) "
         "inverts only convolutions, ReLUs and max-pooling"
     )
 

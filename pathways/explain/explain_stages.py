@@ -199,7 +199,7 @@ def _applicable(
         "occlusion": None,
         "integrated_gradients": None,
         "gradcam": None,
-        "deconv": deconv_obstacle(model, network, "network." + layer, x),
+        "deconv": deconv_obstacle(model, network, "network." + layer, x, shown=layer),
     }
 
 

@@ -36,14 +36,23 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
-def server(small_store: Path) -> Iterator[str]:
-    app = create_app(small_store)
+def _serving(store: Path) -> Iterator[str]:
+    app = create_app(store)
     httpd = make_server("127.0.0.1", 0, app.server, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}/"
     httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(small_store: Path) -> Iterator[str]:
+    yield from _serving(small_store)
+
+
+@pytest.fixture(scope="module")
+def rgb_server(rgb_store: Path) -> Iterator[str]:
+    yield from _serving(rgb_store)
 
 
 @pytest.fixture(scope="module")
@@ -180,6 +189,56 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
     assert page.evaluate("window.Plotly.version") == bundle["plotly.js"]
     assert any("/assets/plotly-pathways.min.js" in url for url in requested)
     assert not any("package_data/plotly" in url for url in requested)
+    page.close()
+
+
+def test_a_users_network_on_rgb_images_in_a_real_browser(rgb_server: str, browser):
+    """The explorer on a user's residual network over an RGB image folder: class names in the
+    pickers and legends, RGB images, explanations with a note where a method does not apply."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    console_errors: list[str] = []
+    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: console_errors.append(message.text) if message.type == "error" else None,
+    )
+    page.goto(rgb_server)
+    page.wait_for_function(
+        "document.querySelector('#embedding-graph .gtitle')?.textContent.includes('head.3')",
+        timeout=30_000,
+    )
+    legend = page.text_content("#embedding-graph .legend") or ""
+    assert all(name in legend for name in ("red", "green", "blue", "gold")), legend
+    _pick(page, "layer", "block.relu#1")
+    page.wait_for_function(
+        "document.querySelector('#embedding-graph .gtitle').textContent.startsWith('block.relu#1')"
+    )
+    page.screenshot(path=str(SHOTS / "embedding-rgb.png"))
+
+    page.get_by_text("Sample", exact=True).first.click()
+    page.fill("#sample-id", "3")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelector('#sample-info')?.innerText.includes('sample 3 ')"
+    )
+    size = page.evaluate(
+        "(() => { const i = document.querySelector('#sample-image');"
+        " return [i.naturalWidth, i.naturalHeight]; })()"
+    )
+    assert size[0] >= 48 and size[0] == size[1]  # the 16×16 RGB image, scaled up
+
+    page.get_by_text("Explain", exact=True).first.click()
+    page.wait_for_function(
+        "document.querySelector('#explain-panels .gtitle')?.textContent.includes('why sample')",
+        timeout=30_000,
+    )
+    panels = page.inner_text("#explain-panels")
+    assert "Integrated Gradients" in panels and "Grad-CAM at block.relu#1" in panels
+    assert "DeconvNet not shown" in panels and "residual addition" in panels
+    assert "DeconvNet: " not in panels  # no empty axes for a method that does not apply
+    assert page.locator("#explain-panels .imagelayer image, #explain-panels image").count() >= 1
+    page.screenshot(path=str(SHOTS / "explain-rgb.png"), full_page=True)
+    assert console_errors == []
     page.close()
 
 

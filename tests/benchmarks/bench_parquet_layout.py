@@ -39,8 +39,7 @@ def main() -> None:
     torch.manual_seed(0)
     model = MLP([256, 128, 64], 2)
     batches = [
-        model_inputs(images[i : i + 4096], "flat", DIGIT)
-        for i in range(0, len(images), 4096)
+        model_inputs(images[i : i + 4096], "flat", DIGIT) for i in range(0, len(images), 4096)
     ]
     result = capture_activations(model, batches, list(model.hidden_layers), n_samples=len(images))
     n = len(images)

@@ -55,13 +55,13 @@ PER_MODEL = [
     "novelty",
     "rotation",
     "dataset",
+    "explain",
 ]
 STEPS = {"data", "report"} | {
     step
     for model in ("mlp", "lenet5")
     for step in [f"{stage}/{model}" for stage in PER_MODEL]
     + [f"train/{model}@seed1", f"capture/{model}@seed1", f"stability/{model}"]
-    + (["explain/lenet5"] if model == "lenet5" else [])
 }
 MLP_STEPS = {step for step in STEPS if step.split("/")[-1].split("@")[0] == "mlp"}
 
@@ -85,7 +85,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
     result = pathways("run", "small.toml", cwd=workdir)
     assert "ran" in result.stdout
     found = manifests(workdir / "store")
-    assert set(found) == STEPS and len(STEPS) == 29
+    assert set(found) == STEPS and len(STEPS) == 30
     run = workdir / "store" / "small"
     samples = pd.read_parquet(run / "data" / "samples.parquet")
     assert len(samples) == 180 and samples.groupby("label").size().tolist() == [60, 60, 60]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from pathways.data.subsets import ImageFormat, select_samples
-from pathways.model_input import model_inputs
 from pathways.errors import TrainingDiverged
+from pathways.model_input import model_inputs
 from pathways.model_types import LeNet5Spec, MLPSpec
 from pathways.models import MLP, LeNet5, build_model
 from pathways.train import seeded, train_classifier

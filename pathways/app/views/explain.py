@@ -240,9 +240,10 @@ class ExplainView:
         except StoreError as exc:
             return message_figure(str(exc)), message_figure("")
         chosen = [int(c) for c in classes or []] or trained + unseen
+        names = self.reader.class_names(run)
         return (
-            figs.rotation_curves(curves, chosen, trained),
-            figs.drift_heatmaps(drift, drift_layers, chosen),
+            figs.rotation_curves(curves, chosen, trained, names),
+            figs.drift_heatmaps(drift, drift_layers, chosen, names),
         )
 
 

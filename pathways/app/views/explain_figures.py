@@ -6,12 +6,13 @@ Images are drawn as heatmaps with rows downwards and square pixels.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pathways.app.figures import class_colour, figure_layout
+from pathways.app.figures import class_colour, class_label, figure_layout
 
 GREY = [[0, "#ffffff"], [1, "#000000"]]
 DIVERGING = "RdBu"  # Plotly's RdBu runs blue (low) → red (high)
@@ -53,16 +54,35 @@ def _image_axes(n: int, gap: float = 0.03) -> dict[str, Any]:
     return axes
 
 
-def _colour_image(z: np.ndarray, axis: int) -> dict[str, Any]:
-    """An RGB image (h × w × 3, values in [0, 1]) as a Plotly image trace."""
+def _colour_image(z: np.ndarray, axis: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An RGB image (h × w × 3, values in [0, 1]) as a layout image (a PNG in the axes: the
+    explorer's plotly bundle has no image trace) and a transparent heatmap that spans the
+    axes and carries the hover values."""
+    import base64
+    import io
+
+    from PIL import Image
+
     suffix = "" if axis == 1 else str(axis)
-    return {
-        "type": "image",
-        "z": np.clip(np.rint(z * 255), 0, 255).astype(int).tolist(),
-        "xaxis": f"x{suffix}",
-        "yaxis": f"y{suffix}",
-        "hovertemplate": "x %{x}, y %{y}: %{z}<extra></extra>",
+    pixels = np.clip(np.rint(np.nan_to_num(z) * 255), 0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    h, w = pixels.shape[:2]
+    picture = {
+        "source": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(),
+        "xref": f"x{suffix}",
+        "yref": f"y{suffix}",
+        "x": -0.5,
+        "y": -0.5,
+        "sizex": w,
+        "sizey": h,
+        "xanchor": "left",
+        "yanchor": "top",
+        "sizing": "stretch",
+        "layer": "below",
     }
+    grey = pixels.astype(np.float64).mean(-1)
+    return picture, _heatmap(grey, axis, GREY, opacity=0.0)
 
 
 def image_panels(
@@ -72,11 +92,13 @@ def image_panels(
     [0, 1]), ``kind`` ("image", "heat" — non-negative evidence — or "signed" — centred on 0),
     and optionally ``overlay`` (a 2-D map drawn half-transparent over ``z``). ``notes``: lines
     under the panels (why a method is not shown)."""
-    data, annotations = [], []
+    data, annotations, pictures = [], [], []
     for i, panel in enumerate(panels, start=1):
         z = np.asarray(panel["z"], dtype=np.float64)
         if z.ndim == 3:
-            data.append(_colour_image(z, i))
+            picture, span = _colour_image(z, i)
+            pictures.append(picture)
+            data.append(span)
         elif panel.get("kind") == "signed":
             bound = float(np.nanmax(np.abs(z))) or 1.0
             data.append(_heatmap(z, i, DIVERGING, zmin=-bound, zmax=bound))  # red: positive
@@ -117,6 +139,7 @@ def image_panels(
         title,
         **_image_axes(len(panels)),
         annotations=annotations,
+        images=pictures,
         height=height + 26 * len(notes or []),
     )
     layout["margin"] = {"l": 10, "r": 10, "t": 70, "b": 10 + 26 * len(notes or [])}
@@ -185,7 +208,12 @@ def feature_map_grid(
     return {"data": data, "layout": layout}
 
 
-def rotation_curves(curves: pd.DataFrame, classes: list[int], trained: list[int]) -> dict[str, Any]:
+def rotation_curves(
+    curves: pd.DataFrame,
+    classes: list[int],
+    trained: list[int],
+    names: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
     """Accuracy of each trained class, and the probability the network gives to the first
     trained class for every class, against the rotation angle."""
     data = []
@@ -201,7 +229,7 @@ def rotation_curves(curves: pd.DataFrame, classes: list[int], trained: list[int]
                     "mode": "lines+markers",
                     "x": rows["angle"].tolist(),
                     "y": rows["accuracy"].round(4).tolist(),
-                    "name": f"{cls}: accuracy",
+                    "name": f"{class_label(cls, names)}: accuracy",
                     "line": {"color": colour},
                 }
             )
@@ -211,7 +239,8 @@ def rotation_curves(curves: pd.DataFrame, classes: list[int], trained: list[int]
                 "mode": "lines",
                 "x": rows["angle"].tolist(),
                 "y": rows[f"prob_{first}"].round(4).tolist(),
-                "name": f"{cls}: mean p({first})" + ("" if cls in trained else " (unseen)"),
+                "name": f"{class_label(cls, names)}: mean p({class_label(first, names)})"
+                + ("" if cls in trained else " (unseen)"),
                 "line": {"color": colour, "dash": "dot"},
             }
         )
@@ -227,7 +256,10 @@ def rotation_curves(curves: pd.DataFrame, classes: list[int], trained: list[int]
 
 
 def drift_heatmaps(
-    drift: pd.DataFrame, drift_layers: pd.DataFrame, classes: list[int]
+    drift: pd.DataFrame,
+    drift_layers: pd.DataFrame,
+    classes: list[int],
+    names: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """Per class: share of rotated samples outside their unrotated signature, layer × angle,
     with the drift layer (first layer past the threshold) marked at each angle."""
@@ -279,7 +311,7 @@ def drift_heatmaps(
         axes[f"xaxis{suffix}"] = {
             "domain": [start, start + width],
             "anchor": f"y{suffix}",
-            "title": {"text": f"class {cls}: angle"},
+            "title": {"text": f"{class_label(cls, names)}: angle"},
             "dtick": 45,
         }
         axes[f"yaxis{suffix}"] = {

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from pathways.artifacts import Artifact
 from pathways.data.subsets import ImageFormat, read_samples
