@@ -25,7 +25,8 @@ def test_pickers_default_to_trained_and_unseen_classes(frame: Frame):
     assert models == ["mlp", "lenet5"] and model == "mlp" and message == ""
     layers, layer, class_options, classes, message = frame.model_options("small", "mlp")
     assert layers == ["fc1", "fc2", "logit"] and layer == "fc2"
-    assert classes == class_options == [1, 7, 3] and message == ""
+    assert classes == [o["value"] for o in class_options] == [1, 7, 3] and message == ""
+    assert [o["label"] for o in class_options] == ["1", "7", "3 (unseen)"]
     sort_options, sort_class = frame.views["signatures"].options("small", "mlp")
     assert sort_options == [1, 7, 3] and sort_class == 1
     methods, method = frame.views["novelty"].options("small", "mlp")
@@ -38,7 +39,8 @@ def test_pickers_default_to_trained_and_unseen_classes(frame: Frame):
 
 def test_embedding_colourings_and_class_filter(frame: Frame):
     by_class = frame.views["embedding"].embedding("small", "mlp", "fc1", [1, 7, 3], "class")
-    assert [t["name"] for t in by_class["data"]] == ["1", "3", "7"] and _points(by_class) == 180
+    names = [t["name"] for t in by_class["data"]]
+    assert names == ["class 1", "class 3", "class 7"] and _points(by_class) == 180
     assert all(t["type"] == "scattergl" for t in by_class["data"])
     ids = np.concatenate([decode(t["customdata"]) for t in by_class["data"]])
     assert sorted(ids.tolist()) == list(range(180))
@@ -63,7 +65,7 @@ def test_hover_shows_the_digit_and_selection_lists_samples(frame: Frame):
     assert shown and bbox == {"x0": 1}
     image = children.children[0]
     assert image.src.startswith("data:image/png;base64,")
-    assert "#5: label" in children.children[1].children
+    assert "#5: class " in children.children[1].children
     listing = frame.views["embedding"].selection(
         {"points": [{"customdata": i} for i in (0, 1, 150)]}, "small", "mlp"
     )

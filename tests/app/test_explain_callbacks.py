@@ -16,18 +16,27 @@ def test_pickers_list_explained_samples_of_the_chosen_classes(frame: Frame):
     explain = _explain(frame)
     samples, first, clusters, cluster, message = explain.pickers("small", "lenet5", [3])
     assert message == "" and len(samples) == 8 and first == samples[0]["value"]
-    assert all("digit 3 (unseen)" in option["label"] for option in samples)
+    assert all("class 3 (unseen)" in option["label"] for option in samples)
     assert clusters and all(" · cluster " in option["label"] for option in clusters)
     everything = explain.pickers("small", "lenet5", [])[0]
     assert len(everything) == 24
 
 
-def test_an_mlp_has_no_maps_but_a_rotation_study(frame: Frame):
+def test_an_mlp_is_explained_without_empty_axes(frame: Frame):
     explain = _explain(frame)
-    samples, _, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
-    assert samples == [] and "CNN model types" in message
+    samples, first, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
+    assert message == "" and len(samples) == 24
+    panels, maps, _ = explain.sample("small", "mlp", first)
+    titles = [a["text"] for a in panels["layout"]["annotations"]]
+    assert titles[0] == "input (28×28)" and any(
+        t.startswith("Integrated Gradients") for t in titles
+    )
+    assert not any(t.startswith(("Grad-CAM at", "DeconvNet:")) for t in titles)
+    assert any(t.startswith("Grad-CAM not shown: this model has no layer") for t in titles)
+    assert len(panels["data"]) == len([t for t in titles if "not shown" not in t])
+    assert maps["data"] == [] and "no feature maps" in maps["layout"]["annotations"][0]["text"]
     curves, drift = explain.rotation("small", "mlp", [1, 7, 3])
-    assert {t["name"] for t in curves["data"]} >= {"1: accuracy", "7: accuracy"}
+    assert {t["name"] for t in curves["data"]} >= {"class 1: accuracy", "class 7: accuracy"}
     assert sum(t["type"] == "heatmap" for t in drift["data"]) == 3
 
 
@@ -38,14 +47,14 @@ def test_sample_panels_show_the_stored_maps(frame: Frame):
     unseen = explained[explained["example"] & ~explained["seen"]].iloc[0]
     panels, maps, info = explain.sample("small", "lenet5", int(trained["sample_id"]))
     titles = [a["text"] for a in panels["layout"]["annotations"]]
-    assert len(titles) == 5 and any(
+    assert len(titles) == 6 and any(
         "(true)" in t for t in titles
-    )  # input, 2 occlusions, CAM, deconv
+    )  # input, 2 occlusions, Integrated Gradients, CAM, deconv
     occlusion = frame.reader.explain_array("small", "lenet5", "occlusion_predicted")
     np.testing.assert_allclose(
         np.asarray(panels["data"][1]["z"]), occlusion[int(trained["row"])], atol=1e-4
     )
-    assert f"digit {trained['label']}" in info
+    assert f"class {trained['label']} (trained class)" in info
     assert [a["text"].split("<br>")[0] for a in maps["layout"]["annotations"]] == [
         "conv1",
         "pool1",
@@ -54,7 +63,7 @@ def test_sample_panels_show_the_stored_maps(frame: Frame):
         "conv3",
     ]
     panels, _, info = explain.sample("small", "lenet5", int(unseen["sample_id"]))
-    assert len(panels["layout"]["annotations"]) == 4 and "unseen class" in info
+    assert len(panels["layout"]["annotations"]) == 5 and "unseen class" in info
     missing = explain.sample("small", "lenet5", 10**6)[0]
     assert missing["data"] == [] and "explained sample" in str(missing["layout"])
 

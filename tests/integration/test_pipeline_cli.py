@@ -94,10 +94,11 @@ def test_first_run_writes_all_outputs(workdir: Path):
         assert len(df) == 180
         assert len([c for c in df.columns if c.startswith(first_layer)]) == n_units
         first_layer += "0" * len(str(n_units - 1))
-        assert list(df.columns[:7]) == [
+        assert list(df.columns[:8]) == [
             "sample_id",
             "source_index",
             "label",
+            "class_name",
             "split",
             "seen",
             "predicted_class",

@@ -77,9 +77,8 @@ class EmbeddingView:
                     style={"width": "84px", "imageRendering": "pixelated"},
                 ),
                 html.P(
-                    f"#{sample}: {names.get(int(row['label']), row['label'])}, predicted "
-                    f"{names.get(int(row['predicted_class']), row['predicted_class'])} "
-                    f"({row['confidence']:.2f})",
+                    f"#{sample}: {class_label(row['label'], names)}, predicted "
+                    f"{class_label(row['predicted_class'], names)} ({row['confidence']:.2f})",
                     style={"margin": "2px 0", "fontSize": "12px"},
                 ),
             ]

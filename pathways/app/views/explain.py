@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pathways.app import ids
 from pathways.app.data import StoreReader
-from pathways.app.figures import message_figure
+from pathways.app.figures import class_label, message_figure
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.app.views import explain_figures as figs
 from pathways.errors import StoreError
@@ -176,7 +176,7 @@ class ExplainView:
 
     def _namer(self, run: str) -> Any:
         names = self.reader.class_names(run)
-        return lambda c: names.get(int(c), str(int(c)))
+        return lambda c: class_label(int(c), names)
 
     def cluster(self, run: str, model: str, index: Any) -> Any:
         try:
