@@ -165,7 +165,9 @@ def test_the_explorer_shows_rgb_images_and_class_names(project: Path):
     assert message == "" and len(samples) == 8 and clusters
     panels, maps, info = explain.sample("shapes", "resnet", first)
     titles = [a["text"] for a in panels["layout"]["annotations"]]
-    assert titles[0] == "input (16×16)" and panels["data"][0]["type"] == "image"
+    pictures = panels["layout"]["images"]  # the RGB input as a PNG in its axes
+    assert titles[0] == "input (16×16)" and len(pictures) == 1
+    assert pictures[0]["source"].startswith("data:image/png;base64,")
     assert any(t.startswith("Integrated Gradients") for t in titles)
     assert any(t.startswith("Grad-CAM at block.relu#1") for t in titles)
     assert any("DeconvNet not shown: the path from the input" in t for t in titles)
