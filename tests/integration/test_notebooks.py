@@ -16,6 +16,27 @@ def test_there_are_notebooks():
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_executes(notebook: Path, small_store: Path, monkeypatch):
+    _execute(notebook, small_store / "small", monkeypatch)
+    assert os.environ["PATHWAYS_RUN"].endswith("small")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_executes_on_a_users_network_and_images(
+    notebook: Path, rgb_store: Path, monkeypatch
+):
+    """The same notebooks on a user's residual network over RGB images with named classes:
+    they take the models, layers and classes from the run."""
+    book = _execute(notebook, rgb_store / "rgb", monkeypatch)
+    text = "".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+        for cell in book.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "red" in text and "resnet" in text
+
+
+def _execute(notebook: Path, run: Path, monkeypatch):  # noqa: ANN202
     import nbformat
     from nbclient import NotebookClient
 
@@ -23,7 +44,7 @@ def test_notebook_executes(notebook: Path, small_store: Path, monkeypatch):
     assert all(not cell.get("outputs") for cell in book.cells if cell.cell_type == "code"), (
         "store notebooks without outputs"
     )
-    monkeypatch.setenv("PATHWAYS_RUN", str(small_store / "small"))
+    monkeypatch.setenv("PATHWAYS_RUN", str(run))
     client = NotebookClient(
         book,
         timeout=300,
@@ -48,4 +69,4 @@ def test_notebook_executes(notebook: Path, small_store: Path, monkeypatch):
     )
     if notebook.name != "01_load_outputs.ipynb":
         assert figures >= 1, f"{notebook.name} drew no figure"
-    assert os.environ["PATHWAYS_RUN"].endswith("small")
+    return book
