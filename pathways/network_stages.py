@@ -154,6 +154,7 @@ def train_stage(
         )
     except ModelError as exc:
         raise ModelError(f"models: {spec.name!r}: {exc}") from None
+    _check_explain_layer(spec, layers)
     if comes_trained(spec):
         load_checkpoint(network, locate(spec.checkpoint, experiment_dir), spec.name)
         network.to(on)
@@ -187,6 +188,18 @@ def train_stage(
         "per_class": result.per_class,
         "confusion": result.confusion,
     }
+
+
+def _check_explain_layer(spec: Any, layers: dict[str, str]) -> None:
+    """A torch model's ``explain_layer`` is one of its spatial analysis layers (checked here,
+    before training, not when the explain step runs)."""
+    wanted = getattr(spec, "explain_layer", None)
+    spatial = [k for k, kind in layers.items() if kind == "conv"]
+    if wanted is not None and wanted not in spatial:
+        raise ModelError(
+            f"models: {spec.name!r}: explain_layer {wanted!r} is not one of its analysis layers "
+            f"with spatial maps — use one of {', '.join(spatial) or '(none: name one in layers)'}"
+        )
 
 
 def _train(

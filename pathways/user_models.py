@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import io
-import pickle
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -93,11 +93,12 @@ def load_checkpoint(network: nn.Module, path: Path, model: str) -> None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelError(f"models: {model!r}: no checkpoint file {path}") from None
-    except (RuntimeError, ValueError, EOFError, pickle.UnpicklingError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    except Exception as exc:  # a user's file: torch.load fails in many ways on junk
+        first = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip().splitlines() or [""]
+        detail = first[0][:160] or type(exc).__name__
         raise ModelError(
-            f"models: {model!r}: {path} is not a loadable state_dict ({first}) — save it with "
-            "torch.save(model.state_dict(), path)"
+            f"models: {model!r}: {path} is not a loadable state_dict ({type(exc).__name__}: "
+            f"{detail}) — save it with torch.save(model.state_dict(), path)"
         ) from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]

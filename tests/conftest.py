@@ -101,33 +101,6 @@ def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Pat
     return store
 
 
-RGB_RUN = """
-name = "rgb"
-trained_classes = ["red", "green", "blue"]
-unseen_classes = ["gold"]
-[data]
-source = "folder"
-path = "images"
-normalize = "trained"
-[[models]]
-name = "resnet"
-type = "torch"
-factory = "user_nets:SmallResNet"
-[training]
-epochs = 12
-learning_rate = 0.01
-batch_size = 32
-[analysis]
-stability_seeds = 1
-min_cluster_size = 5
-[explain]
-samples_per_class = 2
-members_per_cluster = 4
-occlusion_patch = 4
-rotation_angles = [-30, 0, 30]
-rotation_samples_per_class = 4
-ig_steps = 8
-"""
 
 
 @pytest.fixture(scope="session")
@@ -137,7 +110,7 @@ def rgb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import shutil
     import tomllib
 
-    from image_folders import write_images
+    from image_folders import rgb_experiment, write_images
 
     from pathways.config import parse_experiment
     from pathways.pipeline import build_plan, runner_for
@@ -148,9 +121,7 @@ def rgb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(Path(__file__).parent / "integration" / "user_nets.py", project / "user_nets.py")
     write_images(project / "images")
     store = project / "store"
-    experiment = parse_experiment(
-        tomllib.loads(RGB_RUN.replace('"images"', repr(str(project / "images")).replace("'", '"')))
-    )
+    experiment = parse_experiment(tomllib.loads(rgb_experiment("rgb")))
     plan = build_plan(experiment, data_dir=project / "data", experiment_dir=project)
     runner_for(experiment, store).run(plan)
     return store

@@ -1,4 +1,5 @@
-"""Generated labelled RGB image folders for the tests of a user's own images."""
+"""Generated labelled RGB image folders, and the experiment that runs a user's network
+(tests/integration/user_nets.py) on one, for the tests of a user's own network and images."""
 
 from __future__ import annotations
 
@@ -32,3 +33,41 @@ def write_images(root: Path, per_class: int = 30, seed: int = 0) -> None:
             suffix = {0: ".jpg", 1: ".bmp"}.get(i, ".png")
             Image.fromarray(image).save(folder / f"{i:03d}{suffix}", quality=95)
         (folder / "notes.txt").write_text("not an image")
+
+
+def rgb_experiment(name: str, more_models: str = "", stability_seeds: int = 1) -> str:
+    """The TOML of an experiment on a ``write_images`` folder called ``images``: the user's
+    ``SmallResNet`` (then ``more_models``, TOML ``[[models]]`` tables), small explain settings."""
+    return f"""
+name = "{name}"
+trained_classes = ["red", "green", "blue"]
+unseen_classes = ["gold"]
+
+[data]
+source = "folder"
+path = "images"
+normalize = "trained"
+
+[[models]]
+name = "resnet"
+type = "torch"
+factory = "user_nets:SmallResNet"
+arguments = {{ width = 8 }}
+{more_models}
+[training]
+epochs = 12
+learning_rate = 0.01
+batch_size = 32
+
+[analysis]
+stability_seeds = {stability_seeds}
+min_cluster_size = 5
+
+[explain]
+samples_per_class = 2
+members_per_cluster = 4
+occlusion_patch = 4
+rotation_angles = [-30, 0, 30]
+rotation_samples_per_class = 4
+ig_steps = 8
+"""

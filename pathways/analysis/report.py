@@ -58,7 +58,7 @@ def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
                 (by_seed.class_a == row["class_a"]) & (by_seed.class_b == row["class_b"])
             ]
             row["layer_by_seed"] = {
-                int(s): layer
+                int(s): layer if isinstance(layer, str) else None  # None: no layer meets the rule
                 for s, layer in zip(by_seed["seed"], by_seed["divergence_layer"], strict=True)
             }
         answers.append({**row, "curve": curve})
@@ -273,7 +273,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         if not r["question_3"]:
             lines += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
         if r["stability"]:
-            lines += _markdown_stability(r["stability"])
+            lines += _markdown_stability(r["stability"], name)
         elif not r.get("trained_here", True):
             lines += [
                 "### Stability across training seeds",
@@ -297,7 +297,10 @@ def _markdown_question_1(q: dict[str, Any], name: Any) -> list[str]:
             f"(best layer {q['best_probe_accuracy']:.3f}) and cluster purity {q['cluster_purity']:.3f} ({q['rule']})."
         )
     if q.get("layer_by_seed"):
-        seeds = ", ".join(f"seed {s}: `{layer}`" for s, layer in q["layer_by_seed"].items())
+        seeds = ", ".join(
+            f"seed {s}: `{layer}`" if layer else f"seed {s}: no layer"
+            for s, layer in q["layer_by_seed"].items()
+        )
         lines.append(f"  Across training seeds: {seeds}.")
     lines += [
         "",
@@ -394,9 +397,9 @@ def _markdown_novelty(novelty: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _markdown_stability(s: dict[str, Any]) -> list[str]:
+def _markdown_stability(s: dict[str, Any], name: Any) -> list[str]:
     aris = ", ".join(f"{k} {v:.2f}" for k, v in s["mean_cluster_ari"].items())
-    jac = ", ".join(f"{k}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
+    jac = ", ".join(f"{name(k)}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
     return [
         "### Stability across training seeds " + str(s["seeds"]),
         "",

@@ -176,15 +176,8 @@ def _explain_layer(description: dict[str, Any], layer: str) -> str | None:
     spatial = [k for k, kind in description["hidden_layers"].items() if kind == "conv"]
     spec = description["spec"]
     if spec["type"] == "torch":
-        wanted = spec.get("explain_layer")
-        if wanted is None:
-            return spatial[-1] if spatial else None
-        if wanted not in spatial:
-            raise ConfigError(
-                f"models: {spec['name']!r}: explain_layer {wanted!r} is not one of its analysis "
-                f"layers with spatial maps — use one of {', '.join(spatial) or '(none: name one in layers)'}"
-            )
-        return wanted
+        # the train step checked that a named explain_layer is one of them
+        return spec.get("explain_layer") or (spatial[-1] if spatial else None)
     return layer if layer in spatial else None
 
 

@@ -14,53 +14,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from image_folders import COLOURS, write_images
+from image_folders import COLOURS, rgb_experiment, write_images
 from PIL import Image
 
 from _cli import pathways
 
 HERE = Path(__file__).parent
 
-EXPERIMENT = """
-name = "shapes"
-trained_classes = ["red", "green", "blue"]
-unseen_classes = ["gold"]
-
-[data]
-source = "folder"
-path = "images"
-normalize = "trained"
-
-[[models]]
-name = "resnet"
-type = "torch"
-factory = "user_nets:SmallResNet"
-arguments = { width = 8 }
-
+PLAIN = """
 [[models]]
 name = "plain"
 type = "torch"
 factory = "user_nets:plain_cnn"
 layers = ["1", "4"]
 explain_layer = "4"
-
-[training]
-epochs = 12
-learning_rate = 0.01
-batch_size = 32
-
-[analysis]
-stability_seeds = 2
-min_cluster_size = 5
-
-[explain]
-samples_per_class = 2
-members_per_cluster = 4
-occlusion_patch = 4
-rotation_angles = [-30, 0, 30]
-rotation_samples_per_class = 4
-ig_steps = 8
 """
+EXPERIMENT = rgb_experiment("shapes", PLAIN, stability_seeds=2)
 
 
 @pytest.fixture(scope="module")
@@ -165,8 +134,9 @@ def test_the_explorer_shows_rgb_images_and_class_names(project: Path):
     assert message == "" and len(samples) == 8 and clusters
     panels, maps, info = explain.sample("shapes", "resnet", first)
     titles = [a["text"] for a in panels["layout"]["annotations"]]
-    pictures = panels["layout"]["images"]  # the RGB input as a PNG in its axes
-    assert titles[0] == "input (16×16)" and len(pictures) == 1
+    pictures = panels["layout"]["images"]  # RGB as a PNG in its axes: the input, Grad-CAM's base
+    assert titles[0] == "input (16×16)" and len(pictures) == 2
+    assert pictures[0]["xref"] == "x" and pictures[1]["xref"] == f"x{len(titles) - 1}"
     assert pictures[0]["source"].startswith("data:image/png;base64,")
     assert any(t.startswith("Integrated Gradients") for t in titles)
     assert any(t.startswith("Grad-CAM at block.relu#1") for t in titles)
@@ -270,6 +240,8 @@ def _one_line_error(folder: Path, toml: str, *args: str) -> str:
         (None, ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "missing.pt"'), "is not a file"),
         (None, ("{ width = 8 }", '{ width = 4 }\ncheckpoint = "weights/resnet.pt"'), "mis-shaped"),
         (None, ("user_nets:SmallResNet", "user_nets:Nothing"), "has no 'Nothing'"),
+        ("junk", ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "junk.pt"'), "not a loadable state_dict"),
+        (None, ("{ width = 8 }", '{ width = 8 }\nexplain_layer = "head.3"'), "with spatial maps"),
     ],
 )
 def test_user_mistakes_are_one_line(
@@ -287,6 +259,8 @@ def test_user_mistakes_are_one_line(
             file.unlink()
     elif damage == "size":
         Image.new("RGB", (20, 12)).save(root / "red" / "100.png")
+    elif damage == "junk":
+        (tmp_path / "junk.pt").write_text("a text file, not a checkpoint\n" * 40)
     text = EXPERIMENT.split('[[models]]\nname = "plain"')[0] + "[training]\nepochs = 1\n"
     if edit is not None:
         text = text.replace(*edit)

@@ -125,22 +125,12 @@ class ExplainView:
                         "kind": "signed",
                     }
                 )
-            if methods.get("integrated_gradients", "absent") is None:
-                panels.append(
-                    {
-                        "title": f"Integrated Gradients of {predicted}",
-                        "z": array("integrated_gradients")[i],
-                        "kind": "signed",
-                    }
-                )
-            if methods["gradcam"] is None:
-                panels.append(
-                    {
-                        "title": f"Grad-CAM at {settings['layer']} for {predicted}",
-                        "z": image,
-                        "overlay": array("gradcam")[i],
-                    }
-                )
+            panels += _attribution_panels(
+                methods,
+                image,
+                (f"Integrated Gradients of {predicted}", lambda: array("integrated_gradients")[i]),
+                (f"Grad-CAM at {settings['layer']} for {predicted}", lambda: array("gradcam")[i]),
+            )
             if methods["deconv"] is None:
                 panels.append(
                     {
@@ -197,22 +187,15 @@ class ExplainView:
                     "kind": "signed",
                 },
             ]
-            if methods.get("integrated_gradients", "absent") is None:
-                panels.append(
-                    {
-                        "title": "mean Integrated Gradients, predicted class",
-                        "z": array("cluster_integrated_gradients")[i],
-                        "kind": "signed",
-                    }
-                )
-            if methods["gradcam"] is None:
-                panels.append(
-                    {
-                        "title": f"mean Grad-CAM at {settings['layer']}",
-                        "z": image,
-                        "overlay": array("cluster_gradcam")[i],
-                    }
-                )
+            panels += _attribution_panels(
+                methods,
+                image,
+                (
+                    "mean Integrated Gradients, predicted class",
+                    lambda: array("cluster_integrated_gradients")[i],
+                ),
+                (f"mean Grad-CAM at {settings['layer']}", lambda: array("cluster_gradcam")[i]),
+            )
         except StoreError as exc:
             return message_figure(str(exc))
         name = self._namer(run)
@@ -261,6 +244,19 @@ def _methods(settings: Mapping[str, Any]) -> dict[str, str | None]:
         return dict(settings["methods"])
     relu = settings.get("deconv") == "relu"
     return {"gradcam": None, "deconv": None if relu else settings.get("deconv", "not computed")}
+
+
+def _attribution_panels(
+    methods: Mapping[str, str | None], image: Any, ig: tuple, gradcam: tuple
+) -> list[dict[str, Any]]:
+    """The Integrated Gradients and Grad-CAM panels (``(title, load)`` each) of the methods
+    that apply (a run from before Integrated Gradients has none of it)."""
+    panels = []
+    if methods.get("integrated_gradients", "absent") is None:
+        panels.append({"title": ig[0], "z": ig[1](), "kind": "signed"})
+    if methods["gradcam"] is None:
+        panels.append({"title": gradcam[0], "z": image, "overlay": gradcam[1]()})
+    return panels
 
 
 def _not_shown(methods: Mapping[str, str | None]) -> list[tuple[str, str]]:
