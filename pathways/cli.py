@@ -463,7 +463,9 @@ def _step_summary(folder: Path, manifest: dict[str, Any]) -> str:
     if manifest["stage"] == "divergence":
         chosen = pq.read_table(folder / "divergence_layer.parquet").to_pandas()
         return ", ".join(
-            f"{r.class_a} vs {r.class_b} from {r.divergence_layer}" for r in chosen.itertuples()
+            f"{r.class_a} vs {r.class_b} from "
+            f"{r.divergence_layer if isinstance(r.divergence_layer, str) else 'no layer'}"
+            for r in chosen.itertuples()
         )
     if manifest["stage"] == "novelty":
         from pathways.analysis.novelty_scores import NOVELTY_SCORES

@@ -296,6 +296,8 @@ def _format_error(error: dict[str, Any]) -> str:
         return f"{loc}.type: missing model type — add type = one of {', '.join(MODEL_TYPES)}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
+    if kind == "string_pattern_mismatch":  # the pattern itself says little to a user
+        msg = "is not in the expected form"
     names = [
         str(p) for p in error["loc"] if not isinstance(p, int) and not _UNION_MEMBER.match(str(p))
     ]

@@ -125,9 +125,17 @@ class StoreReader:
         return frame
 
     def classes(self, run: str) -> tuple[list[int], list[int]]:
-        """The trained and unseen classes' integer labels, from the run's samples."""
+        """The trained classes' integer labels in the order of the networks' outputs (as the
+        first model was trained) and the unseen ones', from the run's samples."""
         names = self._class_table(run, self._version(run))
-        return sorted(names.loc[names.seen, "label"]), sorted(names.loc[~names.seen, "label"])
+        trained = sorted(names.loc[names.seen, "label"])
+        models = read_run(self.store, run).get("experiment", {}).get("models", [])
+        try:
+            order = self.json(run, step_id("train", models[0]["name"]), "model")["classes"]
+            trained = [int(c) for c in order] if sorted(order) == trained else trained
+        except (StoreError, IndexError, KeyError, TypeError):
+            pass  # an incomplete run: sorted labels
+        return trained, sorted(names.loc[~names.seen, "label"])
 
     def class_names(self, run: str) -> dict[int, str]:
         """Label → the source's name of the class (a folder's name; the number for digits)."""
@@ -225,14 +233,22 @@ class StoreReader:
     def explain_clusters(self, run: str, model: str) -> pd.DataFrame:
         return self.table(run, step_id("explain", model), "clusters")
 
-    def explain_settings(self, run: str, model: str) -> dict:
+    def json(self, run: str, step: str, name: str) -> dict:
+        """The JSON output ``name`` of ``step``."""
         import json
 
-        step = step_id("explain", model)
-        path = run_path(self.store, run) / step / "settings.json"
+        path = run_path(self.store, run) / step / f"{name}.json"
         if not path.is_file():
             raise StoreError(f"run {run!r} has no {step} output")
-        return json.loads(path.read_text())
+        try:
+            return json.loads(path.read_text())
+        except ValueError:
+            raise StoreError(
+                f"{path}: damaged — re-run `pathways run --only {step} --force`"
+            ) from None
+
+    def explain_settings(self, run: str, model: str) -> dict:
+        return self.json(run, step_id("explain", model), "settings")
 
     def rotation(self, run: str, model: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
         """The rotation study: ``curves``, ``drift`` and ``drift_layers``."""
