@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,7 +261,10 @@ class OutputWriter:
             return parquet_info(folder, f"{name}.parquet")
         if isinstance(value, (dict, list)):
             file = f"{name}.json"
-            (folder / file).write_text(json.dumps(value, indent=2, default=str))
+            # standard JSON: NaN and ±inf are written as null (json.dumps would write NaN)
+            (folder / file).write_text(
+                json.dumps(_json_safe(value), indent=2, default=str, allow_nan=False)
+            )
         elif isinstance(value, np.ndarray):
             file = f"{name}.npy"
             np.save(folder / file, value, allow_pickle=False)
@@ -276,3 +280,16 @@ class OutputWriter:
     def _write_table(self, table: pa.Table, path: Path) -> None:
         table = table.replace_schema_metadata(self._metadata(table.schema))
         pq.write_table(table, path, compression="zstd")
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float (NaN, ±inf; numpy's too) replaced by None."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return None if type(value).__name__ == "NAType" else value  # pandas' NA, without pandas

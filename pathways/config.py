@@ -119,6 +119,8 @@ class AnalysisSpec(Strict):
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)
     knn_k: PositiveInt = 10
+    bootstrap: int = Field(1000, ge=0, le=100_000)
+    """Stratified bootstrap resamples of the novelty metrics' 95 % intervals (0 = none)."""
     stability_seeds: int = Field(3, ge=1, le=50)
     """Training seeds compared for stability, the experiment's own included (1 = off)."""
     seed: int = 0

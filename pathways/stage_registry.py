@@ -150,7 +150,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "novelty",
-            2,
+            3,  # per unseen class; bootstrap intervals; differences to ours
             f"{_ANALYSIS}:novelty_stage",
             ("capture", "clusters", "paths"),
             keyed_on=("trained_classes",),

@@ -101,8 +101,6 @@ def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Pat
     return store
 
 
-
-
 @pytest.fixture(scope="session")
 def rgb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store holding one complete run of a user's network (tests/integration/user_nets.py)

@@ -23,11 +23,14 @@ from pathways.analysis.embed import embed_2d
 from pathways.analysis.layers import divergence_layer, linear_cka, pair_divergence
 from pathways.analysis.novelty import (
     NoveltyInputs,
+    by_class_with_notes_and_oracle,
     evaluate,
+    evaluate_by_class,
+    score_differences,
     signature_affinity,
     with_notes_and_oracle,
 )
-from pathways.analysis.novelty_scores import NOVELTY_SCORES
+from pathways.analysis.novelty_scores import NOVELTY_SCORES, ours_method
 from pathways.analysis.paths import (
     class_path_purity,
     path_distribution,
@@ -322,6 +325,8 @@ def novelty_stage(
     paths: Artifact,
     *,
     knn_k: int,
+    bootstrap: int,
+    seed: int,
     unseen_classes: list[int],
     scores: dict[str, int],
     progress: Progress,
@@ -344,13 +349,25 @@ def novelty_stage(
     for name in scores:
         computed |= NOVELTY_SCORES[name].load()(inputs)
         advance()
-    metrics = with_notes_and_oracle(evaluate(computed, ~seen, test), list(hidden)[-1])
+    last = list(hidden)[-1]
+    metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed), last)
+    by_class = by_class_with_notes_and_oracle(
+        evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed), last
+    )
+    ours = ours_method(metrics)
+    differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()
     for method, values in computed.items():
         score_table[method] = values.astype(np.float32)
     affinity = signature_affinity(hidden | {"logit": logits}, labels, fit, sorted(unseen_classes))
     advance()
-    return {"scores": score_table, "metrics": metrics, "signature_affinity": affinity}
+    return {
+        "scores": score_table,
+        "metrics": metrics,
+        "metrics_by_class": by_class,
+        "differences": differences,
+        "signature_affinity": affinity,
+    }
 
 
 def stability_stage(

@@ -38,6 +38,7 @@ best there was kept. See README "Novelty".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,12 @@ from sklearn.neighbors import NearestNeighbors
 
 from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
 from pathways.analysis.stats import auroc, fpr_at_tpr
+from pathways.analysis.uncertainty import (
+    auroc_resampled,
+    fpr_resampled,
+    interval,
+    stratified_resamples,
+)
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,20 @@ def with_notes_and_oracle(metrics: pd.DataFrame, last_layer: str) -> pd.DataFram
     return pd.concat([metrics, pd.DataFrame(oracles)], ignore_index=True) if oracles else metrics
 
 
+def by_class_with_notes_and_oracle(by_class: pd.DataFrame, last_layer: str) -> pd.DataFrame:
+    """:func:`with_notes_and_oracle` for each unseen class's rows (its own best layer)."""
+    if by_class.empty:
+        return by_class.assign(kind=[], note=[])
+    frames = [
+        with_notes_and_oracle(group.drop(columns=["unseen_class"]), last_layer).assign(
+            unseen_class=int(u)
+        )
+        for u, group in by_class.groupby("unseen_class", sort=True)
+    ]
+    table = pd.concat(frames, ignore_index=True)
+    return table[["unseen_class", *[c for c in table.columns if c != "unseen_class"]]]
+
+
 def signature_affinity(
     layer_values: dict[str, np.ndarray], labels: np.ndarray, fit: np.ndarray, unseen: list[int]
 ) -> pd.DataFrame:
@@ -264,20 +285,120 @@ def signature_affinity(
     return pd.DataFrame(rows)
 
 
-def evaluate(
-    scores: dict[str, np.ndarray], unseen: np.ndarray, evaluate_on: np.ndarray
-) -> pd.DataFrame:
-    """AUROC and FPR at 95 % TPR of each score for unseen (positive) vs trained samples."""
+def _group_rows(
+    scores: dict[str, np.ndarray], positive: np.ndarray, negative: np.ndarray, draws: Any
+) -> list[dict[str, Any]]:
+    """AUROC and FPR at 95 % TPR of each score, positives against negatives, with bootstrap
+    intervals when ``draws`` (resamples of the two groups) are given."""
     rows = []
+    truth = np.concatenate([np.ones(positive.sum(), bool), np.zeros(negative.sum(), bool)])
     for method, score in scores.items():
-        s, positive = score[evaluate_on], unseen[evaluate_on]
-        rows.append(
-            {
-                "method": method,
-                "auroc": auroc(s, positive),
-                "fpr_at_95_tpr": fpr_at_tpr(s, positive, 0.95),
-                "n_unseen": int(positive.sum()),
-                "n_trained": int((~positive).sum()),
-            }
-        )
+        values = np.concatenate([score[positive], score[negative]])
+        row = {
+            "method": method,
+            "auroc": auroc(values, truth),
+            "fpr_at_95_tpr": fpr_at_tpr(values, truth, 0.95),
+            "n_unseen": int(positive.sum()),
+            "n_trained": int(negative.sum()),
+        }
+        if draws is not None:
+            row["auroc_low"], row["auroc_high"] = interval(
+                auroc_resampled(score[positive], score[negative], draws)
+            )
+            row["fpr_low"], row["fpr_high"] = interval(
+                fpr_resampled(score[positive], score[negative], draws)
+            )
+        rows.append(row)
+    return rows
+
+
+def _draws(positive: np.ndarray, negative: np.ndarray, bootstrap: int, seed: int) -> Any:
+    if bootstrap <= 0 or not positive.any() or not negative.any():
+        return None
+    return stratified_resamples(int(positive.sum()), int(negative.sum()), bootstrap, seed)
+
+
+def evaluate(
+    scores: dict[str, np.ndarray],
+    unseen: np.ndarray,
+    evaluate_on: np.ndarray,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """AUROC and FPR at 95 % TPR of each score for unseen (positive) vs trained samples, all
+    unseen classes pooled; with ``bootstrap`` resamples, their 95 % intervals (``auroc_low``,
+    ``auroc_high``, ``fpr_low``, ``fpr_high``)."""
+    positive, negative = evaluate_on & unseen, evaluate_on & ~unseen
+    rows = _group_rows(scores, positive, negative, _draws(positive, negative, bootstrap, seed))
     return pd.DataFrame(rows)
+
+
+def evaluate_by_class(
+    scores: dict[str, np.ndarray],
+    labels: np.ndarray,
+    unseen: np.ndarray,
+    evaluate_on: np.ndarray,
+    bootstrap: int = 0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """:func:`evaluate` for each unseen class alone (its test samples against every trained
+    test sample): one row per (``unseen_class``, method)."""
+    frames = []
+    negative = evaluate_on & ~unseen
+    for u in np.unique(labels[unseen]):
+        positive = evaluate_on & (labels == u)
+        rows = _group_rows(scores, positive, negative, _draws(positive, negative, bootstrap, seed))
+        frames.append(pd.DataFrame(rows).assign(unseen_class=int(u)))
+    if not frames:
+        return pd.DataFrame(columns=["unseen_class", "method", "auroc", "fpr_at_95_tpr"])
+    table = pd.concat(frames, ignore_index=True)
+    return table[["unseen_class", *[c for c in table.columns if c != "unseen_class"]]]
+
+
+def score_differences(
+    scores: dict[str, np.ndarray],
+    ours: str,
+    labels: np.ndarray,
+    unseen: np.ndarray,
+    evaluate_on: np.ndarray,
+    bootstrap: int,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Our score minus every other score, in AUROC and in FPR at 95 % TPR, with paired bootstrap
+    intervals (the same resamples for both scores): all unseen classes pooled
+    (``unseen_class`` missing) and each unseen class alone. A positive AUROC difference and a
+    negative FPR difference favour ours."""
+    negative = evaluate_on & ~unseen
+    groups: list[tuple[Any, np.ndarray]] = [(pd.NA, evaluate_on & unseen)]
+    groups += [(int(u), evaluate_on & (labels == u)) for u in np.unique(labels[unseen])]
+    rows = []
+    for group, positive in groups:
+        draws = _draws(positive, negative, bootstrap, seed)
+        if draws is None:
+            continue
+        mine = scores[ours]
+        base_auroc = auroc_resampled(mine[positive], mine[negative], draws)
+        base_fpr = fpr_resampled(mine[positive], mine[negative], draws)
+        point = _group_rows({ours: mine}, positive, negative, None)[0]
+        for method, score in scores.items():
+            if method == ours:
+                continue
+            other = _group_rows({method: score}, positive, negative, None)[0]
+            d_auroc = base_auroc - auroc_resampled(score[positive], score[negative], draws)
+            d_fpr = base_fpr - fpr_resampled(score[positive], score[negative], draws)
+            rows.append(
+                {
+                    "unseen_class": group,
+                    "method": method,
+                    "auroc_difference": point["auroc"] - other["auroc"],
+                    "auroc_difference_low": interval(d_auroc)[0],
+                    "auroc_difference_high": interval(d_auroc)[1],
+                    "fpr_difference": point["fpr_at_95_tpr"] - other["fpr_at_95_tpr"],
+                    "fpr_difference_low": interval(d_fpr)[0],
+                    "fpr_difference_high": interval(d_fpr)[1],
+                }
+            )
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["unseen_class"] = table["unseen_class"].astype("Int64")
+    return table

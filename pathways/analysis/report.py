@@ -92,11 +92,38 @@ def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> li
     return answers
 
 
-def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> list[dict[str, Any]]:
+_NOVELTY_COLUMNS = [
+    "method", "kind", "auroc", "auroc_low", "auroc_high",
+    "fpr_at_95_tpr", "fpr_low", "fpr_high", "note",
+]  # fmt: skip
+
+
+def _novelty_rows(metrics: pd.DataFrame, differences: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each method's AUROC and FPR at 95 % TPR with their intervals, and our score minus it."""
+    table = metrics[[c for c in _NOVELTY_COLUMNS if c in metrics.columns]]
+    if not differences.empty:
+        keep = ["method", "auroc_difference", "auroc_difference_low", "auroc_difference_high"]
+        table = table.merge(differences[keep], on="method", how="left")
+    return _records(table)
+
+
+def _pooled_novelty(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
+    novelty = inputs[step_id("novelty", model)]
+    differences = novelty["differences"]
+    if not differences.empty:
+        differences = differences[differences["unseen_class"].isna()]
+    return _novelty_rows(novelty["metrics"], differences)
+
+
+def _question_3(
+    inputs: Mapping[str, Any], model: str, trained: list[int], unseen: list[int]
+) -> list[dict[str, Any]]:
     flow = inputs[step_id("paths", model)]["unseen_flow"]
     affinity = inputs[step_id("novelty", model)]["signature_affinity"]
     distribution = inputs[step_id("paths", model)]["distribution"]
     metrics = inputs[step_id("novelty", model)]["metrics"]
+    by_class = inputs[step_id("novelty", model)]["metrics_by_class"]
+    differences = inputs[step_id("novelty", model)]["differences"]
     ours = ours_method(metrics)  # our score's column
     scores = inputs[step_id("novelty", model)]["scores"]
     predictions = inputs[step_id("capture", model)]["activations"][
@@ -123,7 +150,13 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
         merge = _merge_and_leave(by_layer)
         members = predictions[predictions.label == u]
         paths = distribution[distribution["class"] == u].head(3)
-        trained_paths = distribution[(distribution["class"] != u) & (distribution["rank"] == 1)]
+        trained_paths = distribution[
+            distribution["class"].isin(trained) & (distribution["rank"] == 1)
+        ]
+        mine = by_class[by_class["unseen_class"] == u]
+        mine_diff = (
+            differences[differences["unseen_class"] == u] if not differences.empty else differences
+        )
         answers.append(
             {
                 "class": u,
@@ -143,7 +176,7 @@ def _question_3(inputs: Mapping[str, Any], model: str, unseen: list[int]) -> lis
                     int(c): p
                     for c, p in zip(trained_paths["class"], trained_paths["path"], strict=True)
                 },
-                "novelty": _records(metrics[["method", "kind", "auroc", "fpr_at_95_tpr", "note"]]),
+                "novelty": _novelty_rows(mine.drop(columns=["unseen_class"]), mine_diff),
                 "median_score_unseen": float(scores.loc[scores.label == u, ours].median()),
                 "median_score_trained": float(scores.loc[scores.seen, ours].median()),
             }
@@ -213,7 +246,8 @@ def report_stage(
             "trained_here": bool(inputs[step_id("train", model)]["model"].get("trained", True)),
             "question_1": _question_1(inputs, model),
             "question_2": _question_2(inputs, model, trained_classes),
-            "question_3": _question_3(inputs, model, unseen_classes),
+            "question_3": _question_3(inputs, model, trained_classes, unseen_classes),
+            "novelty_pooled": _pooled_novelty(inputs, model) if len(unseen_classes) > 1 else None,
             "stability": _stability(inputs, model),
             "clusters": _records(inputs[step_id("clusters", model)]["cluster_summary"]),
         }
@@ -272,6 +306,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             lines += _markdown_question_3(q, trained, name)
         if not r["question_3"]:
             lines += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
+        if r.get("novelty_pooled"):
+            lines += ["- **All unseen classes pooled**:", ""]
+            lines += _markdown_novelty(r["novelty_pooled"], "unseen samples of every unseen class")
         if r["stability"]:
             lines += _markdown_stability(r["stability"], name)
         elif not r.get("trained_here", True):
@@ -380,18 +417,45 @@ def _markdown_question_3(q: dict[str, Any], trained: list[int], name: Any) -> li
     return lines + _markdown_novelty(q["novelty"])
 
 
-def _markdown_novelty(novelty: list[dict[str, Any]]) -> list[str]:
+def _with_interval(m: dict[str, Any], value: str, low: str, high: str) -> str:
+    """``0.978 [0.962, 0.991]`` (the value alone when no interval was computed)."""
+    if m.get(low) is None or m.get(high) is None:
+        return f"{m[value]:.3f}"
+    return f"{m[value]:.3f} [{m[low]:.3f}, {m[high]:.3f}]"
+
+
+def _difference(m: dict[str, Any]) -> str:
+    if m.get("auroc_difference") is None:
+        return "—"
+    return (
+        f"{m['auroc_difference']:+.3f} [{m['auroc_difference_low']:+.3f}, "
+        f"{m['auroc_difference_high']:+.3f}]"
+    )
+
+
+def _markdown_novelty(novelty: list[dict[str, Any]], what: str = "unseen") -> list[str]:
     ours = next(m for m in novelty if m["kind"] == "ours")
     best = max((m for m in novelty if m["kind"] == "baseline"), key=lambda m: m["auroc"])
+    sure = (
+        " (95 % bootstrap intervals in brackets; the last column is our AUROC minus the method's)"
+        if ours.get("auroc_low") is not None
+        else ""
+    )
     lines = [
-        f"  How unusual: the signature-path novelty score separates unseen from trained test samples with "
-        f"AUROC **{ours['auroc']:.3f}** (FPR at 95 % TPR {ours['fpr_at_95_tpr']:.3f}); best baseline "
-        f"`{best['method']}` {best['auroc']:.3f}."
+        f"  How unusual: the signature-path novelty score separates {what} from trained test "
+        f"samples with AUROC **{_with_interval(ours, 'auroc', 'auroc_low', 'auroc_high')}** "
+        f"(FPR at 95 % TPR {_with_interval(ours, 'fpr_at_95_tpr', 'fpr_low', 'fpr_high')}); "
+        f"best baseline `{best['method']}` {_with_interval(best, 'auroc', 'auroc_low', 'auroc_high')}{sure}."
     ]
-    lines += ["", "| method | kind | AUROC | FPR at 95 % TPR | note |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| method | kind | AUROC | FPR at 95 % TPR | ours − it (AUROC) | note |",
+        "|---|---|---|---|---|---|",
+    ]
     for m in novelty:
         lines.append(
-            f"| {m['method']} | {m['kind']} | {m['auroc']:.3f} | {m['fpr_at_95_tpr']:.3f} | {m['note'] or ''} |"
+            f"| {m['method']} | {m['kind']} | {_with_interval(m, 'auroc', 'auroc_low', 'auroc_high')} | "
+            f"{_with_interval(m, 'fpr_at_95_tpr', 'fpr_low', 'fpr_high')} | {_difference(m)} | {m['note'] or ''} |"
         )
     lines.append("")
     return lines

@@ -204,6 +204,10 @@ class StoreReader:
             run, step_id("novelty", model), "metrics"
         )
 
+    def novelty_by_class(self, run: str, model: str) -> pd.DataFrame:
+        """Each unseen class's own novelty metrics (with bootstrap intervals)."""
+        return self.table(run, step_id("novelty", model), "metrics_by_class")
+
     def layer_values(self, run: str, model: str, layer: str) -> tuple[list[str], np.ndarray]:
         from pathways.analysis.activations import load_layer
 

@@ -129,8 +129,13 @@ def test_novelty_roc_matches_stored_auroc(frame: Frame):
     histogram, roc = frame.views["novelty"].novelty("small", "mlp", "signature_path", [1, 7, 3])
     assert [t["name"] for t in histogram["data"]] == ["class 1", "class 7", "class 3"]
     scores, metrics = frame.reader.novelty("small", "mlp")
-    stored = metrics.set_index("method").loc["signature_path", "auroc"]
-    assert f"signature_path (AUROC {stored:.3f})" in [t["name"] for t in roc["data"]]
+    row = metrics.set_index("method").loc["signature_path"]
+    stored, low, high = row["auroc"], row["auroc_low"], row["auroc_high"]
+    assert low < stored < high  # the stored 95 % bootstrap interval, shown in the legend
+    name = f"signature_path (AUROC {stored:.3f} [{low:.3f}, {high:.3f}])"
+    assert (
+        name in [t["name"] for t in roc["data"]] and "bootstrap" in roc["layout"]["title"]["text"]
+    )
     last = roc["data"][0]
     assert last["x"][-1] == pytest.approx(1.0) and last["y"][-1] == pytest.approx(1.0)
     test = scores[scores.split.astype(str) == "test"]

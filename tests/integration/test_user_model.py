@@ -240,7 +240,11 @@ def _one_line_error(folder: Path, toml: str, *args: str) -> str:
         (None, ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "missing.pt"'), "is not a file"),
         (None, ("{ width = 8 }", '{ width = 4 }\ncheckpoint = "weights/resnet.pt"'), "mis-shaped"),
         (None, ("user_nets:SmallResNet", "user_nets:Nothing"), "has no 'Nothing'"),
-        ("junk", ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "junk.pt"'), "not a loadable state_dict"),
+        (
+            "junk",
+            ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "junk.pt"'),
+            "not a loadable state_dict",
+        ),
         (None, ("{ width = 8 }", '{ width = 8 }\nexplain_layer = "head.3"'), "with spatial maps"),
     ],
 )

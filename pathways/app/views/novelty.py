@@ -70,9 +70,33 @@ class NoveltyView:
         classes = [int(c) for c in classes or []]
         methods = metrics.loc[metrics["kind"] != "oracle", "method"].tolist()  # every score
         method = method if method in scores.columns else ours_method(metrics)
-        return novelty_histogram(scores, method, classes, self.reader.class_names(run)), roc_figure(
-            scores, methods, [c for c in unseen if c in classes] or unseen
+        names = self.reader.class_names(run)
+        chosen = [c for c in unseen if c in classes] or unseen
+        return novelty_histogram(scores, method, classes, names), roc_figure(
+            scores, methods, chosen, self._intervals(run, model, metrics, chosen, unseen), names
         )
+
+    def _intervals(
+        self, run: str, model: str, metrics: pd.DataFrame, chosen: list[int], unseen: list[int]
+    ) -> dict[str, tuple[float, float]]:
+        """The stored AUROC intervals for the unseen classes shown: pooled when all are, one
+        class's own when one is (none for another choice, or a run without intervals)."""
+        table = metrics
+        if len(chosen) == 1 and len(unseen) > 1:
+            try:
+                by_class = self.reader.novelty_by_class(run, model)
+            except StoreError:
+                return {}
+            table = by_class[by_class["unseen_class"] == chosen[0]]
+        elif sorted(chosen) != sorted(unseen):
+            return {}
+        if "auroc_low" not in table.columns:
+            return {}
+        return {
+            r.method: (float(r.auroc_low), float(r.auroc_high))
+            for r in table.itertuples()
+            if pd.notna(r.auroc_low)
+        }
 
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         methods, method = self.options(state["run"], state["model"])
@@ -126,10 +150,16 @@ def novelty_histogram(
 
 
 def roc_figure(
-    scores: pd.DataFrame, methods: list[str], unseen_classes: list[int]
+    scores: pd.DataFrame,
+    methods: list[str],
+    unseen_classes: list[int],
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+    names: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """ROC curves (unseen test vs trained test samples) of our score and the baselines; the
-    first of ``methods`` (ours) is drawn thicker."""
+    first of ``methods`` (ours) is drawn thicker. ``intervals``: each method's 95 % bootstrap
+    interval of the AUROC, shown in the legend."""
+    intervals = intervals or {}
     test = scores[scores["split"].astype(str) == "test"]
     test = test[test["seen"] | test["label"].isin(unseen_classes)]
     positive = ~test["seen"].to_numpy()
@@ -143,7 +173,12 @@ def roc_figure(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": f"{method} (AUROC {auroc(test[method].to_numpy(), positive):.3f})",
+                "name": f"{method} (AUROC {auroc(test[method].to_numpy(), positive):.3f}"
+                + (
+                    f" [{intervals[method][0]:.3f}, {intervals[method][1]:.3f}])"
+                    if method in intervals
+                    else ")"
+                ),
                 "x": fpr,
                 "y": tpr,
                 "line": {"width": width, "color": PALETTE[i % len(PALETTE)]},
@@ -162,7 +197,8 @@ def roc_figure(
     return {
         "data": traces,
         "layout": figure_layout(
-            "ROC: unseen vs trained test samples",
+            f"ROC: {', '.join(class_label(c, names) for c in unseen_classes)} (unseen) vs trained "
+            "test samples" + (" — AUROC with 95 % bootstrap intervals" if intervals else ""),
             xaxis={"title": {"text": "false-positive rate"}},
             yaxis={"title": {"text": "true-positive rate"}},
         ),
