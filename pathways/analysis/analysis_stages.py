@@ -351,9 +351,14 @@ def novelty_stage(
         advance()
     last = list(hidden)[-1]
     metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed), last)
-    by_class = by_class_with_notes_and_oracle(
-        evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed), last
-    )
+    only = np.unique(labels[~seen])
+    if len(only) == 1:  # one unseen class: its own figures are the pooled ones
+        by_class = metrics.assign(unseen_class=int(only[0]))
+        by_class = by_class[["unseen_class", *metrics.columns]]
+    else:
+        by_class = by_class_with_notes_and_oracle(
+            evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed), last
+        )
     ours = ours_method(metrics)
     differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()

@@ -12,6 +12,9 @@ Baselines, computed on the same activations:
   covariance (Lee et al., 2018), per layer;
 - ``knn``: distance to the k-th nearest train sample in L2-normalised features of the last
   hidden layer (Sun et al., 2022);
+- ``vim``: virtual-logit matching on the last hidden layer (Wang et al., 2022);
+- ``mahalanobis_sum``: every hidden layer's Mahalanobis distance, standardised on the train
+  samples, summed with equal weights (a multi-layer Mahalanobis without learnt weights);
 - ``relative_mahalanobis``: the Mahalanobis score of the last hidden layer minus that of one
   background Gaussian fitted to all train samples (Ren et al., 2021), both with the *same*
   Ledoit–Wolf shrinkage (estimated once, on the class-centred samples; different shrinkage for
@@ -129,6 +132,55 @@ def relative_mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray
     return class_term - background_term
 
 
+def vim_principal_dim(n_features: int) -> int:
+    """The principal subspace's dimension ViM uses for ``n_features`` (Wang et al., 2022:
+    1000 from 2048 features, 512 from 768, half the features below)."""
+    if n_features >= 2048:
+        return 1000
+    if n_features >= 768:
+        return 512
+    return max(1, n_features // 2)
+
+
+def vim(features: np.ndarray, logits: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Virtual-logit matching (Wang et al., 2022): the norm of a sample's features outside the
+    principal subspace of the fitted samples (around the origin ``u = −W⁺b``), scaled by ``α``
+    (mean max logit over mean residual norm on the fitted samples), minus the energy term
+    ``logsumexp(logits)``. Higher = more unusual; as ``−log`` of one minus the virtual class's
+    softmax probability, it orders samples exactly as that probability does.
+
+    ``W`` and ``b`` (the output layer) are not stored: they are recovered by least squares from
+    the fitted samples' features and logits — exact when ``features`` feed the output layer
+    directly (as the last hidden layer of the built-in networks does) and have full rank on the
+    fitted samples; a unit that never varies (a dead ReLU) leaves its weight undetermined, and
+    the minimum-norm solution is used.
+    """
+    x = features.astype(np.float64)
+    z = logits.astype(np.float64)
+    design = np.hstack([x[fit], np.ones((fit.sum(), 1))])
+    coef, *_ = np.linalg.lstsq(design, z[fit], rcond=None)
+    weights, bias = coef[:-1].T, coef[-1]  # W: [classes, features], b: [classes]
+    origin = -np.linalg.pinv(weights) @ bias
+    centred = x[fit] - origin
+    _, vectors = np.linalg.eigh(centred.T @ centred / len(centred))  # ascending eigenvalues
+    residual_space = vectors[:, : x.shape[1] - vim_principal_dim(x.shape[1])]
+    residual = np.linalg.norm((x - origin) @ residual_space, axis=1)
+    alpha = z[fit].max(axis=1).mean() / max(residual[fit].mean(), 1e-12)
+    return alpha * residual - logsumexp(z, axis=1)
+
+
+def mahalanobis_sum(
+    layers: dict[str, np.ndarray], labels: np.ndarray, fit: np.ndarray
+) -> np.ndarray:
+    """Multi-layer Mahalanobis with equal weights: every hidden layer's closest-class
+    Mahalanobis distance, standardised by its fitted samples' mean and std, summed."""
+    total = np.zeros(len(labels))
+    for values in layers.values():
+        d = mahalanobis(values, labels, fit)
+        total += (d - d[fit].mean()) / max(d[fit].std(), 1e-12)
+    return total
+
+
 def knn_distance(values: np.ndarray, fit: np.ndarray, k: int = 10) -> np.ndarray:
     """Distance to the k-th nearest fitted sample in L2-normalised features (fitted samples
     exclude themselves)."""
@@ -210,6 +262,14 @@ def mahalanobis_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
         f"mahalanobis:{layer}": mahalanobis(values, inputs.labels, inputs.fit)
         for layer, values in inputs.hidden.items()
     }
+
+
+def vim_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {"vim": vim(inputs.last_hidden, inputs.logits, inputs.fit)}
+
+
+def mahalanobis_sum_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
+    return {"mahalanobis_sum": mahalanobis_sum(inputs.hidden, inputs.labels, inputs.fit)}
 
 
 def relative_mahalanobis_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
@@ -369,8 +429,10 @@ def score_differences(
     (``unseen_class`` missing) and each unseen class alone. A positive AUROC difference and a
     negative FPR difference favour ours."""
     negative = evaluate_on & ~unseen
+    classes = np.unique(labels[unseen])
     groups: list[tuple[Any, np.ndarray]] = [(pd.NA, evaluate_on & unseen)]
-    groups += [(int(u), evaluate_on & (labels == u)) for u in np.unique(labels[unseen])]
+    if len(classes) > 1:  # one unseen class: its rows are the pooled ones (copied below)
+        groups += [(int(u), evaluate_on & (labels == u)) for u in classes]
     rows = []
     for group, positive in groups:
         draws = _draws(positive, negative, bootstrap, seed)
@@ -399,6 +461,8 @@ def score_differences(
                 }
             )
     table = pd.DataFrame(rows)
+    if len(classes) == 1 and not table.empty:
+        table = pd.concat([table, table.assign(unseen_class=int(classes[0]))], ignore_index=True)
     if not table.empty:
         table["unseen_class"] = table["unseen_class"].astype("Int64")
     return table

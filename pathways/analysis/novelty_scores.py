@@ -44,6 +44,8 @@ NOVELTY_SCORES: dict[str, NoveltyScore] = {
         NoveltyScore("knn", "baseline", f"{_NOVELTY}:knn_scores"),
         NoveltyScore("mahalanobis", "baseline", f"{_NOVELTY}:mahalanobis_scores", per_layer=True),
         NoveltyScore("relative_mahalanobis", "baseline", f"{_NOVELTY}:relative_mahalanobis_scores"),
+        NoveltyScore("vim", "baseline", f"{_NOVELTY}:vim_scores"),
+        NoveltyScore("mahalanobis_sum", "baseline", f"{_NOVELTY}:mahalanobis_sum_scores"),
     ]
 }
 

@@ -95,3 +95,29 @@ def test_per_class_metrics_and_paired_differences():
         )
     easy = diff[diff.unseen_class == 8].iloc[0]
     assert easy["auroc_difference_low"] > 0  # paired: the noisier copy is surely worse on 8
+
+
+def test_vim_recovers_the_output_layer_and_scores_the_residual():
+    from pathways.analysis.novelty import vim, vim_principal_dim
+
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(6, 6)))[0]
+    # train features vary mostly along 3 of 6 directions; logits are a linear read-out
+    scale = np.array([2.0, 2.0, 2.0, 0.05, 0.05, 0.05])
+    train = (rng.normal(size=(300, 6)) * scale) @ basis.T
+    off = (rng.normal(size=(20, 6)) * scale) @ basis.T + 3.0 * basis[:, 5]  # off the main span
+    x = np.vstack([train, off])
+    w, b = rng.normal(size=(2, 6)), np.array([0.3, -0.2])
+    logits = x @ w.T + b
+    fit = np.r_[np.ones(300, bool), np.zeros(20, bool)]
+    score = vim(x, logits, fit)
+    assert vim_principal_dim(6) == 3 and vim_principal_dim(800) == 512
+    # by the paper's definition, with the true W, b
+    origin = -np.linalg.pinv(w) @ b
+    centred = train - origin
+    _, vectors = np.linalg.eigh(centred.T @ centred / 300)
+    residual = np.linalg.norm((x - origin) @ vectors[:, :3], axis=1)
+    alpha = logits[:300].max(1).mean() / residual[:300].mean()
+    expected = alpha * residual - np.log(np.exp(logits).sum(1))
+    np.testing.assert_allclose(score, expected, rtol=1e-6, atol=1e-6)
+    assert score[300:].min() > np.quantile(score[:300], 0.99)  # the off-span points stand out
