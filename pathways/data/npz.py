@@ -13,10 +13,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from pathways.data.digits import Digits
-from pathways.data.pictures import conform
+from pathways.data.pictures import conformed
 from pathways.errors import DataError
 
 
@@ -108,11 +107,5 @@ def load_npz(
         raise DataError(
             f"{path}: {len(images)} images but {len(labels)} labels — save one label per image"
         )
-    if only is not None:
-        keep = np.isin(labels, sorted(only))
-        images, labels = images[keep], labels[keep]
-    stored = 1 if images.ndim == 3 else 3
-    wanted = channels or stored
-    if len(images) and (wanted != stored or image_size is not None):
-        images = np.stack([conform(Image.fromarray(im), wanted, image_size) for im in images])
-    return Digits(images=images, labels=labels, name=f"npz:{path.name}", names=names)
+    digits = Digits(images=images, labels=labels, name=f"npz:{path.name}", names=names)
+    return conformed(digits, image_size=image_size, channels=channels, only=only)

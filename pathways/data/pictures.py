@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from pathways.data.digits import Digits
+
 GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"}
 """Pillow modes of images stored without colour."""
 
@@ -30,3 +32,25 @@ def conform(image: Image.Image, channels: int, size: tuple[int, int] | None) -> 
     if size is not None and (converted.height, converted.width) != tuple(size):
         converted = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
     return np.asarray(converted, dtype=np.uint8)
+
+
+def conformed(
+    digits: Digits,
+    *,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    only: set[int] | None = None,
+) -> Digits:
+    """``digits`` limited to the labels in ``only`` (default all), each image brought to
+    ``channels`` (default as stored) and ``image_size`` (default its own) by :func:`conform`;
+    unchanged images are not copied."""
+    images, labels = digits.images, digits.labels
+    if only is not None:
+        keep = np.isin(labels, sorted(only))
+        images, labels = images[keep], labels[keep]
+    stored = 1 if images.ndim == 3 else 3
+    if len(images) and ((channels or stored) != stored or image_size is not None):
+        images = np.stack(
+            [conform(Image.fromarray(im), channels or stored, image_size) for im in images]
+        )
+    return Digits(images=images, labels=labels, name=digits.name, names=digits.names)

