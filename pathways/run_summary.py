@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from pathways.data.digits import class_label
 from pathways.errors import StoreError
 from pathways.parquet_io import reading
 
@@ -32,8 +33,7 @@ class RunSummary:
 
     def name(self, label: int) -> str:
         """How to show a class: its name (``"cat"``), or ``"class 3"`` for a numbered one."""
-        name = self.names.get(int(label), str(int(label)))
-        return name if name != str(int(label)) else f"class {int(label)}"
+        return class_label(label, self.names)
 
     def layers(self, model: str) -> list[str]:
         """The model's analysis layers, input side first, ``logit`` last."""

@@ -11,7 +11,6 @@ tens of thousands of points. Numpy arrays are sent as they are (Dash encodes the
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -82,12 +81,6 @@ def message_figure(text: str) -> dict[str, Any]:
             annotations=[{"text": text, "showarrow": False, "font": {"size": 15}}],
         ),
     }
-
-
-def class_label(cls: int, names: Mapping[int, str] | None = None) -> str:
-    """How a class is shown: its name when the source names it (``cat``), else ``class 3``."""
-    name = (names or {}).get(int(cls))
-    return name if name is not None and name != str(int(cls)) else f"class {int(cls)}"
 
 
 def class_colour(cls: int, classes: list[int]) -> str:

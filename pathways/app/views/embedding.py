@@ -15,13 +15,13 @@ from pathways.app.figures import (
     COLOUR_BY,
     PALETTE,
     class_colour,
-    class_label,
     figure_layout,
     message_figure,
     typed,
 )
 from pathways.app.view import View, graph, on_tab
 from pathways.app.views.sample import SAMPLE_ID
+from pathways.data.digits import class_label
 from pathways.errors import StoreError
 
 NAME = "embedding"

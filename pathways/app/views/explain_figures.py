@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pathways.app.figures import class_colour, class_label, figure_layout
+from pathways.app.figures import class_colour, figure_layout
+from pathways.data.digits import class_label
 
 GREY = [[0, "#ffffff"], [1, "#000000"]]
 DIVERGING = "RdBu"  # Plotly's RdBu runs blue (low) → red (high)

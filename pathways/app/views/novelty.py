@@ -16,11 +16,11 @@ from pathways.app.data import StoreReader
 from pathways.app.figures import (
     PALETTE,
     class_colour,
-    class_label,
     figure_layout,
     message_figure,
 )
 from pathways.app.view import View, graph, on_tab, picker
+from pathways.data.digits import class_label
 from pathways.errors import StoreError
 
 NAME = "novelty"

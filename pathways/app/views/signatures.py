@@ -10,8 +10,9 @@ from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
 from pathways.app.data import StoreReader
-from pathways.app.figures import class_colour, class_label, figure_layout, message_figure
+from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.view import View, graph, on_tab, picker
+from pathways.data.digits import class_label
 from pathways.errors import StoreError
 
 NAME = "signatures"
