@@ -35,8 +35,11 @@ def is_activation(module: nn.Module) -> bool:
     )
 
 
-def _run(model: nn.Module, x: Tensor, modules: Sequence[str]) -> tuple[Any, dict[str, list[Any]]]:
-    """The model's output on ``x`` and, per module, what each call returned (shape or type)."""
+def _run(
+    model: nn.Module, x: Tensor, modules: Sequence[str]
+) -> tuple[Any, dict[str, list[Any]], list[str]]:
+    """The model's output on ``x``; per module, what each call returned (shape or type); and
+    the modules in the order their calls ran."""
     found = dict(model.named_modules())
     seen: dict[str, list[Any]] = defaultdict(list)
     order: list[str] = []
@@ -66,8 +69,12 @@ def _run(model: nn.Module, x: Tensor, modules: Sequence[str]) -> tuple[Any, dict
         for handle in handles:
             handle.remove()
         model.train(was_training)
-    seen["__order__"] = order
-    return output, seen
+    return output, seen, order
+
+
+def spatial_layers(layers: dict[str, str]) -> list[str]:
+    """The analysis layers (key → kind, as :func:`analysis_layers` gives) with spatial maps."""
+    return [key for key, kind in layers.items() if kind == "conv"]
 
 
 def _unknown(name: str, modules: dict[str, nn.Module]) -> ModelError:
@@ -109,7 +116,7 @@ def analysis_layers(
         if names
         else [n for n, m in modules.items() if n and is_activation(m)]
     )
-    output, seen = _run(model, x, hooked)
+    output, seen, order = _run(model, x, hooked)
     if not isinstance(output, Tensor) or tuple(output.shape) != (len(x), n_classes):
         shape = tuple(output.shape) if isinstance(output, Tensor) else type(output).__name__
         raise ModelError(
@@ -120,7 +127,7 @@ def analysis_layers(
         # every call of every activation module, in the order they ran
         calls: dict[str, int] = defaultdict(int)
         names = []
-        for module in seen["__order__"]:
+        for module in order:
             names.append(output_key(module, calls[module], len(seen[module])))
             calls[module] += 1
         if not names:

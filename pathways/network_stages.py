@@ -34,7 +34,7 @@ from pathways.data.subsets import (
     select_samples,
 )
 from pathways.errors import ModelError, PathwaysError, StoreError, TrainingDiverged
-from pathways.layer_choice import analysis_layers
+from pathways.layer_choice import analysis_layers, spatial_layers
 from pathways.memory import release_freed_memory
 from pathways.model_input import model_inputs
 from pathways.model_types import comes_trained, model_type
@@ -194,7 +194,7 @@ def _check_explain_layer(spec: Any, layers: dict[str, str]) -> None:
     """A torch model's ``explain_layer`` is one of its spatial analysis layers (checked here,
     before training, not when the explain step runs)."""
     wanted = getattr(spec, "explain_layer", None)
-    spatial = [k for k, kind in layers.items() if kind == "conv"]
+    spatial = spatial_layers(layers)
     if wanted is not None and wanted not in spatial:
         raise ModelError(
             f"models: {spec.name!r}: explain_layer {wanted!r} is not one of its analysis layers "
@@ -290,9 +290,7 @@ def capture_stage(
     samples_path = data.path("samples")
     n = pq.read_metadata(samples_path).num_rows
     params = {"capture": capture, "device": device}
-    produces_maps = capture["feature_maps"] and any(
-        kind == "conv" for kind in description["hidden_layers"].values()
-    )
+    produces_maps = capture["feature_maps"] and bool(spatial_layers(description["hidden_layers"]))
     names = ["activations", "feature_maps"] if produces_maps else ["activations"]
     if shard_samples and n > shard_samples and on_cluster() and scratch is not None:
         job = functools.partial(_capture_shard, train, samples_path, params, scratch)

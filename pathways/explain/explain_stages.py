@@ -29,6 +29,7 @@ from pathways.explain.attribution import (
 )
 from pathways.explain.feature_maps import feature_maps
 from pathways.explain.rotation import rotation_study
+from pathways.layer_choice import spatial_layers
 from pathways.model_input import PixelInput, pixels
 from pathways.network_stages import load_trained_model
 from pathways.progress import Progress
@@ -83,12 +84,7 @@ def explain_stage(
     cluster of ``cluster_layers`` its members' mean image, occlusion and Grad-CAM maps."""
     description = train["model"]
     name = description["spec"]["name"]
-    network = load_trained_model(description, train["weights.pt"])
-    for module in network.modules():  # an in-place ReLU would break the backward hooks
-        if getattr(module, "inplace", False):
-            module.inplace = False
-    image = ImageFormat.from_json(description["image"])
-    model = PixelInput(network, description["input_kind"], image).eval()
+    network, model, image = _explainable(description, train["weights.pt"])
     _check_patch(occlusion_patch, occlusion_stride, image)
     classes = list(description["classes"])
     samples, images = read_samples(data.path("samples"))
@@ -144,20 +140,35 @@ def explain_stage(
         "clusters": means.pop("clusters"),
         "cluster_members": members.drop(columns=["size"]),
         "images": pictures.astype(np.float32),
-        **{
-            k: found[k]
-            for k in (
-                "occlusion_predicted",
-                "occlusion_true",
-                "integrated_gradients",
-                "gradcam",
-                "deconv",
-            )
-        },
+        **{k: found[k] for k in _PER_SAMPLE_MAPS},
         **means,
         "settings": settings,
         **{f"maps_{n}": values.astype(np.float32) for n, values in maps.items()},
     }
+
+
+_PER_SAMPLE_MAPS = (
+    "occlusion_predicted",
+    "occlusion_true",
+    "integrated_gradients",
+    "gradcam",
+    "deconv",
+)
+"""The per-sample maps of every explained row, stored as arrays of those names."""
+
+
+def _explainable(
+    description: dict[str, Any], weights: bytes
+) -> tuple[torch.nn.Module, PixelInput, ImageFormat]:
+    """The trained network (its in-place activations made out-of-place: an in-place ReLU
+    would break the backward hooks), the same network taking [0, 1] pixels, and the images'
+    format."""
+    network = load_trained_model(description, weights)
+    for module in network.modules():
+        if getattr(module, "inplace", False):
+            module.inplace = False
+    image = ImageFormat.from_json(description["image"])
+    return network, PixelInput(network, description["input_kind"], image).eval(), image
 
 
 def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:
@@ -173,7 +184,7 @@ def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:
 def _explain_layer(description: dict[str, Any], layer: str) -> str | None:
     """The layer of Grad-CAM and the DeconvNet: a ``torch`` model's ``explain_layer`` (default
     its last spatial layer), a built-in CNN's ``explain.layer``, none for an MLP."""
-    spatial = [k for k, kind in description["hidden_layers"].items() if kind == "conv"]
+    spatial = spatial_layers(description["hidden_layers"])
     spec = description["spec"]
     if spec["type"] == "torch":
         # the train step checked that a named explain_layer is one of them
@@ -200,7 +211,7 @@ def _feature_map_layers(network: torch.nn.Module, description: dict[str, Any]) -
     """Display name → layer key (under the pixel wrapper) of the maps shown per sample."""
     declared = getattr(network, "feature_map_layers", None)
     if declared is None:
-        declared = {k: k for k, kind in description["hidden_layers"].items() if kind == "conv"}
+        declared = {k: k for k in spatial_layers(description["hidden_layers"])}
     return {name: "network." + key for name, key in declared.items()}
 
 
