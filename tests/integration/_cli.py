@@ -28,3 +28,12 @@ def pathways(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedP
     if check and result.returncode != 0:
         raise AssertionError(f"pathways {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def experiment_folder(folder: Path, data_dir: Path, files: dict[str, str] | None = None) -> Path:
+    """``folder`` made a user's working folder: the session's data folder (``data_dir``) as its
+    ``data/``, and ``files`` (name → text: experiment files) written into it."""
+    (folder / "data").symlink_to(data_dir, target_is_directory=True)
+    for name, text in (files or {}).items():
+        (folder / name).write_text(text)
+    return folder

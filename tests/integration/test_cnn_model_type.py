@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _cli import pathways
+from _cli import experiment_folder, pathways
 
 CNN = """
 name = "cnn"
@@ -40,9 +40,7 @@ rotation_samples_per_class = 5
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    folder = tmp_path_factory.mktemp("cnn")
-    (folder / "data").symlink_to(data_dir, target_is_directory=True)
-    (folder / "cnn.toml").write_text(CNN)
+    folder = experiment_folder(tmp_path_factory.mktemp("cnn"), data_dir, {"cnn.toml": CNN})
     pathways("run", "cnn.toml", cwd=folder)
     return folder / "store" / "cnn"
 

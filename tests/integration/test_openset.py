@@ -10,7 +10,7 @@ import pandas as pd
 from pathways.analysis.novelty_scores import NOVELTY_SCORES
 from pathways.openset import split_classes
 
-from _cli import pathways
+from _cli import experiment_folder, pathways
 
 ARGS = ("benchmark", "openset", "--models", "mlp", "--splits", "2", "--epochs", "1")
 SMALL = ("--samples-per-class", "40", "--bootstrap", "100")
@@ -25,7 +25,7 @@ def test_splits_are_seeded_partitions():
 
 
 def test_the_benchmark_runs_every_score_and_is_resumable(tmp_path: Path, data_dir: Path):
-    (tmp_path / "data").symlink_to(data_dir, target_is_directory=True)
+    experiment_folder(tmp_path, data_dir)
     first = pathways(*ARGS, *SMALL, cwd=tmp_path)
     folder = tmp_path / "store" / "openset"
     results = pd.read_parquet(folder / "results.parquet")

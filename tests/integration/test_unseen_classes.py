@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from _cli import pathways
+from _cli import experiment_folder, pathways
 
 EXPERIMENT = """
 name = "two-unseen"
@@ -36,9 +36,9 @@ rotation_samples_per_class = 4
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    folder = tmp_path_factory.mktemp("unseen")
-    (folder / "data").symlink_to(data_dir, target_is_directory=True)
-    (folder / "two.toml").write_text(EXPERIMENT)
+    folder = experiment_folder(
+        tmp_path_factory.mktemp("unseen"), data_dir, {"two.toml": EXPERIMENT}
+    )
     pathways("run", "two.toml", cwd=folder)
     return folder
 
