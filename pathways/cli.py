@@ -564,12 +564,20 @@ def benchmark_openset(
     import pandas as pd
 
     from pathways.config import parse_experiment
-    from pathways.openset import collect, experiment, markdown, protocols_named, summarise
+    from pathways.openset import (
+        check_splits,
+        collect,
+        experiment,
+        markdown,
+        protocols_named,
+        summarise,
+    )
     from pathways.pipeline import build_plan, runner_for
     from pathways.planning import step_id
     from pathways.threads import configure_threads
 
     chosen = protocols_named(protocol or ["mnist"])
+    check_splits(chosen, splits)
     types = [m.strip() for m in models.split(",") if m.strip()]
     configure_threads(threads)
     frames, ran = [], 0

@@ -150,7 +150,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "novelty",
-            3,  # per unseen class; bootstrap intervals; differences to ours
+            4,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores
             f"{_ANALYSIS}:novelty_stage",
             ("capture", "clusters", "paths"),
             keyed_on=("trained_classes",),
@@ -181,7 +181,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "report",
-            5,  # class names; checkpoint models
+            6,  # 5: class names, checkpoint models; 6: how rare the unseen paths are
             "pathways.analysis.report:report_stage",
             per="experiment",
             reads_models=(

@@ -363,7 +363,9 @@ def novelty_stage(
     differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()
     for method, values in computed.items():
-        score_table[method] = values.astype(np.float32)
+        score_table[method] = values.astype(
+            np.float64
+        )  # as evaluated: float32 would tie scores apart
     affinity = signature_affinity(hidden | {"logit": logits}, labels, fit, sorted(unseen_classes))
     advance()
     return {

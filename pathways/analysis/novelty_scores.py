@@ -23,11 +23,15 @@ from pathways.named import load_named
 class NoveltyScore:
     name: str
     kind: str
-    """``ours`` or ``baseline``; the stage adds an ``oracle`` row for each per-layer score."""
+    """``ours`` (exactly one: the default score), ``variant`` (another design of ours, kept so
+    every run measures what it adds or costs) or ``baseline``; the stage adds an ``oracle`` row
+    for each per-layer score."""
     func: str
     """``"module:function"`` computing ``{method: scores}`` from a ``NoveltyInputs``."""
     per_layer: bool = False
     """One method per hidden layer (``mahalanobis:fc1``), rather than one."""
+    note: str = ""
+    """What a reader of the metrics table should know about it (shown as the row's note)."""
     version: int = 1
 
     def load(self) -> Callable:
@@ -38,12 +42,29 @@ _NOVELTY = "pathways.analysis.novelty"
 NOVELTY_SCORES: dict[str, NoveltyScore] = {
     s.name: s
     for s in [
-        NoveltyScore("signature_path", "ours", f"{_NOVELTY}:signature_path_scores"),
+        NoveltyScore("signature_knn_path", "ours", f"{_NOVELTY}:signature_knn_path_scores"),
+        NoveltyScore(
+            "signature_knn",
+            "variant",
+            f"{_NOVELTY}:signature_knn_scores",
+            note="ours without the path term",
+        ),
+        NoveltyScore(
+            "signature_path",
+            "variant",
+            f"{_NOVELTY}:signature_path_scores",
+            note="ours without the kNN terms (the first default)",
+        ),
         NoveltyScore("msp", "baseline", f"{_NOVELTY}:msp_scores"),
         NoveltyScore("energy", "baseline", f"{_NOVELTY}:energy_scores"),
         NoveltyScore("knn", "baseline", f"{_NOVELTY}:knn_scores"),
         NoveltyScore("mahalanobis", "baseline", f"{_NOVELTY}:mahalanobis_scores", per_layer=True),
-        NoveltyScore("relative_mahalanobis", "baseline", f"{_NOVELTY}:relative_mahalanobis_scores"),
+        NoveltyScore(
+            "relative_mahalanobis",
+            "baseline",
+            f"{_NOVELTY}:relative_mahalanobis_scores",
+            version=2,  # 2: unshrunk covariances, as OpenOOD (1: one Ledoit–Wolf shrinkage)
+        ),
         NoveltyScore("vim", "baseline", f"{_NOVELTY}:vim_scores"),
         NoveltyScore("mahalanobis_sum", "baseline", f"{_NOVELTY}:mahalanobis_sum_scores"),
     ]
@@ -60,6 +81,12 @@ def ours_method(metrics: Any) -> str:
     return str(metrics.loc[metrics["kind"] == "ours", "method"].iloc[0])
 
 
+def score_note(method: str) -> str:
+    """The registered note of the score a method comes from."""
+    return NOVELTY_SCORES[method.split(":")[0]].note
+
+
 def score_kind(method: str) -> str:
-    """``ours`` or ``baseline``: the kind of the registered score a method comes from."""
+    """``ours``, ``variant`` or ``baseline``: the kind of the registered score a method comes
+    from."""
     return NOVELTY_SCORES[method.split(":")[0]].kind

@@ -154,6 +154,7 @@ def _question_3(
             distribution["class"].isin(trained) & (distribution["rank"] == 1)
         ]
         mine = by_class[by_class["unseen_class"] == u]
+        new_path = _new_path_shares(inputs[step_id("paths", model)]["sample_paths"], u)
         mine_diff = (
             differences[differences["unseen_class"] == u] if not differences.empty else differences
         )
@@ -176,12 +177,27 @@ def _question_3(
                     int(c): p
                     for c, p in zip(trained_paths["class"], trained_paths["path"], strict=True)
                 },
+                "new_path_share": new_path,
                 "novelty": _novelty_rows(mine.drop(columns=["unseen_class"]), mine_diff),
                 "median_score_unseen": float(scores.loc[scores.label == u, ours].median()),
                 "median_score_trained": float(scores.loc[scores.seen, ours].median()),
             }
         )
     return answers
+
+
+def _new_path_shares(sample_paths: pd.DataFrame, unseen_class: int) -> dict[str, float]:
+    """How rare the unseen class's paths are: the share of its test samples whose path no
+    fitted sample (trained classes, train split) took, beside the same share for the trained
+    classes' test samples."""
+    split = sample_paths["split"].astype(str)
+    known = set(sample_paths.loc[sample_paths["seen"] & (split == "train"), "path"])
+    test = sample_paths[split == "test"]
+    new = ~test["path"].isin(known)
+    return {
+        "unseen": float(new[test["label"] == unseen_class].mean()),
+        "trained": float(new[test["seen"]].mean()),
+    }
 
 
 def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
@@ -413,7 +429,14 @@ def _markdown_question_3(q: dict[str, Any], trained: list[int], name: Any) -> li
         lines.append("  At no layer do most of its samples sit in one trained class's clusters.")
     paths = "; ".join(f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"])
     own = "; ".join(f"{name(c)}: `{p}`" for c, p in q["trained_dominant_paths"].items())
-    lines += ["", f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}.", ""]
+    lines += ["", f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}."]
+    if q.get("new_path_share"):
+        rare = q["new_path_share"]
+        lines.append(
+            f"  {100 * rare['unseen']:.0f} % of its test samples took a path no train sample of "
+            f"the trained classes took (trained classes' test samples: {100 * rare['trained']:.0f} %)."
+        )
+    lines.append("")
     return lines + _markdown_novelty(q["novelty"])
 
 
@@ -442,7 +465,7 @@ def _markdown_novelty(novelty: list[dict[str, Any]], what: str = "unseen") -> li
         else ""
     )
     lines = [
-        f"  How unusual: the signature-path novelty score separates {what} from trained test "
+        f"  How unusual: our novelty score (`{ours['method']}`) separates {what} from trained test "
         f"samples with AUROC **{_with_interval(ours, 'auroc', 'auroc_low', 'auroc_high')}** "
         f"(FPR at 95 % TPR {_with_interval(ours, 'fpr_at_95_tpr', 'fpr_low', 'fpr_high')}); "
         f"best baseline `{best['method']}` {_with_interval(best, 'auroc', 'auroc_low', 'auroc_high')}{sure}."

@@ -148,7 +148,7 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
 
     page.get_by_text("Novelty", exact=True).first.click()
     page.wait_for_function(
-        "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_path')"
+        "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_knn_path')"
     )
     assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
     page.screenshot(path=str(SHOTS / "novelty.png"), full_page=True)

@@ -31,9 +31,9 @@ def test_pickers_default_to_trained_and_unseen_classes(frame: Frame):
     assert sort_options == [1, 7, 3] and sort_class == 1
     methods, method = frame.views["novelty"].options("small", "mlp")
     assert (
-        "signature_path" in methods
+        "signature_knn_path" in methods
         and "mahalanobis:best-layer" not in methods
-        and method == "signature_path"
+        and method == "signature_knn_path"
     )
 
 
@@ -126,13 +126,13 @@ def test_sample_view(frame: Frame):
 
 
 def test_novelty_roc_matches_stored_auroc(frame: Frame):
-    histogram, roc = frame.views["novelty"].novelty("small", "mlp", "signature_path", [1, 7, 3])
+    histogram, roc = frame.views["novelty"].novelty("small", "mlp", "signature_knn_path", [1, 7, 3])
     assert [t["name"] for t in histogram["data"]] == ["class 1", "class 7", "class 3"]
     scores, metrics = frame.reader.novelty("small", "mlp")
-    row = metrics.set_index("method").loc["signature_path"]
+    row = metrics.set_index("method").loc["signature_knn_path"]
     stored, low, high = row["auroc"], row["auroc_low"], row["auroc_high"]
     assert low < stored < high  # the stored 95 % bootstrap interval, shown in the legend
-    name = f"signature_path (AUROC {stored:.3f} [{low:.3f}, {high:.3f}])"
+    name = f"signature_knn_path (AUROC {stored:.3f} [{low:.3f}, {high:.3f}])"
     assert (
         name in [t["name"] for t in roc["data"]] and "bootstrap" in roc["layout"]["title"]["text"]
     )
@@ -140,7 +140,7 @@ def test_novelty_roc_matches_stored_auroc(frame: Frame):
     assert last["x"][-1] == pytest.approx(1.0) and last["y"][-1] == pytest.approx(1.0)
     test = scores[scores.split.astype(str) == "test"]
     assert stored == pytest.approx(
-        auroc(test["signature_path"].to_numpy(), ~test["seen"].to_numpy())
+        auroc(test["signature_knn_path"].to_numpy(), ~test["seen"].to_numpy())
     )
 
 

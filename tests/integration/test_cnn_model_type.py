@@ -92,7 +92,7 @@ def test_the_explorer_shows_the_cnn_run(run: Path):
     frame = Frame(StoreReader(run.parent))
     state = frame.initial(["cnn"])
     assert state["message"] == "" and state["layers"] == ["conv1", "conv2", "fc1", "logit"]
-    assert state["embedding"]["data"] and state["method"] == "signature_path"
+    assert state["embedding"]["data"] and state["method"] == "signature_knn_path"
     explain = frame.views["explain"]
     samples, first, clusters, cluster, message = explain.pickers("cnn", "small-cnn", [1, 7, 3])
     assert message == "" and len(samples) == 6 and clusters

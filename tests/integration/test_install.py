@@ -143,7 +143,7 @@ def test_pathways_runs_from_an_empty_folder_without_the_checkout(venv: Path, tmp
     assert len(activations) == 120 and set(activations["label"]) == {1, 3, 7}
     assert {"fc1__000", "fc3__63", "prob__7"} <= set(activations.columns)
     metrics = pd.read_parquet(tmp_path / "data/store/small/novelty/mlp/metrics.parquet")
-    assert "signature_path" in set(metrics["method"])
+    assert "signature_knn_path" in set(metrics["method"])
     assert (tmp_path / "data/store/small/report/report.md").is_file()
 
     # With no argument: the packaged default, written to ./data/store/default.

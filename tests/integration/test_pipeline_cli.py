@@ -331,7 +331,7 @@ def test_report_answers_the_three_questions(workdir: Path):
         "From which layer",
         "Are the signatures",
         "What does an unseen class look like",
-        "signature-path novelty score",
+        "our novelty score (",
         "Stability across training seeds",
     ):
         assert expected in text, expected
@@ -339,6 +339,8 @@ def test_report_answers_the_three_questions(workdir: Path):
     mlp = report["models"]["mlp"]
     assert mlp["question_1"][0]["class_a"] == 1 and mlp["question_1"][0]["class_b"] == 7
     assert {row["method"] for row in mlp["question_3"][0]["novelty"]} >= {
+        "signature_knn_path",
+        "signature_knn",
         "signature_path",
         "msp",
         "energy",

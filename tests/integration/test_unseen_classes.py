@@ -55,21 +55,45 @@ def test_each_unseen_class_has_its_own_correct_figures(run: Path):
     for u in (8, 9):
         part = test[test["seen"] | (test["label"] == u)]
         reported = {m["method"]: m for m in answers[u]["novelty"]}
-        for method in ("signature_path", "msp", "energy", "knn", "relative_mahalanobis"):
+        for method in (
+            "signature_knn_path",
+            "signature_knn",
+            "signature_path",
+            "msp",
+            "energy",
+            "knn",
+            "vim",
+        ):
             expected = roc_auc_score(part["label"] == u, part[method])
             stored = by_class[(by_class.unseen_class == u) & (by_class.method == method)]
             assert stored["auroc"].iloc[0] == pytest.approx(expected)
             assert reported[method]["auroc"] == pytest.approx(expected)
             assert reported[method]["auroc_low"] <= expected <= reported[method]["auroc_high"]
-        seen_auroc[u] = reported["signature_path"]["auroc"]
+        seen_auroc[u] = reported["signature_knn_path"]["auroc"]
         # only the trained classes are listed as trained classes
         assert set(answers[u]["trained_dominant_paths"]) == {"0", "6"}  # JSON keys
         assert reported["msp"]["auroc_difference"] == pytest.approx(
-            reported["signature_path"]["auroc"] - reported["msp"]["auroc"]
+            reported["signature_knn_path"]["auroc"] - reported["msp"]["auroc"]
         )
     assert seen_auroc[8] != seen_auroc[9]
     pooled = {m["method"]: m for m in report["models"]["mlp"]["novelty_pooled"]}
-    expected = roc_auc_score(~test["seen"], test["signature_path"])
-    assert pooled["signature_path"]["auroc"] == pytest.approx(expected)
+    expected = roc_auc_score(~test["seen"], test["signature_knn_path"])
+    assert pooled["signature_knn_path"]["auroc"] == pytest.approx(expected)
     markdown = pathways("report", "two-unseen", cwd=run).stdout
     assert "All unseen classes pooled" in markdown and "bootstrap intervals" in markdown
+
+
+def test_the_report_says_how_rare_each_unseen_classs_paths_are(run: Path):
+    paths = pd.read_parquet(run / "store" / "two-unseen" / "paths" / "mlp" / "sample_paths.parquet")
+    report = json.loads(pathways("report", "two-unseen", "--json", cwd=run).stdout)
+    answers = {q["class"]: q for q in report["models"]["mlp"]["question_3"]}
+    train_paths = set(paths.loc[paths["seen"] & (paths["split"] == "train"), "path"])
+    test = paths[paths["split"] == "test"]
+    for u in (8, 9):
+        mine = test[test["label"] == u]
+        expected = (~mine["path"].isin(train_paths)).mean()
+        assert answers[u]["new_path_share"]["unseen"] == pytest.approx(expected)
+        trained = (~test.loc[test["seen"], "path"].isin(train_paths)).mean()
+        assert answers[u]["new_path_share"]["trained"] == pytest.approx(trained)
+    markdown = pathways("report", "two-unseen", cwd=run).stdout
+    assert "took a path no train sample of the trained classes took" in markdown

@@ -9,14 +9,19 @@ from scipy.special import logsumexp, softmax
 from sklearn.metrics import roc_auc_score
 
 from pathways.analysis.novelty import (
+    NoveltyInputs,
     energy,
     evaluate,
+    fisher_combination,
     knn_distance,
     mahalanobis,
     msp,
     path_rarity,
     relative_mahalanobis,
-    signature_path_score,
+    signature_knn_path_scores,
+    signature_knn_scores,
+    signature_path_scores,
+    signature_score,
     tail_probability,
 )
 from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
@@ -42,11 +47,51 @@ def planted_layers(seed: int = 0):
 def test_signature_path_score_finds_the_planted_unseen_class():
     layers, labels, split, fit = planted_layers()
     paths = np.where(labels == 3, "0>1", np.where(labels == 1, "0>0", "1>1"))
-    score = signature_path_score(layers, paths, labels, fit)
+    score = signature_score(layers, labels, fit, paths=paths)
     test = split
     assert roc_auc_score(labels[test] == 3, score[test]) > 0.95
     # calibrated against the fitted samples: their p-values are roughly uniform
     assert np.median(score[fit]) < np.median(score[test & (labels == 3)])
+
+
+def test_signature_score_is_fisher_over_every_layers_distances_and_the_path():
+    layers, labels, split, fit = planted_layers()
+    paths = np.where(labels == 3, "0>1", np.where(labels == 1, "0>0", "1>1"))
+    score = signature_score(layers, labels, fit, knn_k=5, paths=paths)
+    assert roc_auc_score(labels[split] == 3, score[split]) > 0.95
+    # known answer, written out: -2 Σ log p over (Mahalanobis, kNN) of each layer and the path
+    components = [mahalanobis(v, labels, fit) for v in layers.values()]
+    components += [knn_distance(v, fit, 5) for v in layers.values()]
+    components.append(path_rarity(paths, fit))
+    expected = np.zeros(len(labels))
+    for component in components:
+        at_least = (component[fit][None, :] >= component[:, None]).sum(axis=1)
+        expected += -2 * np.log((1 + at_least) / (1 + fit.sum()))
+    np.testing.assert_allclose(score, expected)
+    # the stage's forms (distances computed once, shared with the baselines) give the same
+    inputs = NoveltyInputs(
+        layers, np.zeros((len(labels), 2)), np.full((len(labels), 2), 0.5), labels, fit, paths, 5
+    )
+    np.testing.assert_allclose(signature_knn_path_scores(inputs)["signature_knn_path"], score)
+    np.testing.assert_allclose(
+        signature_knn_scores(inputs)["signature_knn"],
+        signature_score(layers, labels, fit, knn_k=5),
+    )
+    np.testing.assert_allclose(
+        signature_path_scores(inputs)["signature_path"],
+        signature_score(layers, labels, fit, paths=paths),
+    )
+
+
+def test_fisher_combination_of_one_component_orders_as_the_component():
+    rng = np.random.default_rng(3)
+    component = rng.normal(size=200)
+    fit = np.arange(200) < 150
+    combined = fisher_combination([component], fit)
+    order = np.argsort(component[~fit])
+    assert np.all(np.diff(combined[~fit][order]) >= 0)  # monotone in the component
+    # against its own fitted samples, p is about uniform: -2 log p has mean about 2
+    assert combined[fit].mean() == pytest.approx(2.0, abs=0.3)
 
 
 def test_baseline_formulas():
@@ -118,21 +163,16 @@ def test_stability_of_identical_runs_is_perfect():
 def test_relative_mahalanobis_is_the_class_term_minus_the_background_term_by_hand():
     layers, labels, split, fit = planted_layers()
     x = layers["fc2"].astype(np.float64)
-    from sklearn.covariance import LedoitWolf
+    from sklearn.covariance import EmpiricalCovariance
 
+    # OpenOOD's RMDS: sklearn's EmpiricalCovariance for both terms, smallest class distance
     means = np.stack([x[fit & (labels == c)].mean(0) for c in (1, 7)])
     centred = np.concatenate([x[fit & (labels == c)] - means[i] for i, c in enumerate((1, 7))])
-    shrunk = LedoitWolf().fit(centred)
-    d = x[:, None, :] - means[None]
-    class_term = np.einsum("nkj,jl,nkl->nk", d, shrunk.precision_, d).min(1)
-    background = x[fit]
-    empirical = np.cov(background, rowvar=False, bias=True)
-    scale = np.trace(empirical) / x.shape[1]
-    same_shrinkage = (1 - shrunk.shrinkage_) * empirical + shrunk.shrinkage_ * scale * np.eye(10)
-    b = x - background.mean(0)
-    background_term = np.einsum("nj,jl,nl->n", b, np.linalg.inv(same_shrinkage), b)
-    expected = class_term - background_term
-    np.testing.assert_allclose(relative_mahalanobis(x, labels, fit), expected, rtol=1e-8, atol=1e-8)
+    within = EmpiricalCovariance(assume_centered=False).fit(centred)
+    class_term = np.stack([within.mahalanobis(x - m + centred.mean(0)) for m in means]).min(0)
+    whole = EmpiricalCovariance().fit(x[fit])
+    expected = class_term - whole.mahalanobis(x)
+    np.testing.assert_allclose(relative_mahalanobis(x, labels, fit), expected, rtol=1e-6, atol=1e-6)
     # It separates the planted unseen class from trained test samples (it does not invert).
     test = split
     score = relative_mahalanobis(x, labels, fit)
