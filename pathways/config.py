@@ -86,6 +86,23 @@ class TrainingSpec(Strict):
     batch_size: PositiveInt = 64
     learning_rate: float = Field(1e-3, gt=0.0)
     seed: int = 0
+    snapshots: list[int] = Field(default_factory=list)
+    """Epochs whose weights the train step keeps (0 = the untrained network) and the dynamics
+    stage measures; none by default."""
+
+    @model_validator(mode="after")
+    def _check_snapshots(self) -> TrainingSpec:
+        wrong = [e for e in self.snapshots if not 0 <= e <= self.epochs]
+        if wrong:
+            raise ValueError(
+                f"snapshots: epoch {wrong[0]} is not between 0 (the untrained network) and "
+                f"epochs = {self.epochs} — list epochs in that range, e.g. [0, 1, 2, 4]"
+            )
+        if sorted(set(self.snapshots)) != self.snapshots:
+            raise ValueError(
+                f"snapshots: {self.snapshots} — list each epoch once, in increasing order"
+            )
+        return self
 
 
 class CaptureSpec(Strict):
@@ -119,6 +136,9 @@ class AnalysisSpec(Strict):
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)
     knn_k: PositiveInt = 10
+    dynamics_samples: PositiveInt = 1000
+    """Samples (a seeded draw over all classes and both splits) every training snapshot is
+    measured on."""
     bootstrap: int = Field(1000, ge=0, le=100_000)
     """Stratified bootstrap resamples of the novelty metrics' 95 % intervals (0 = none)."""
     stability_seeds: int = Field(3, ge=1, le=50)

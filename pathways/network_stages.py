@@ -161,7 +161,8 @@ def train_stage(
         result = evaluate_classifier(network, *tensors["train"], *tensors["test"], classes=classes)
         last = 0
     else:
-        result = _train(network, spec.name, tensors, classes, training, progress)
+        kept: dict[int, dict[str, torch.Tensor]] = {}
+        result = _train(network, spec.name, tensors, classes, training, progress, kept)
         last = training["epochs"]
     final = result.history[result.history["epoch"] == last]
     acc = dict(zip(final["split"], final["accuracy"], strict=True))
@@ -181,13 +182,29 @@ def train_stage(
         },
         "trained": not comes_trained(spec),
     }
-    return {
+    outputs = {
         "weights.pt": state_bytes(network),
         "model": description,
         "history": result.history,
         "per_class": result.per_class,
         "confusion": result.confusion,
     }
+    if training.get("snapshots"):
+        outputs["snapshots.pt"] = snapshot_bytes(kept)
+    return outputs
+
+
+def snapshot_bytes(kept: dict[int, dict[str, torch.Tensor]]) -> bytes:
+    """The kept snapshots (epoch → state dict) as one ``torch.save`` file."""
+    buffer = io.BytesIO()
+    torch.save({int(epoch): state for epoch, state in sorted(kept.items())}, buffer)
+    return buffer.getvalue()
+
+
+def read_snapshots(train: Artifact) -> dict[int, dict[str, torch.Tensor]]:
+    """The train step's snapshots (epoch → state dict), memory-mapped from its file."""
+    path = train.path("snapshots.pt")
+    return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
 
 
 def _check_explain_layer(spec: Any, layers: dict[str, str]) -> None:
@@ -209,8 +226,18 @@ def _train(
     classes: list[int],
     training: dict[str, Any],
     progress: Progress,
+    kept: dict[int, dict[str, torch.Tensor]] | None = None,
 ) -> Any:
+    """Train ``network``; the state of each epoch in ``training["snapshots"]`` goes to ``kept``
+    (CPU copies)."""
     advance = progress.task(f"train {name}", total=training["epochs"])
+
+    def keep(epoch: int, model: torch.nn.Module) -> None:
+        if kept is not None:
+            kept[epoch] = {
+                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+            }
+
     try:
         return train_classifier(
             network,
@@ -224,6 +251,8 @@ def _train(
             on_epoch=lambda epoch, m: advance(
                 1, note=f"loss {m['train_loss']:.3f} test acc {m['test_accuracy']:.3f}"
             ),
+            snapshots=training.get("snapshots") or (),
+            on_snapshot=keep,
         )
     except TrainingDiverged as exc:
         raise PathwaysError(_diverged_line(name, training, exc)) from None

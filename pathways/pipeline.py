@@ -177,6 +177,8 @@ def build_plan(
 def _applies(entry: StageEntry, experiment: Experiment, spec: Any) -> bool:
     if entry.only_if == "several_seeds":  # a checkpoint cannot be re-trained at other seeds
         return experiment.analysis.stability_seeds > 1 and not comes_trained(spec)
+    if entry.only_if == "snapshots":  # a checkpoint has no training to keep snapshots of
+        return bool(experiment.training.snapshots) and not comes_trained(spec)
     return True
 
 
@@ -200,6 +202,8 @@ def _model_steps(
 
     def step(entry: StageEntry, seed: int | None = None, **more: Any) -> Step:
         seeded = {**training, "seed": experiment.training.seed if seed is None else seed}
+        if seed is not None or comes_trained(spec):  # only the experiment's own seed keeps them
+            seeded["snapshots"] = []
         given = values(entry, **per_model, training=seeded, **more)
         return _step(entry, given, _upstream(entry, name, seed), options, name, seed)
 

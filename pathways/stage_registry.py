@@ -25,7 +25,7 @@ from pathways.planning import Stage
 
 PER = ("experiment", "model")
 SECTIONS = ("data", "analysis", "explain")
-CONDITIONS = ("several_seeds",)
+CONDITIONS = ("several_seeds", "snapshots")
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,8 @@ class StageEntry:
     stage, the stages of every model it reads (by step id). ``per_seed``: repeated for each
     extra training seed. ``only_if``: ``several_seeds`` (``analysis.stability_seeds`` > 1 and a model that is
     trained here, not loaded from a checkpoint; the stage then reads the last per-seed stage's
-    output of every seed: the captures). A value outside these is an error when the registry is built.
+    output of every seed: the captures) or ``snapshots`` (``training.snapshots`` lists epochs
+    and the model is trained here). A value outside these is an error when the registry is built.
     """
 
     stage: Stage
@@ -172,6 +173,15 @@ STAGES: dict[str, StageEntry] = {
             section="explain",
         ),
         _entry(
+            "dynamics",
+            1,
+            "pathways.dynamics_stage:dynamics_stage",
+            ("data", "train"),
+            options=("device",),
+            section="analysis",
+            only_if="snapshots",
+        ),
+        _entry(
             "stability",
             1,
             f"{_ANALYSIS}:stability_stage",
@@ -193,6 +203,7 @@ STAGES: dict[str, StageEntry] = {
                 "divergence",
                 "novelty",
                 "stability",
+                "dynamics",
             ),
         ),
     ]

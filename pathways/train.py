@@ -7,7 +7,7 @@ small networks themselves). The same seed, data and thread count give the same w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -71,6 +71,8 @@ def train_classifier(
     learning_rate: float,
     seed: int,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    snapshots: Sequence[int] = (),
+    on_snapshot: Callable[[int, nn.Module], None] | None = None,
 ) -> TrainingResult:
     """Train ``model`` with Adam and cross-entropy; targets are indices into ``classes``.
 
@@ -80,6 +82,8 @@ def train_classifier(
     y_train, y_test : int64[n] class indices
     classes : the class label of each output unit, for the per-class metrics
     on_epoch : called after each epoch with (epoch, {"train_loss", "test_accuracy", ...})
+    snapshots, on_snapshot : ``on_snapshot(epoch, model)`` is called before the first epoch
+        when 0 is in ``snapshots`` (the untrained network) and after each epoch in it
 
     Raises
     ------
@@ -90,9 +94,14 @@ def train_classifier(
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     metrics = _Metrics(classes, {"train": (x_train, y_train), "test": (x_test, y_test)})
     n_batches = -(-len(x_train) // batch_size)
+    wanted = set(snapshots) if on_snapshot is not None else set()
+    if 0 in wanted:
+        on_snapshot(0, model)  # type: ignore[misc]
     for epoch in range(1, epochs + 1):
         _train_epoch(model, optimizer, x_train, y_train, batch_size, generator, epoch, n_batches)
         summary = metrics.measure(model, epoch, n_batches)
+        if epoch in wanted:
+            on_snapshot(epoch, model)  # type: ignore[misc]
         if on_epoch is not None:
             on_epoch(epoch, summary)
     return metrics.result()

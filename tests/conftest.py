@@ -80,14 +80,22 @@ type = "lenet5"
 [training]
 epochs = 3
 batch_size = 32
+snapshots = [0, 1, 3]
 [analysis]
 stability_seeds = 2
 """
 
 
 @pytest.fixture(scope="session")
+def small_run_config() -> str:
+    """The experiment of :func:`small_store`, as TOML."""
+    return SMALL_RUN
+
+
+@pytest.fixture(scope="session")
 def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A store holding one complete small run ("small": 1 and 7 trained, 3 unseen, 180 digits)."""
+    """A store holding one complete small run ("small": 1 and 7 trained, 3 unseen, 180 digits,
+    training snapshots at epochs 0, 1 and 3)."""
     import tomllib
 
     from pathways.config import parse_experiment

@@ -55,6 +55,21 @@ def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> float:
     return float(table.max(axis=1).sum() / table.to_numpy().sum())
 
 
+def pair_separation(
+    values: np.ndarray, clusters: np.ndarray | None, labels: np.ndarray, class_a: int, class_b: int
+) -> dict:
+    """Signature distance (RMS Cohen's d) and cluster purity and NMI of two classes' samples
+    (``values``, ``clusters`` and ``labels`` of those samples only)."""
+    a, b = values[labels == class_a], values[labels == class_b]
+    return {
+        "signature_distance": float(np.sqrt((cohens_d(a, b) ** 2).mean())),
+        "cluster_purity": cluster_purity(clusters, labels) if clusters is not None else np.nan,
+        "nmi": float(normalized_mutual_info_score(labels, clusters))
+        if clusters is not None
+        else np.nan,
+    }
+
+
 def pair_divergence(
     layer: str,
     values: np.ndarray,
@@ -75,13 +90,9 @@ def pair_divergence(
         "class_b": class_b,
         "probe_accuracy": mean,
         "probe_std": std,
-        "signature_distance": float(
-            np.sqrt((cohens_d(x[y == class_a], x[y == class_b]) ** 2).mean())
+        **pair_separation(
+            x, clusters[members] if clusters is not None else None, y, class_a, class_b
         ),
-        "cluster_purity": cluster_purity(clusters[members], y) if clusters is not None else np.nan,
-        "nmi": float(normalized_mutual_info_score(y, clusters[members]))
-        if clusters is not None
-        else np.nan,
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pathways.analysis.dynamics_report import during_training, markdown_during_training
 from pathways.analysis.novelty_scores import ours_method
 from pathways.planning import step_id
 from pathways.progress import Progress
@@ -265,6 +266,11 @@ def report_stage(
             "question_3": _question_3(inputs, model, trained_classes, unseen_classes),
             "novelty_pooled": _pooled_novelty(inputs, model) if len(unseen_classes) > 1 else None,
             "stability": _stability(inputs, model),
+            "during_training": during_training(
+                inputs[step_id("dynamics", model)], trained_classes, unseen_classes
+            )
+            if step_id("dynamics", model) in inputs
+            else None,
             "clusters": _records(inputs[step_id("clusters", model)]["cluster_summary"]),
         }
     return {"report": report, "report.md": render_markdown(report).encode()}
@@ -325,6 +331,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         if r.get("novelty_pooled"):
             lines += ["- **All unseen classes pooled**:", ""]
             lines += _markdown_novelty(r["novelty_pooled"], "unseen samples of every unseen class")
+        if r.get("during_training"):
+            lines += markdown_during_training(r["during_training"], name)
         if r["stability"]:
             lines += _markdown_stability(r["stability"], name)
         elif not r.get("trained_here", True):

@@ -8,7 +8,16 @@ Adding a view: a module here with its layout, a class whose methods are its call
 from __future__ import annotations
 
 from pathways.app.view import View
-from pathways.app.views import compare, embedding, explain, novelty, paths, sample, signatures
+from pathways.app.views import (
+    compare,
+    dynamics,
+    embedding,
+    explain,
+    novelty,
+    paths,
+    sample,
+    signatures,
+)
 
 VIEWS: dict[str, View] = {
     v.name: v
@@ -20,5 +29,6 @@ VIEWS: dict[str, View] = {
         sample.VIEW,
         novelty.VIEW,
         explain.VIEW,
+        dynamics.VIEW,
     )
 }
