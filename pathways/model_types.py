@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, NonNegativeInt, model_validator
 
 from pathways.schema import ModelName, Strict
 
@@ -165,10 +165,26 @@ class TorchSpec(Strict):
     explain_layer: str | None = Field(None, pattern=LAYER_NAME)
     """The layer of Grad-CAM and the DeconvNet projection; default: the last analysis layer
     with spatial maps."""
+    snapshot_checkpoints: dict[NonNegativeInt, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict
+    )
+    """Epoch → a state_dict saved during the model's own training (``{ 0 = "init.pt", 5 =
+    "epoch5.pt" }``): they stand in for ``training.snapshots`` (needs ``checkpoint``, the
+    final weights)."""
 
     @property
     def trained_elsewhere(self) -> bool:
         return self.checkpoint is not None
+
+    @model_validator(mode="after")
+    def _snapshots_need_a_checkpoint(self) -> TorchSpec:
+        if self.snapshot_checkpoints and self.checkpoint is None:
+            raise ValueError(
+                "snapshot_checkpoints: they stand in for the snapshots of a model trained "
+                "elsewhere — also give its final weights as checkpoint, or drop them and set "
+                "training.snapshots"
+            )
+        return self
 
 
 _BUILT_IN = "pathways.models:build_network"

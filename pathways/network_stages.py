@@ -155,13 +155,18 @@ def train_stage(
     except ModelError as exc:
         raise ModelError(f"models: {spec.name!r}: {exc}") from None
     _check_explain_layer(spec, layers)
+    kept: dict[int, dict[str, torch.Tensor]] = {}
     if comes_trained(spec):
+        for epoch, name in sorted(spec.snapshot_checkpoints.items()):  # before the final weights
+            load_checkpoint(network, locate(name, experiment_dir), spec.name)
+            kept[epoch] = {
+                k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()
+            }
         load_checkpoint(network, locate(spec.checkpoint, experiment_dir), spec.name)
         network.to(on)
         result = evaluate_classifier(network, *tensors["train"], *tensors["test"], classes=classes)
         last = 0
     else:
-        kept: dict[int, dict[str, torch.Tensor]] = {}
         result = _train(network, spec.name, tensors, classes, training, progress, kept)
         last = training["epochs"]
     final = result.history[result.history["epoch"] == last]
@@ -189,7 +194,7 @@ def train_stage(
         "per_class": result.per_class,
         "confusion": result.confusion,
     }
-    if training.get("snapshots"):
+    if kept:
         outputs["snapshots.pt"] = snapshot_bytes(kept)
     return outputs
 

@@ -109,6 +109,14 @@ def _model_fingerprint(spec: Any, experiment_dir: str | Path | None) -> list[str
                 f"{', '.join(map(str, folders))} — give the path of a saved state_dict"
             )
         found.append(file_digest(path))
+    for epoch, name in sorted(getattr(spec, "snapshot_checkpoints", {}).items()):
+        path = locate(name, experiment_dir)
+        if not path.is_file():
+            raise ConfigError(
+                f"models: {spec.name!r}: snapshot_checkpoints: epoch {epoch}'s {name!r} is not a "
+                f"file in {', '.join(map(str, folders))} — give the path of a saved state_dict"
+            )
+        found.append(f"{epoch}:{file_digest(path)}")
     return found
 
 
@@ -177,8 +185,10 @@ def build_plan(
 def _applies(entry: StageEntry, experiment: Experiment, spec: Any) -> bool:
     if entry.only_if == "several_seeds":  # a checkpoint cannot be re-trained at other seeds
         return experiment.analysis.stability_seeds > 1 and not comes_trained(spec)
-    if entry.only_if == "snapshots":  # a checkpoint has no training to keep snapshots of
-        return bool(experiment.training.snapshots) and not comes_trained(spec)
+    if entry.only_if == "snapshots":  # a checkpoint's snapshots: its snapshot_checkpoints
+        if comes_trained(spec):
+            return bool(getattr(spec, "snapshot_checkpoints", None))
+        return bool(experiment.training.snapshots)
     return True
 
 

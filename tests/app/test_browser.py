@@ -183,6 +183,20 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
     assert "class 3: angle" in page.inner_text("#rotation-drift")
     page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
 
+    # Dynamics: the snapshots' heatmaps, the unseen class over epochs, the map at an epoch.
+    page.get_by_text("Dynamics", exact=True).first.click()
+    page.wait_for_function(
+        "document.querySelector('#dynamics-cka .gtitle')?.textContent.includes('CKA')"
+    )
+    assert page.locator("#dynamics-heatmap .heatmaplayer, #dynamics-heatmap .hm").count() >= 1
+    assert "closest to" in (page.text_content("#dynamics-affinity .legend") or "")
+    # a click on the slider's "epoch 1" mark (the slider's track takes the pointer there)
+    page.get_by_text("epoch 1", exact=True).first.click(force=True)
+    page.wait_for_function(
+        "document.querySelector('#dynamics-map .gtitle')?.textContent.includes('at epoch 1')"
+    )
+    page.screenshot(path=str(SHOTS / "dynamics.png"), full_page=True)
+
     assert console_errors == []
     # Every view was drawn by the explorer's own plotly.js bundle; the full one never loaded.
     bundle = json.loads((ASSETS / "plotly-pathways.json").read_text())

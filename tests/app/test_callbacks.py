@@ -167,3 +167,26 @@ def test_create_app_reads_nothing_until_a_page_is_served(tmp_path: Path, small_s
     layout = client.get("/_dash-layout").get_json()
     assert '"small"' in str(layout).replace("'", '"')
     assert app is not None
+
+
+def test_dynamics_view_shows_every_snapshot(frame: Frame, small_store: Path):
+    view = frame.views["dynamics"]
+    assert view.epochs("small", "mlp") == [0, 1, 3]
+    assert view.slider("small", "mlp") == (0, 3, {0: "epoch 0", 1: "epoch 1", 3: "epoch 3"}, 3)
+    heatmap, cka, affinity, mapped = view.figures(
+        "small", "mlp", "fc1", [1, 7, 3], "probe_accuracy", 1
+    )
+    layers = pd.read_parquet(small_store / "small" / "dynamics" / "mlp" / "layers.parquet")
+    grid = np.array(cka["data"][0]["z"])
+    assert grid.shape == (3, 3) and cka["data"][0]["y"] == ["fc1", "fc2", "logit"]
+    stored = layers.set_index(["layer", "epoch"]).loc[("fc2", 1), "cka_final"]
+    assert grid[1, 1] == pytest.approx(stored, abs=1e-3)
+    assert np.allclose(grid[:, 2], 1.0, atol=1e-3)  # the last snapshot is the final network
+    assert "1 vs class 7" in heatmap["layout"]["title"]["text"]
+    names = [t["name"] for t in affinity["data"]]
+    assert "class 3: closest to class 1" in names and "class 3: called class 7" in names
+    assert _points(mapped) == 180 and "epoch 1" in mapped["layout"]["title"]["text"]
+    only_three = view.figures("small", "mlp", "fc1", [3], "share_differing", 3)[3]
+    assert _points(only_three) == 60
+    none = frame.views["dynamics"].figures("missing", "mlp", "fc1", [1], "probe_accuracy", 0)
+    assert "no training snapshots" in none[0]["layout"]["annotations"][0]["text"]

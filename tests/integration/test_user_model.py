@@ -152,12 +152,17 @@ def from_checkpoint(project: Path) -> Path:
     """The trained resnet's state_dict saved as a user's checkpoint, and an experiment that
     loads it instead of training."""
     import torch
+    from user_nets import SmallResNet
 
     weights = torch.load(project / "store/shapes/train/resnet/weights.pt", weights_only=True)
     (project / "weights").mkdir()
     torch.save(weights, project / "weights" / "resnet.pt")
+    torch.manual_seed(5)  # the user's own untrained network: their snapshot of epoch 0
+    torch.save(SmallResNet(width=8).state_dict(), project / "weights" / "resnet-0.pt")
     text = EXPERIMENT.replace('name = "shapes"', 'name = "shapes-ckpt"').replace(
-        "arguments = { width = 8 }", 'arguments = { width = 8 }\ncheckpoint = "weights/resnet.pt"'
+        "arguments = { width = 8 }",
+        'arguments = { width = 8 }\ncheckpoint = "weights/resnet.pt"\n'
+        'snapshot_checkpoints = { 0 = "weights/resnet-0.pt", 4 = "weights/resnet.pt" }',
     )
     text = text.split('[[models]]\nname = "plain"')[0] + "[training]" + text.split("[training]")[1]
     (project / "ckpt.toml").write_text(text)
@@ -178,6 +183,16 @@ def test_a_checkpoint_is_measured_not_trained(project: Path, from_checkpoint: Pa
     report = pathways("report", "shapes-ckpt", cwd=project).stdout
     assert "loaded from its checkpoint, not trained here" in report
     assert "cannot be re-trained" in report
+
+
+def test_a_checkpoints_own_snapshots_stand_in_for_training_snapshots(from_checkpoint: Path):
+    layers = pd.read_parquet(from_checkpoint / "dynamics/resnet/layers.parquet")
+    assert sorted(layers["epoch"].unique()) == [0, 4]
+    final = layers[layers["epoch"] == 4]
+    np.testing.assert_allclose(final["cka_final"], 1.0, atol=1e-6)  # epoch 4 is its checkpoint
+    assert (layers.loc[layers["epoch"] == 0, "cka_final"] < 0.99).any()
+    report = pathways("report", "shapes-ckpt", cwd=from_checkpoint.parent.parent).stdout
+    assert "During training" in report and "epochs 0, 4" in report
 
 
 def test_scikit_learn_digits_as_npz(tmp_path: Path):

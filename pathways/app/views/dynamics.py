@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
 from pathways.app.data import StoreReader
-from pathways.app.figures import class_colour, figure_layout, message_figure
+from pathways.app.figures import class_colour, figure_layout, message_figure, typed
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.data.digits import class_label
 from pathways.errors import StoreError
@@ -263,8 +264,8 @@ def map_figure(
             "type": "scattergl",
             "mode": "markers",
             "name": class_label(c, names),
-            "x": here.loc[here.label == c, "x"].round(4).tolist(),
-            "y": here.loc[here.label == c, "y"].round(4).tolist(),
+            "x": typed(here.loc[here.label == c, "x"].to_numpy(np.float32)),
+            "y": typed(here.loc[here.label == c, "y"].to_numpy(np.float32)),
             "marker": {"size": 5, "color": class_colour(c, classes or every), "opacity": 0.7},
         }
         for c in shown
