@@ -201,6 +201,8 @@ def affinity_figure(
 ) -> dict[str, Any]:
     """Per unseen class: the share whose closest trained signature at ``layer`` is each trained
     class (solid) and the share the network calls each trained class (dotted), by epoch."""
+    if affinity.empty or "layer" not in affinity.columns:
+        return message_figure("this run has no unseen class to follow")
     mine = affinity[affinity["layer"] == layer]
     if mine.empty:
         return message_figure(f"no unseen class, or no layer {layer!r}, in the snapshots")
