@@ -40,6 +40,10 @@ def with_snapshots(epochs: list[int]) -> str:
     return DEFAULT.replace("\n[training]\n", f"\n[training]\nsnapshots = {epochs}\n", 1)
 
 
+def _env(cwd: Path) -> dict[str, str]:
+    return {**os.environ, "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")}
+
+
 def pathways(*args: str, cwd: Path) -> float:
     start = time.perf_counter()
     done = subprocess.run(
