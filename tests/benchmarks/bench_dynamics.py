@@ -51,11 +51,7 @@ def pathways(*args: str, cwd: Path) -> float:
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "PATHWAYS_STORE": str(cwd / "store"),
-            "PATHWAYS_DATA": str(cwd / "data"),
-        },
+        env=_env(cwd),
     )
     if done.returncode != 0:
         raise SystemExit(f"pathways {' '.join(args)} failed:\n{done.stderr[-2000:]}")
@@ -89,11 +85,7 @@ def peak_rss_mb(*args: str, cwd: Path) -> float:
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={
-            **os.environ,
-            "PATHWAYS_STORE": str(cwd / "store"),
-            "PATHWAYS_DATA": str(cwd / "data"),
-        },
+        env=_env(cwd),
     )
     if done.returncode != 0:
         raise SystemExit(f"pathways {' '.join(args)} failed:\n{done.stderr[-2000:]}")
