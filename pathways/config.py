@@ -95,12 +95,12 @@ class TrainingSpec(Strict):
         wrong = [e for e in self.snapshots if not 0 <= e <= self.epochs]
         if wrong:
             raise ValueError(
-                f"snapshots: epoch {wrong[0]} is not between 0 (the untrained network) and "
+                f"training.snapshots: epoch {wrong[0]} is not between 0 (the untrained network) and "
                 f"epochs = {self.epochs} — list epochs in that range, e.g. [0, 1, 2, 4]"
             )
         if sorted(set(self.snapshots)) != self.snapshots:
             raise ValueError(
-                f"snapshots: {self.snapshots} — list each epoch once, in increasing order"
+                f"training.snapshots: {self.snapshots} — list each epoch once, in increasing order"
             )
         return self
 

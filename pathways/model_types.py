@@ -180,9 +180,9 @@ class TorchSpec(Strict):
     def _snapshots_need_a_checkpoint(self) -> TorchSpec:
         if self.snapshot_checkpoints and self.checkpoint is None:
             raise ValueError(
-                "snapshot_checkpoints: they stand in for the snapshots of a model trained "
-                "elsewhere — also give its final weights as checkpoint, or drop them and set "
-                "training.snapshots"
+                f"models: {self.name!r}: snapshot_checkpoints stand in for the snapshots of a "
+                "model trained elsewhere — also give its final weights as checkpoint, or drop "
+                "them and set training.snapshots"
             )
         return self
 

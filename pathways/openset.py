@@ -164,6 +164,15 @@ def markdown(summary: pd.DataFrame) -> str:
         lines += [
             f"### {protocol}, {model} ({n} split{'s' if n != 1 else ''})",
             "",
+            *(
+                [
+                    "One split: no interval of the mean (each split's bootstrap interval is in "
+                    "results.parquet).",
+                    "",
+                ]
+                if n == 1
+                else []
+            ),
             "| method | kind | mean AUROC [95 % CI of the mean] | mean FPR at 95 % TPR |",
             "|---|---|---|---|",
         ]

@@ -191,7 +191,7 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "report",
-            6,  # 5: class names, checkpoint models; 6: how rare the unseen paths are
+            7,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics
             "pathways.analysis.report:report_stage",
             per="experiment",
             reads_models=(

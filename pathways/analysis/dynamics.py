@@ -233,16 +233,26 @@ def settled_epoch(layers: pd.DataFrame) -> dict[str, int | None]:
 
 
 def parting_epoch(divergence: pd.DataFrame, class_a: int, class_b: int) -> dict[str, Any] | None:
-    """The first epoch from which a pair has a divergence layer at every later snapshot, and
-    that layer at the first of those epochs."""
+    """When a pair parts for good: the first epoch from which it has a divergence layer at
+    every later snapshot (``epoch``, and its layer then, ``layer``), the last snapshot's
+    divergence layer (``final_layer``) and the first epoch from which the divergence layer stays
+    that one (``final_from``). ``None``: not parted at the last snapshot."""
     rows = divergence[(divergence["class_a"] == class_a) & (divergence["class_b"] == class_b)]
     rows = rows.sort_values("epoch")
-    parted = rows["divergence_layer"].notna().to_numpy()
-    for i in range(len(rows)):
-        if parted[i:].all():
-            first = rows.iloc[i]
-            return {"epoch": int(first["epoch"]), "layer": str(first["divergence_layer"])}
-    return None
+    layers = rows["divergence_layer"].to_numpy()
+    if len(rows) == 0 or layers[-1] is None or pd.isna(layers[-1]):
+        return None
+    parted = pd.notna(layers)
+    first = next(i for i in range(len(rows)) if parted[i:].all())
+    same = layers == layers[-1]
+    settled = next(i for i in range(len(rows)) if same[i:].all())
+    epochs = rows["epoch"].to_numpy()
+    return {
+        "epoch": int(epochs[first]),
+        "layer": str(layers[first]),
+        "final_layer": str(layers[-1]),
+        "final_from": int(epochs[settled]),
+    }
 
 
 def called_as_from(predictions: pd.DataFrame, cls: int) -> dict[str, Any] | None:

@@ -57,6 +57,31 @@ def _novelty_by_epoch(novelty: pd.DataFrame) -> dict[str, Any] | None:
     }
 
 
+def _settling(settled: dict[str, int | None]) -> list[str]:
+    """Which hidden layers settle first and last (CKA with the final network ≥ 0.9)."""
+    hidden = {layer: e for layer, e in settled.items() if layer != "logit"}
+    never = [layer for layer, e in hidden.items() if e is None]
+    if never:
+        return [
+            f"- Not settled by the last snapshot: {', '.join(f'`{x}`' for x in never)} (CKA "
+            f"with the final network below {SETTLED_CKA:g})."
+        ]
+    if not hidden:
+        return []
+    first, last = min(hidden.values()), max(hidden.values())
+    if first == last:
+        return [
+            f"- Every hidden layer settles at epoch {first} (CKA with the final network ≥ "
+            f"{SETTLED_CKA:g} from then on)."
+        ]
+    early = ", ".join(f"`{x}`" for x, e in hidden.items() if e == first)
+    late = ", ".join(f"`{x}`" for x, e in hidden.items() if e == last)
+    return [
+        f"- {late} settle{'s' if ',' not in late else ''} last (CKA with the final network ≥ "
+        f"{SETTLED_CKA:g} from epoch {last}); {early} first (epoch {first})."
+    ]
+
+
 def markdown_during_training(d: dict[str, Any], name: Any) -> list[str]:
     epochs = ", ".join(map(str, d["epochs"]))
     lines = [
@@ -68,26 +93,18 @@ def markdown_during_training(d: dict[str, Any], name: Any) -> list[str]:
     ]
     for p in d["pairs"]:
         pair = f"{name(p['class_a'])} and {name(p['class_b'])}"
-        if p["parts"] is None:
+        parts = p["parts"]
+        if parts is None:
             lines.append(f"- {pair} have not parted for good by the last snapshot.")
+        elif parts["layer"] == parts["final_layer"]:
+            lines.append(f"- {pair} part at `{parts['layer']}` from epoch {parts['epoch']} on.")
         else:
             lines.append(
-                f"- {pair} part at `{p['parts']['layer']}` from epoch {p['parts']['epoch']} on."
+                f"- {pair} have parted from epoch {parts['epoch']} on (at `{parts['layer']}` "
+                f"then); at `{parts['final_layer']}`, the final divergence layer, from epoch "
+                f"{parts['final_from']} on."
             )
-    late = [(layer, e) for layer, e in d["settled"].items() if layer != "logit"]
-    never = [layer for layer, e in late if e is None]
-    if never:
-        lines.append(
-            f"- Not settled before the last snapshot: {', '.join(f'`{x}`' for x in never)} "
-            f"(CKA with the final network below {SETTLED_CKA:g})."
-        )
-    elif late:
-        layer, epoch = max(late, key=lambda item: (item[1], list(d["settled"]).index(item[0])))
-        first = min(late, key=lambda item: item[1])
-        lines.append(
-            f"- `{layer}` is the last hidden layer to settle (CKA with the final network ≥ "
-            f"{SETTLED_CKA:g} from epoch {epoch}); `{first[0]}` settles first (epoch {first[1]})."
-        )
+    lines += _settling(d["settled"])
     for u in d["unseen"]:
         c = u["called"]
         if c is not None:

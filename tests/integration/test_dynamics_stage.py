@@ -121,6 +121,6 @@ def test_snapshots_outside_the_training_are_refused_in_one_line(
     folder = experiment_folder(tmp_path, data_dir, {"bad.toml": bad})
     result = pathways("run", "bad.toml", cwd=folder, check=False)
     assert result.returncode == 2
-    assert "snapshots: epoch 5 is not between 0" in result.stderr
+    assert "training.snapshots: epoch 5 is not between 0" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (folder / "store" / "small").exists()

@@ -181,9 +181,8 @@ def measure_heatmap(pairs: pd.DataFrame, measure: str, names: Any = None) -> dic
         return message_figure("no trained pair to compare")
     a, b = int(pairs["class_a"].iloc[0]), int(pairs["class_b"].iloc[0])
     first = pairs[(pairs["class_a"] == a) & (pairs["class_b"] == b)]
-    bounded = measure in ("probe_accuracy", "cluster_purity", "share_differing")
     title = f"{MEASURES[measure]}, {class_label(a, names)} vs {class_label(b, names)}"
-    return _heatmap(first, measure, title, (0.0, 1.0) if bounded else None)
+    return _heatmap(first, measure, title, None)  # its own range: 0.95 and 0.99 look apart
 
 
 def cka_heatmap(layers: pd.DataFrame) -> dict[str, Any]:
@@ -240,7 +239,10 @@ def affinity_figure(
         "data": traces,
         "layout": figure_layout(
             f"unseen classes at {layer}, by epoch",
-            xaxis={"title": {"text": "epoch"}},
+            xaxis={
+                "title": {"text": "epoch"},
+                "tickvals": sorted(int(e) for e in mine["epoch"].unique()),  # the snapshots
+            },
             yaxis={"title": {"text": "share of samples"}, "range": [0, 1.02]},
         ),
     }

@@ -60,12 +60,36 @@ def measured():
 
 def test_the_planted_parting_epoch_and_layer_are_recovered(measured):
     parted = parting_epoch(measured["divergence"], 1, 7)
-    assert parted == {"epoch": PARTS_AT, "layer": "fc2"}
+    assert parted == {
+        "epoch": PARTS_AT,
+        "layer": "fc2",
+        "final_layer": "fc2",
+        "final_from": PARTS_AT,
+    }
     pairs = measured["pairs"].set_index(["epoch", "layer"])
     assert pairs.loc[(PARTS_AT - 1, "fc2"), "probe_accuracy"] < 0.75
     assert pairs.loc[(PARTS_AT, "fc2"), "probe_accuracy"] > 0.98
     assert pairs.loc[(PARTS_AT, "fc2"), "share_differing"] == pytest.approx(1.0)
     assert pairs.loc[(PARTS_AT - 1, "fc2"), "share_differing"] < 0.3
+
+
+def test_a_pair_that_parts_early_at_one_layer_and_later_at_another_is_told_both():
+    divergence = pd.DataFrame(
+        {
+            "epoch": [0, 1, 2, 4],
+            "class_a": 1,
+            "class_b": 7,
+            "divergence_layer": ["conv1", "conv3", "conv3", "conv3"],
+        }
+    )
+    assert parting_epoch(divergence, 1, 7) == {
+        "epoch": 0,
+        "layer": "conv1",
+        "final_layer": "conv3",
+        "final_from": 1,
+    }
+    lost = divergence.assign(divergence_layer=["fc1", None, "fc1", None])
+    assert parting_epoch(lost, 1, 7) is None  # not parted at the last snapshot
 
 
 def test_an_unchanged_layer_has_settled_at_once_and_a_changing_one_later(measured):
