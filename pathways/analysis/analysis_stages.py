@@ -350,17 +350,18 @@ def novelty_stage(
         computed |= NOVELTY_SCORES[name].load()(inputs)
         advance()
     last = list(hidden)[-1]
-    metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed), last)
+    memo: dict = {}  # each score's resampled metrics per group, computed once
+    metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed, memo), last)
     only = np.unique(labels[~seen])
     if len(only) == 1:  # one unseen class: its own figures are the pooled ones
         by_class = metrics.assign(unseen_class=int(only[0]))
         by_class = by_class[["unseen_class", *metrics.columns]]
     else:
         by_class = by_class_with_notes_and_oracle(
-            evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed), last
+            evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed, memo), last
         )
     ours = ours_method(metrics)
-    differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed)
+    differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed, memo)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()
     for method, values in computed.items():
         score_table[method] = values.astype(

@@ -42,6 +42,7 @@ and README "Novelty".
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -401,8 +402,31 @@ def signature_affinity(
     return pd.DataFrame(rows)
 
 
+def _resampled(
+    memo: dict | None, score: np.ndarray, positive: np.ndarray, negative: np.ndarray, draws: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each resample's AUROC and FPR at 95 % TPR of one score on one group, computed once per
+    stage: the metrics, the per-class metrics and the differences share ``memo``."""
+    pos, neg = score[positive], score[negative]
+    key = (
+        hashlib.sha1(pos.tobytes()).hexdigest(),
+        hashlib.sha1(neg.tobytes()).hexdigest(),
+        len(draws),
+    )
+    if memo is not None and key in memo:
+        return memo[key]
+    found = (auroc_resampled(pos, neg, draws), fpr_resampled(pos, neg, draws))
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
 def _group_rows(
-    scores: dict[str, np.ndarray], positive: np.ndarray, negative: np.ndarray, draws: Any
+    scores: dict[str, np.ndarray],
+    positive: np.ndarray,
+    negative: np.ndarray,
+    draws: Any,
+    memo: dict | None = None,
 ) -> list[dict[str, Any]]:
     """AUROC and FPR at 95 % TPR of each score, positives against negatives, with bootstrap
     intervals when ``draws`` (resamples of the two groups) are given."""
@@ -418,12 +442,9 @@ def _group_rows(
             "n_trained": int(negative.sum()),
         }
         if draws is not None:
-            row["auroc_low"], row["auroc_high"] = interval(
-                auroc_resampled(score[positive], score[negative], draws)
-            )
-            row["fpr_low"], row["fpr_high"] = interval(
-                fpr_resampled(score[positive], score[negative], draws)
-            )
+            aurocs, fprs = _resampled(memo, score, positive, negative, draws)
+            row["auroc_low"], row["auroc_high"] = interval(aurocs)
+            row["fpr_low"], row["fpr_high"] = interval(fprs)
         rows.append(row)
     return rows
 
@@ -440,12 +461,14 @@ def evaluate(
     evaluate_on: np.ndarray,
     bootstrap: int = 0,
     seed: int = 0,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """AUROC and FPR at 95 % TPR of each score for unseen (positive) vs trained samples, all
     unseen classes pooled; with ``bootstrap`` resamples, their 95 % intervals (``auroc_low``,
     ``auroc_high``, ``fpr_low``, ``fpr_high``)."""
     positive, negative = evaluate_on & unseen, evaluate_on & ~unseen
-    rows = _group_rows(scores, positive, negative, _draws(positive, negative, bootstrap, seed))
+    draws = _draws(positive, negative, bootstrap, seed)
+    rows = _group_rows(scores, positive, negative, draws, memo)
     return pd.DataFrame(rows)
 
 
@@ -456,6 +479,7 @@ def evaluate_by_class(
     evaluate_on: np.ndarray,
     bootstrap: int = 0,
     seed: int = 0,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """:func:`evaluate` for each unseen class alone (its test samples against every trained
     test sample): one row per (``unseen_class``, method)."""
@@ -463,7 +487,8 @@ def evaluate_by_class(
     negative = evaluate_on & ~unseen
     for u in np.unique(labels[unseen]):
         positive = evaluate_on & (labels == u)
-        rows = _group_rows(scores, positive, negative, _draws(positive, negative, bootstrap, seed))
+        draws = _draws(positive, negative, bootstrap, seed)
+        rows = _group_rows(scores, positive, negative, draws, memo)
         frames.append(pd.DataFrame(rows).assign(unseen_class=int(u)))
     if not frames:
         return pd.DataFrame(columns=["unseen_class", "method", "auroc", "fpr_at_95_tpr"])
@@ -479,6 +504,7 @@ def score_differences(
     evaluate_on: np.ndarray,
     bootstrap: int,
     seed: int = 0,
+    memo: dict | None = None,
 ) -> pd.DataFrame:
     """Our score minus every other score, in AUROC and in FPR at 95 % TPR, with paired bootstrap
     intervals (the same resamples for both scores): all unseen classes pooled
@@ -495,15 +521,14 @@ def score_differences(
         if draws is None:
             continue
         mine = scores[ours]
-        base_auroc = auroc_resampled(mine[positive], mine[negative], draws)
-        base_fpr = fpr_resampled(mine[positive], mine[negative], draws)
+        base_auroc, base_fpr = _resampled(memo, mine, positive, negative, draws)
         point = _group_rows({ours: mine}, positive, negative, None)[0]
         for method, score in scores.items():
             if method == ours:
                 continue
             other = _group_rows({method: score}, positive, negative, None)[0]
-            d_auroc = base_auroc - auroc_resampled(score[positive], score[negative], draws)
-            d_fpr = base_fpr - fpr_resampled(score[positive], score[negative], draws)
+            other_auroc, other_fpr = _resampled(memo, score, positive, negative, draws)
+            d_auroc, d_fpr = base_auroc - other_auroc, base_fpr - other_fpr
             rows.append(
                 {
                     "unseen_class": group,

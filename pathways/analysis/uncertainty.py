@@ -19,10 +19,10 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -46,24 +46,62 @@ def stratified_resamples(n_pos: int, n_neg: int, n: int, seed: int = 0) -> Resam
     )
 
 
+_CHUNK = 64
+"""Resamples weighed at a time (memory: chunk × distinct scores floats per group)."""
+
+
+def _weights(
+    positive: np.ndarray, negative: np.ndarray, draws: Resamples
+) -> tuple[int, int, Iterator[tuple[np.ndarray, np.ndarray]]]:
+    """A resample drawn with replacement is a count per sample: per chunk of resamples, the
+    positives' and the negatives' counts on each distinct score (in increasing order), float
+    [chunk, distinct] each — ranks come from one sort of the scores, not one per resample."""
+    pos = np.asarray(positive, dtype=np.float64)
+    neg = np.asarray(negative, dtype=np.float64)
+    distinct, inverse = np.unique(np.concatenate([pos, neg]), return_inverse=True)
+    at_pos, at_neg = inverse[: len(pos)], inverse[len(pos) :]
+    width = len(distinct)
+
+    def counted(ids: np.ndarray) -> np.ndarray:
+        rows = ids + (np.arange(len(ids)) * width)[:, None]
+        return np.bincount(rows.ravel(), minlength=len(ids) * width).reshape(len(ids), width)
+
+    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for start in range(0, len(draws), _CHUNK):
+            part = slice(start, start + _CHUNK)
+            yield (
+                counted(at_pos[draws.positives[part]]).astype(np.float64),
+                counted(at_neg[draws.negatives[part]]).astype(np.float64),
+            )
+
+    return len(pos), len(neg), chunks()
+
+
 def auroc_resampled(positive: np.ndarray, negative: np.ndarray, draws: Resamples) -> np.ndarray:
-    """float64[n]: the AUROC (ties ½) of each resample."""
-    pos = np.asarray(positive, dtype=np.float64)[draws.positives]
-    neg = np.asarray(negative, dtype=np.float64)[draws.negatives]
-    n_pos, n_neg = pos.shape[1], neg.shape[1]
-    ranks = stats.rankdata(np.concatenate([pos, neg], axis=1), axis=1)
-    return (ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    """float64[n]: the AUROC (ties ½) of each resample — the share of (positive, negative)
+    pairs ordered right, from each resample's counts on the sorted distinct scores."""
+    n_pos, n_neg, chunks = _weights(positive, negative, draws)
+    found = []
+    for w_pos, w_neg in chunks:
+        below = np.cumsum(w_neg, axis=1) - w_neg  # negatives strictly below each score
+        found.append((w_pos * (below + 0.5 * w_neg)).sum(axis=1) / (n_pos * n_neg))
+    return np.concatenate(found) if found else np.zeros(0)
 
 
 def fpr_resampled(
     positive: np.ndarray, negative: np.ndarray, draws: Resamples, tpr: float = 0.95
 ) -> np.ndarray:
     """float64[n]: the false-positive rate at the threshold that keeps ``tpr`` of the positives,
-    per resample (as :func:`pathways.analysis.stats.fpr_at_tpr`)."""
-    pos = np.asarray(positive, dtype=np.float64)[draws.positives]
-    neg = np.asarray(negative, dtype=np.float64)[draws.negatives]
-    threshold = np.quantile(pos, 1.0 - tpr, axis=1, method="lower")
-    return (neg >= threshold[:, None]).mean(axis=1)
+    per resample (as :func:`pathways.analysis.stats.fpr_at_tpr`: the threshold is the
+    resample's positives' ``1 − tpr`` quantile, numpy's "lower" method)."""
+    n_pos, n_neg, chunks = _weights(positive, negative, draws)
+    k = int(np.floor((1.0 - tpr) * (n_pos - 1)))  # the threshold's position among the positives
+    found = []
+    for w_pos, w_neg in chunks:
+        threshold = (np.cumsum(w_pos, axis=1) > k).argmax(axis=1)
+        at_least = n_neg - (np.cumsum(w_neg, axis=1) - w_neg)[np.arange(len(w_neg)), threshold]
+        found.append(at_least / n_neg)
+    return np.concatenate(found) if found else np.zeros(0)
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
