@@ -1,0 +1,96 @@
+"""The novelty step's bootstrap at full size: this version against the previous one, side by side.
+
+Reads a finished run's stored novelty scores (default: the 70,000-image ``fashion-full`` run's
+MLP: 14,000 test samples, 8 unseen classes, 14 scores) and computes the pooled metrics, the
+per-class metrics and the differences with their bootstrap intervals (1,000 resamples), twice
+in one process: with the previous implementation (each resample's AUROC from a rank of its
+scores, every interval computed again where the differences need it) and with this one (counts
+on one sort per score and group, each computed once). Checks that both give the same intervals
+and prints the wall times and their ratio.
+
+    pathways run pipelines/fashion-full.toml --only novelty     # once, to have the scores
+    python tests/benchmarks/bench_novelty_bootstrap.py [STORE/RUN] [--model mlp] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pathways.analysis import novelty, uncertainty
+
+
+def previous_auroc(positive, negative, draws):
+    pos = np.asarray(positive, dtype=np.float64)[draws.positives]
+    neg = np.asarray(negative, dtype=np.float64)[draws.negatives]
+    n_pos, n_neg = pos.shape[1], neg.shape[1]
+    ranks = stats.rankdata(np.concatenate([pos, neg], axis=1), axis=1)
+    return (ranks[:, :n_pos].sum(axis=1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def previous_fpr(positive, negative, draws, tpr=0.95):
+    pos = np.asarray(positive, dtype=np.float64)[draws.positives]
+    neg = np.asarray(negative, dtype=np.float64)[draws.negatives]
+    threshold = np.quantile(pos, 1.0 - tpr, axis=1, method="lower")
+    return (neg >= threshold[:, None]).mean(axis=1)
+
+
+def evaluate_all(scores, labels, seen, test, bootstrap, memo):
+    ours = "signature_knn_path"
+    return (
+        novelty.evaluate(scores, ~seen, test, bootstrap, 0, memo),
+        novelty.evaluate_by_class(scores, labels, ~seen, test, bootstrap, 0, memo),
+        novelty.score_differences(scores, ours, labels, ~seen, test, bootstrap, 0, memo),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run", nargs="?", type=Path, default=Path("data/store/fashion-full"))
+    parser.add_argument("--model", default="mlp")
+    parser.add_argument("--bootstrap", type=int, default=1000)
+    args = parser.parse_args()
+    path = args.run / "novelty" / args.model / "scores.parquet"
+    if not path.is_file():
+        raise SystemExit(
+            f"no {path} — run `pathways run pipelines/fashion-full.toml --only novelty`"
+        )
+    table = pd.read_parquet(path)
+    labels, seen = table["label"].to_numpy(), table["seen"].to_numpy()
+    test = table["split"].astype(str).to_numpy() == "test"
+    methods = [c for c in table.columns if c not in ("sample_id", "label", "split", "seen")]
+    scores = {m: table[m].to_numpy(np.float64) for m in methods}
+    n_unseen = int((test & ~seen).sum())
+    if n_unseen < 1000 or len(methods) < 5:
+        raise SystemExit(f"{path}: only {n_unseen} unseen test samples, {len(methods)} scores")
+
+    start = time.perf_counter()
+    now = evaluate_all(scores, labels, seen, test, args.bootstrap, {})
+    t_now = time.perf_counter() - start
+
+    keep = novelty.auroc_resampled, novelty.fpr_resampled
+    novelty.auroc_resampled, novelty.fpr_resampled = previous_auroc, previous_fpr
+    try:
+        start = time.perf_counter()
+        before = evaluate_all(scores, labels, seen, test, args.bootstrap, None)  # no sharing
+        t_before = time.perf_counter() - start
+    finally:
+        novelty.auroc_resampled, novelty.fpr_resampled = keep
+    for a, b in zip(before, now, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+    assert uncertainty.auroc_resampled is keep[0]
+    print(
+        f"{path}: {int(test.sum())} test samples ({n_unseen} unseen, "
+        f"{len(np.unique(labels[~seen]))} unseen classes), {len(methods)} scores, "
+        f"{args.bootstrap} resamples; identical intervals"
+    )
+    print(f"previous {t_before:7.1f} s   now {t_now:6.1f} s   ratio {t_before / t_now:.1f}×")
+
+
+if __name__ == "__main__":
+    main()
