@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import torch
 
-from pathways.analysis.cluster import LayerClusterer
+from pathways.analysis.analysis_stages import ClusterSettings
 from pathways.analysis.dynamics import (
     DynamicsSettings,
     SnapshotSamples,
@@ -32,8 +32,7 @@ from pathways.analysis.dynamics import (
 from pathways.artifacts import Artifact, Partitioned
 from pathways.capture import layer_reducers, of_layers, stream_activations
 from pathways.data.subsets import ImageFormat, read_samples
-from pathways.model_input import model_inputs
-from pathways.network_stages import load_trained_model, read_snapshots
+from pathways.network_stages import input_batches, load_trained_model, read_snapshots
 from pathways.progress import Progress
 from pathways.store import META_KEY
 
@@ -53,10 +52,7 @@ def _forward(
     """Every hidden layer (network order) and the logits of ``images``."""
     hidden = description["hidden_layers"]
     image = ImageFormat.from_json(description["image"])
-    batches = (
-        model_inputs(images[i : i + 512], description["input_kind"], image).to(device)
-        for i in range(0, len(images), 512)
-    )
+    batches = input_batches(images, description["input_kind"], image, 512, torch.device(device))
     parts: dict[str, list[np.ndarray]] = {layer: [] for layer in hidden}
     logits = []
     for recorded, out in stream_activations(
@@ -98,22 +94,11 @@ def dynamics_stage(
     """Measures of every training snapshot on one seeded subset of samples; the snapshots'
     activations as a partitioned dataset; aligned 2-D maps per epoch and layer."""
     description = train["model"]
-    meta, images = read_samples(data.path("samples"))
-    rows = draw_samples(meta, dynamics_samples, seed)
-    meta, images = meta.iloc[rows].reset_index(drop=True), images[rows]
-    labels = meta["label"].to_numpy()
-    split = meta["split"].astype(str).to_numpy()
-    samples = SnapshotSamples(
-        labels,
-        np.isin(labels, trained_classes) & (split == "train"),
-        split == "test",
-        list(trained_classes),
-        [c for c in unseen_classes if c in set(labels)],
-    )
+    meta, images, samples = _subset(data, dynamics_samples, seed, trained_classes, unseen_classes)
     settings = DynamicsSettings(
-        LayerClusterer(
+        ClusterSettings(
             cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters, seed
-        ),
+        ).clusterer(),
         seed,
         alpha,
         knn_k,
@@ -134,31 +119,65 @@ def dynamics_stage(
         measured = snapshot_measures(epoch, layers, logits, final, samples, settings)
         for name in TABLES:
             tables[name].append(measured[name])
-        for layer, values in {**layers, "logit": logits}.items():
-            points = aligned_map(values, previous.get(layer), seed)
-            previous[layer] = points
-            maps.append(
-                pd.DataFrame(
-                    {
-                        "sample_id": meta["sample_id"].to_numpy(),
-                        "epoch": epoch,
-                        "layer": layer,
-                        "x": points[:, 0],
-                        "y": points[:, 1],
-                    }
-                )
-            )
+        maps.append(_maps(meta, epoch, {**layers, "logit": logits}, previous, seed))
         del layers, logits
         advance(1, note=f"epoch {epoch}")
     outputs: dict[str, Any] = {
         name: pd.concat(frames, ignore_index=True) for name, frames in tables.items()
     }
     outputs["embedding"] = pd.concat(maps, ignore_index=True)
-    outputs["samples"] = meta.drop(columns=[c for c in ("image",) if c in meta.columns])
+    outputs["samples"] = meta
     outputs["activations"] = Partitioned(
         _parts(model_name, snapshots, epochs, network, images, meta, description, device)
     )
     return outputs
+
+
+def _subset(
+    data: Artifact, n: int, seed: int, trained: list[int], unseen: list[int]
+) -> tuple[pd.DataFrame, np.ndarray, SnapshotSamples]:
+    """The seeded subset every snapshot is measured on: its samples table, images, and which
+    of them are fitted and which are test samples."""
+    meta, images = read_samples(data.path("samples"))
+    rows = draw_samples(meta, n, seed)
+    meta, images = meta.iloc[rows].reset_index(drop=True), images[rows]
+    labels = meta["label"].to_numpy()
+    split = meta["split"].astype(str).to_numpy()
+    samples = SnapshotSamples(
+        labels,
+        np.isin(labels, trained) & (split == "train"),
+        split == "test",
+        list(trained),
+        [c for c in unseen if c in set(labels)],
+    )
+    return meta, images, samples
+
+
+def _maps(
+    meta: pd.DataFrame,
+    epoch: int,
+    layers: dict[str, np.ndarray],
+    previous: dict[str, np.ndarray],
+    seed: int,
+) -> pd.DataFrame:
+    """One epoch's 2-D map of every layer, each aligned to ``previous`` (the last epoch's
+    maps, updated here)."""
+    frames = []
+    for layer, values in layers.items():
+        points = aligned_map(values, previous.get(layer), seed)
+        previous[layer] = points
+        frames.append(
+            pd.DataFrame(
+                {
+                    "sample_id": meta["sample_id"].to_numpy(),
+                    "epoch": epoch,
+                    "layer": layer,
+                    "x": points[:, 0],
+                    "y": points[:, 1],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def _parts(

@@ -45,7 +45,7 @@ from pathways.progress import Progress
 from pathways.store import activation_table, all_finite, feature_map_table
 from pathways.train import evaluate_classifier, seeded, train_classifier
 from pathways.user_files import locate, search_folders
-from pathways.user_models import load_checkpoint, state_bytes
+from pathways.user_models import cpu_state, load_checkpoint, state_bytes
 
 
 def data_stage(
@@ -159,9 +159,7 @@ def train_stage(
     if comes_trained(spec):
         for epoch, name in sorted(spec.snapshot_checkpoints.items()):  # before the final weights
             load_checkpoint(network, locate(name, experiment_dir), spec.name)
-            kept[epoch] = {
-                k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()
-            }
+            kept[epoch] = cpu_state(network)
         load_checkpoint(network, locate(spec.checkpoint, experiment_dir), spec.name)
         network.to(on)
         result = evaluate_classifier(network, *tensors["train"], *tensors["test"], classes=classes)
@@ -239,9 +237,7 @@ def _train(
 
     def keep(epoch: int, model: torch.nn.Module) -> None:
         if kept is not None:
-            kept[epoch] = {
-                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
-            }
+            kept[epoch] = cpu_state(model)
 
     try:
         return train_classifier(
@@ -296,9 +292,10 @@ def load_trained_model(
     return model.to(device).eval()
 
 
-def _batches(
+def input_batches(
     images: np.ndarray, input_kind: str, image: ImageFormat, batch_size: int, device: torch.device
 ) -> Iterator[torch.Tensor]:
+    """The model inputs of ``images``, ``batch_size`` at a time, on ``device``."""
     for start in range(0, len(images), batch_size):
         yield model_inputs(images[start : start + batch_size], input_kind, image).to(device)
 
@@ -356,7 +353,9 @@ def _capture_tables(
     image = ImageFormat.from_json(description["image"])
     batches = stream_activations(
         model,
-        _batches(images, description["input_kind"], image, params["capture"]["batch_size"], device),
+        input_batches(
+            images, description["input_kind"], image, params["capture"]["batch_size"], device
+        ),
         reducers,
         device=device,
     )

@@ -130,6 +130,11 @@ def load_checkpoint(network: nn.Module, path: Path, model: str) -> None:
     network.load_state_dict(state)
 
 
+def cpu_state(network: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the network's weights on the CPU (training goes on without changing it)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
+
+
 def state_bytes(network: nn.Module) -> bytes:
     """The network's weights as ``torch.save`` bytes (on the CPU)."""
     buffer = io.BytesIO()

@@ -13,6 +13,7 @@ from pathways.analysis.dynamics import (
     parting_epoch,
     settled_epoch,
 )
+from pathways.analysis.novelty_scores import ours_method
 
 
 def during_training(
@@ -43,7 +44,7 @@ def _novelty_by_epoch(novelty: pd.DataFrame) -> dict[str, Any] | None:
     if novelty.empty:
         return None
     last = novelty[novelty["epoch"] == novelty["epoch"].max()]
-    ours = str(last.loc[last["kind"] == "ours", "method"].iloc[0])
+    ours = ours_method(last)
     baselines = last[(last["kind"] == "baseline") & ~last["method"].str.contains(":")]
     best = str(baselines.loc[baselines["auroc"].idxmax(), "method"]) if len(baselines) else None
     table = novelty.pivot_table(index="epoch", columns="method", values="auroc")

@@ -44,7 +44,8 @@ IN_MEMORY = """
 import sys, numpy as np, torch
 from pathlib import Path
 from pathways.artifacts import Artifact
-from pathways.network_stages import load_trained_model, _batches, _batch_tables
+from pathways.data.subsets import ImageFormat
+from pathways.network_stages import load_trained_model, input_batches, _batch_tables
 from pathways.capture import capture_activations, channel_stats_and_maps, keep_output
 import pyarrow.parquet as pq
 run = Path(sys.argv[1])
@@ -54,7 +55,7 @@ model = load_trained_model(d, train["weights.pt"])
 samples = data["samples"]
 images = np.stack(samples["image"].to_numpy()).reshape(-1, 28, 28)  # the whole table in pandas
 reducers = {n: keep_output if k == "dense" else channel_stats_and_maps for n, k in d["hidden_layers"].items()}
-result = capture_activations(model, _batches(images, d["input_kind"], 512, torch.device("cpu")), reducers, n_samples=len(images))
+result = capture_activations(model, input_batches(images, d["input_kind"], ImageFormat.from_json(d["image"]), 512, torch.device("cpu")), reducers, n_samples=len(images))
 tables = _batch_tables(samples.drop(columns=["image"]), result.activations, result.outputs, d, "wide")
 for name, table in tables.items():
     pq.write_table(table, run / f"in-memory-{name}.parquet", compression="zstd")
