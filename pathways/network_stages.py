@@ -325,11 +325,20 @@ def capture_stage(
     names = ["activations", "feature_maps"] if produces_maps else ["activations"]
     if shard_samples and n > shard_samples and on_cluster() and scratch is not None:
         job = functools.partial(_capture_shard, train, samples_path, params, scratch)
-        shards = [(a, min(a + shard_samples, n)) for a in range(0, n, shard_samples)]
+        shards = shard_bounds(n, shard_samples, capture["batch_size"])
         source = StreamSource(_read_shards(map_items(job, shards), names))
     else:
         source = StreamSource(_capture_tables(train, samples_path, params, progress))
     return {name: source.output(name) for name in names}
+
+
+def shard_bounds(n: int, shard_samples: int, batch_size: int) -> list[tuple[int, int]]:
+    """The row ranges of a capture's shards: at most ``shard_samples`` rows each, but always
+    whole capture batches (at least one), so that every forward pass sees exactly the batch the
+    local executor gives it — a convolution's sums depend on the batch's shape, and the sharded
+    capture is then bit-identical to the local one on any CPU."""
+    size = max(shard_samples // batch_size, 1) * batch_size
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
 def _capture_tables(

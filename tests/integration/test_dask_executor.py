@@ -23,7 +23,8 @@ def two_runs(
     configure_threads(1)  # as the CLI does; the workers run with the same count
     experiment = parse_experiment(tomllib.loads(tiny_run_config))
     plan = build_plan(experiment, data_dir=data_dir)
-    sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)  # 120 samples: 3 shards
+    # 120 samples in shards of whole 32-sample capture batches: 4 shards
+    sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)
     local, dask = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("dask")
     ran_local = runner_for(experiment, local).run(plan)
     ran_dask = runner_for(experiment, dask).run(sharded, executor=DaskExecutor(workers=2))

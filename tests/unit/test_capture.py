@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from torch import nn
 
 from pathways.capture import capture_activations, channel_stats, recording
@@ -161,3 +163,20 @@ def test_preallocated_path_matches_chunked_path_and_checks_count():
         np.testing.assert_array_equal(chunked.activations[key], direct.activations[key])
     with pytest.raises(PathwaysError, match="more than n_samples=3"):
         capture_activations(model, [X[:3], X[3:]], ["fc1"], n_samples=3)
+
+
+@given(n=st.integers(1, 5000), shard=st.integers(1, 3000), batch=st.integers(1, 700))
+def test_shards_hold_whole_capture_batches(n: int, shard: int, batch: int):
+    """A sharded capture's forward passes see exactly the local capture's batches: every shard
+    starts on a batch boundary, the shards tile the rows in order, none is larger than asked
+    (unless one batch is)."""
+    from pathways.network_stages import shard_bounds
+
+    shards = shard_bounds(n, shard, batch)
+    assert shards[0][0] == 0 and shards[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(shards, shards[1:], strict=False))
+    assert all(start % batch == 0 and end > start for start, end in shards)
+    assert all(end - start <= max(shard, batch) for start, end in shards)
+    local = [(s, min(s + batch, n)) for s in range(0, n, batch)]
+    sharded = [(s, min(s + batch, end)) for start, end in shards for s in range(start, end, batch)]
+    assert sharded == local
