@@ -188,7 +188,12 @@ SchedulerOption = Annotated[
     typer.Option(help="Dask scheduler address (tcp://host:8786); default: a LocalCluster here."),
 ]
 WorkersOption = Annotated[
-    int, typer.Option(min=1, help="Worker processes of the LocalCluster (--executor dask).")
+    int,
+    typer.Option(
+        min=1,
+        help="Worker processes: per-layer work of a local run spreads over them (1: none); "
+        "with --executor dask, the LocalCluster's.",
+    ),
 ]
 ShardOption = Annotated[
     int,
@@ -237,6 +242,10 @@ def run(
 
         chosen_threads = configure_threads(threads)
     runs_on = None
+    if executor == "local":
+        from pathways.parallel import set_local_workers
+
+        set_local_workers(workers)
     if executor == "dask":
         from pathways.executors import DaskExecutor
 

@@ -131,7 +131,11 @@ class AnalysisSpec(Strict):
     """k for k-means."""
     unit_correlation: float = Field(0.5, ge=0.0, le=1.0)
     """Units whose average co-activation correlation reaches this form a unit group."""
+    embedding_method: Literal["umap", "pacmap", "tsne"] = "umap"
+    """The explorer's 2-D maps: UMAP, PaCMAP or openTSNE's t-SNE (``pathways.analysis.embed``;
+    PaCMAP and t-SNE need the ``maps`` extra)."""
     embedding_neighbors: PositiveInt = 15
+    """UMAP's neighbours for the 2-D maps."""
     probe_folds: int = Field(5, ge=2)
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)

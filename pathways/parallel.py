@@ -1,16 +1,59 @@
-"""Per-layer work of one step, spread over a Dask cluster when the step runs on one.
+"""Per-layer work of one step, spread over the machine's cores or a Dask cluster.
 
 A step's stage function calls :func:`map_items` for work that is independent per layer
-(clustering, 2-D embedding). Inside a task of :class:`pathways.executors.DaskExecutor` the
-items become tasks of their own on the cluster (the step's task leaves the worker's thread pool
-while it waits, so it blocks no worker); anywhere else they run here, in order. Each item's
-result depends only on its inputs and seeds, so both ways give the same outputs.
+(clustering, 2-D maps). Inside a task of :class:`pathways.executors.DaskExecutor` the items
+become tasks of their own on the cluster (the step's task leaves the worker's thread pool while
+it waits, so it blocks no worker). In a local run they go to a pool of :func:`local_workers`
+processes (``pathways run --workers``; 1 = here, in order), started once per run and kept for
+its later steps; each worker limits its BLAS/OpenMP pools to one thread, so the workers share
+the cores instead of fighting over them. Each item's result depends only on its inputs and
+seeds, so every way gives the same outputs.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
+
+from pathways.errors import PathwaysError
+
+_local = {"workers": 1}
+_pool: dict[int, Executor] = {}
+
+
+def set_local_workers(workers: int) -> None:
+    """Processes that per-layer work of a local run spreads over (1: none, work runs here)."""
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, not {workers}")
+    _local["workers"] = workers
+
+
+def local_workers() -> int:
+    """The processes per-layer work of a local run spreads over (see :func:`set_local_workers`)."""
+    return _local["workers"]
+
+
+def _one_thread() -> None:
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threadpool_limits(1)
+
+
+def _local_pool(workers: int) -> Executor:
+    if workers not in _pool:
+        import multiprocessing
+
+        for pool in _pool.values():
+            pool.shutdown()
+        _pool.clear()
+        context = multiprocessing.get_context("forkserver")  # no torch/OpenMP state forked
+        _pool[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
+        atexit.register(_pool[workers].shutdown, cancel_futures=True)
+    return _pool[workers]
 
 
 def on_cluster() -> bool:
@@ -29,15 +72,30 @@ def on_cluster() -> bool:
 def map_items(
     func: Callable[[Any], Any], items: Iterable[Any], done: Callable[[], Any] = lambda: None
 ) -> list[Any]:
-    """``[func(item) for item in items]``, on the cluster when running inside a Dask task;
-    ``done()`` is called as each item finishes (progress)."""
+    """``[func(item) for item in items]``: on the cluster when running inside a Dask task, else
+    over the local worker processes; ``done()`` is called as each item finishes (progress).
+    ``func`` and the items must pickle (a module-level function or a ``functools.partial``)."""
     items = list(items)
-    if len(items) < 2 or not on_cluster():
+    if len(items) < 2 or (not on_cluster() and local_workers() == 1):
         results = []
         for item in items:
             results.append(func(item))
             done()
         return results
+    if not on_cluster():
+        from concurrent.futures import as_completed as finished
+        from concurrent.futures.process import BrokenProcessPool
+
+        futures = [_local_pool(local_workers()).submit(func, item) for item in items]
+        try:
+            for _ in finished(futures):
+                done()
+            return [future.result() for future in futures]
+        except BrokenProcessPool:
+            _pool.clear()
+            raise PathwaysError(
+                "a worker process died (out of memory?) — run again with --workers 1"
+            ) from None
     from distributed import as_completed, worker_client
 
     with worker_client() as client:

@@ -127,7 +127,8 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "embedding",
-            2,
+            3,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
+            # 100 epochs from 10,000 samples; map_quality
             f"{_ANALYSIS}:embedding_stage",
             ("capture",),
             keyed_on=_CLASSES,

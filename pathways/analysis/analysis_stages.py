@@ -20,7 +20,8 @@ from pathways.analysis.activations import LayerData, layer_names, load_layer, lo
 from pathways.analysis.cluster import LayerClusterer, unit_clusters
 from pathways.analysis.differences import class_pairs, summarise_differences, unit_differences
 from pathways.analysis.embed import embed_2d
-from pathways.analysis.layers import divergence_layer, linear_cka, pair_divergence
+from pathways.analysis.layers import LinearCka, divergence_layer, pair_divergence
+from pathways.analysis.map_quality import map_quality
 from pathways.analysis.novelty import (
     NoveltyInputs,
     by_class_with_notes_and_oracle,
@@ -216,21 +217,30 @@ def clusters_stage(
     }
 
 
-def _embed_layer(path: Path, seed: int, neighbors: int, layer: str) -> np.ndarray:
-    return embed_2d(load_layer(path, layer).values, seed, neighbors)
+def _embed_layer(
+    path: Path, seed: int, neighbors: int, method: str, layer: str
+) -> tuple[np.ndarray, dict[str, float]]:
+    values = load_layer(path, layer).values
+    xy = embed_2d(values, seed, neighbors, method)
+    return xy, map_quality(values, xy, seed=seed)
 
 
 def embedding_stage(
-    capture: Artifact, *, embedding_neighbors: int, seed: int, progress: Progress
+    capture: Artifact,
+    *,
+    embedding_method: str,
+    embedding_neighbors: int,
+    seed: int,
+    progress: Progress,
 ) -> dict[str, Any]:
-    """Per layer: a seeded 2-D UMAP of every sample, for the explorer."""
+    """Per layer: a seeded 2-D map of every sample for the explorer (``embedding_method``),
+    and how faithful it is to the layer (``map_quality``: neighbour preservation and
+    trustworthiness on 1,000 checked samples)."""
     path, samples, layers = _activations(capture)
-    frames = []
+    frames, quality = [], []
     advance = progress.task("embedding", total=len(layers))
-    maps = map_items(
-        functools.partial(_embed_layer, path, seed, embedding_neighbors), layers, advance
-    )
-    for layer, xy in zip(layers, maps, strict=True):
+    job = functools.partial(_embed_layer, path, seed, embedding_neighbors, embedding_method)
+    for layer, (xy, measured) in zip(layers, map_items(job, layers, advance), strict=True):
         frames.append(
             pd.DataFrame(
                 {
@@ -241,7 +251,11 @@ def embedding_stage(
                 }
             )
         )
-    return {"embedding": pd.concat(frames, ignore_index=True)}
+        quality.append({"layer": layer, "method": embedding_method, **measured})
+    return {
+        "embedding": pd.concat(frames, ignore_index=True),
+        "map_quality": pd.DataFrame(quality),
+    }
 
 
 def _cluster_table(assignments: pd.DataFrame, column: str = "cluster") -> pd.DataFrame:
@@ -303,8 +317,9 @@ def divergence_stage(
         (layer, depth, load_layer(path, layer).values, assignments[layer].to_numpy())
         for depth, layer in enumerate(layers)
     ]
+    to_input, to_logits = LinearCka(images), LinearCka(logits)
     for layer, depth, values, members in entries:
-        cka_input, cka_logits = linear_cka(values, images), linear_cka(values, logits)
+        cka_input, cka_logits = to_input(values), to_logits(values)
         for a, b in pairs:
             row = pair_divergence(
                 layer, values, members, labels, a, b, folds=probe_folds, seed=seed

@@ -15,7 +15,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from pathways.analysis.stats import auroc_columns, benjamini_hochberg, cohens_d, mann_whitney_p
+from pathways.analysis.stats import benjamini_hochberg, cohens_d, rank_tests
 
 
 def class_pairs(trained: list[int], unseen: list[int]) -> list[tuple[int, int]]:
@@ -34,7 +34,7 @@ def unit_differences(
 ) -> pd.DataFrame:
     """Per unit: mean_a, mean_b, cohen_d, auroc, p_value, q_value, significant."""
     a, b = values[labels == class_a], values[labels == class_b]
-    p = mann_whitney_p(a, b)
+    auroc, p = rank_tests(a, b)
     q = benjamini_hochberg(p)
     return pd.DataFrame(
         {
@@ -46,7 +46,7 @@ def unit_differences(
             "mean_a": a.mean(axis=0),
             "mean_b": b.mean(axis=0),
             "cohen_d": cohens_d(a, b),
-            "auroc": auroc_columns(a, b),
+            "auroc": auroc,
             "p_value": p,
             "q_value": q,
             "significant": q < alpha,

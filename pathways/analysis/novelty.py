@@ -123,7 +123,7 @@ def _squared_distances(x: np.ndarray, means: np.ndarray, precision: np.ndarray) 
     distances = []
     for mean in means:
         d = x - mean
-        distances.append(np.einsum("ij,jk,ik->i", d, precision, d))
+        distances.append(((d @ precision) * d).sum(axis=1))  # a matrix product, not einsum's loop
     return np.stack(distances)
 
 

@@ -27,14 +27,40 @@ def auroc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def rank_tests(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column, from one ranking of a and b together: the AUROC of the column for "is a"
+    (P(a > b) + ½ P(a = b)) and the two-sided Mann–Whitney U p-value (normal approximation
+    with tie correction and continuity correction, as ``scipy.stats.mannwhitneyu(...,
+    method="asymptotic")``; 1 where all values tie).
+
+    a : float[n_a, n_units], b : float[n_b, n_units]. Ranking once instead of once per
+    statistic halves the cost of the signature step, whose time is mostly ranking.
+    """
+    both = np.concatenate([a, b]).astype(np.float64)
+    n_a, n_b = len(a), len(b)
+    n = n_a + n_b
+    u_a = _ranks(both)[:n_a].sum(axis=0) - n_a * (n_a + 1) / 2
+    auroc = u_a / (n_a * n_b)
+    ordered = np.sort(both, axis=0)
+    tie_term = np.zeros(both.shape[1])
+    for column in range(both.shape[1]):
+        edges = np.flatnonzero(np.diff(ordered[:, column]))
+        runs = np.diff(np.concatenate([[0], edges + 1, [n]]))
+        tie_term[column] = float((runs.astype(np.float64) ** 3 - runs).sum())
+    u = np.maximum(u_a, n_a * n_b - u_a)
+    spread = np.sqrt(n_a * n_b / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (u - n_a * n_b / 2 - 0.5) / spread
+    p = np.clip(2 * stats.norm.sf(z), 0.0, 1.0)
+    return auroc, np.nan_to_num(p, nan=1.0)
+
+
 def auroc_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """float64[n_units]: per column, P(a > b) + ½ P(a = b) — the AUROC of a column for "is a".
 
     a : float[n_a, n_units], b : float[n_b, n_units]
     """
-    ranks = _ranks(np.concatenate([a, b]).astype(np.float64))
-    n_a, n_b = len(a), len(b)
-    return (ranks[:n_a].sum(axis=0) - n_a * (n_a + 1) / 2) / (n_a * n_b)
+    return rank_tests(a, b)[0]
 
 
 def fpr_at_tpr(scores: np.ndarray, positive: np.ndarray, tpr: float = 0.95) -> float:
@@ -62,8 +88,7 @@ def cohens_d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def mann_whitney_p(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """float64[n_units]: two-sided Mann–Whitney U p-values per column (1 where all values tie)."""
-    result = stats.mannwhitneyu(a, b, axis=0, alternative="two-sided", method="asymptotic")
-    return np.nan_to_num(np.asarray(result.pvalue, dtype=np.float64), nan=1.0)
+    return rank_tests(a, b)[1]
 
 
 def benjamini_hochberg(p_values: np.ndarray) -> np.ndarray:

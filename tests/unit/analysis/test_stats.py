@@ -66,3 +66,18 @@ def test_mann_whitney_all_ties_is_one_not_nan():
     b[:, 1] = 1.0
     p = mann_whitney_p(a, b)
     assert p[0] == 1.0 and p[1] < 1e-3
+
+
+def test_rank_tests_match_scipy_with_ties_and_without():
+    from scipy import stats as scipy_stats
+
+    from pathways.analysis.stats import rank_tests
+
+    rng = np.random.default_rng(3)
+    a = np.maximum(rng.normal(0.2, 1, (300, 6)), 0)  # ReLU-like: many tied zeros
+    b = np.maximum(rng.normal(0.0, 1, (250, 6)), 0)
+    a[:, 5], b[:, 5] = np.round(a[:, 5], 1), np.round(b[:, 5], 1)  # coarse ties
+    auroc, p = rank_tests(a, b)
+    expected = scipy_stats.mannwhitneyu(a, b, axis=0, method="asymptotic")
+    np.testing.assert_allclose(p, expected.pvalue, rtol=1e-10)
+    np.testing.assert_allclose(auroc, expected.statistic / (300 * 250), rtol=1e-12)
