@@ -242,10 +242,16 @@ def run(
 
         chosen_threads = configure_threads(threads)
     runs_on = None
-    if executor == "local":
-        from pathways.parallel import set_local_workers
+    if executor == "local" and chosen_threads is not None:
+        from pathways.parallel import set_local_workers, start_local_workers
 
-        set_local_workers(workers)
+        maps = any(
+            s.step.stage.name == "embedding" and s.action == "run"
+            for s in runner.plan_status(plan, only, force)
+        )
+        umap = maps and experiment.analysis.embedding_method == "umap"
+        set_local_workers(workers, "pathways.analysis.embed:compile_umap" if umap else None)
+        start_local_workers()
     if executor == "dask":
         from pathways.executors import DaskExecutor
 

@@ -20,15 +20,24 @@ from typing import Any
 
 from pathways.errors import PathwaysError
 
-_local = {"workers": 1}
+_local: dict[str, Any] = {"workers": 1, "warm_up": None}
 _pool: dict[int, Executor] = {}
 
 
-def set_local_workers(workers: int) -> None:
-    """Processes that per-layer work of a local run spreads over (1: none, work runs here)."""
+def set_local_workers(workers: int, warm_up: str | None = None) -> None:
+    """Processes that per-layer work of a local run spreads over (1: none, work runs here);
+    ``warm_up``: ``"module:function"`` each worker runs as it starts (numba compilation)."""
     if workers < 1:
         raise ValueError(f"workers must be at least 1, not {workers}")
-    _local["workers"] = workers
+    _local.update(workers=workers, warm_up=warm_up)
+
+
+def start_local_workers() -> None:
+    """Start the local worker processes now (they warm up while this process works on)."""
+    if local_workers() > 1:
+        pool = _local_pool(local_workers())
+        for _ in range(local_workers()):
+            pool.submit(os.getpid)
 
 
 def local_workers() -> int:
@@ -36,11 +45,15 @@ def local_workers() -> int:
     return _local["workers"]
 
 
-def _one_thread() -> None:
+def _start_worker(warm_up: str | None) -> None:
     from threadpoolctl import threadpool_limits
 
     os.environ["OMP_NUM_THREADS"] = "1"
     threadpool_limits(1)
+    if warm_up:
+        from pathways.named import load_named
+
+        load_named(warm_up)()
 
 
 def _local_pool(workers: int) -> Executor:
@@ -51,7 +64,12 @@ def _local_pool(workers: int) -> Executor:
             pool.shutdown()
         _pool.clear()
         context = multiprocessing.get_context("forkserver")  # no torch/OpenMP state forked
-        _pool[workers] = ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread)
+        _pool[workers] = ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(_local["warm_up"],),
+        )
         atexit.register(_pool[workers].shutdown, cancel_futures=True)
     return _pool[workers]
 

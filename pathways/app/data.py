@@ -11,6 +11,7 @@ import base64
 import io
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,6 +178,15 @@ class StoreReader:
             frame = frame.join(c[["cluster", "outlier"]]).join(samples)
             out[str(layer)] = frame.reset_index()
         return out
+
+    def map_quality(self, run: str, model: str) -> dict[str, dict[str, Any]]:
+        """layer → method, checked, preservation, trustworthiness of its 2-D map ({} for a
+        run made before maps recorded their quality)."""
+        step = step_id("embedding", model)
+        if not self._path(run, step, "map_quality").is_file():
+            return {}
+        table = self.table(run, step, "map_quality")
+        return {str(row.pop("layer")): row for row in table.to_dict("records")}
 
     def signatures(self, run: str, model: str) -> pd.DataFrame:
         return self.table(run, step_id("signatures", model), "signatures")

@@ -56,6 +56,14 @@ def test_embedding_colourings_and_class_filter(frame: Frame):
     )
     n_clusters = assignments.loc[assignments.layer == "fc2", "cluster"].nunique()
     assert len(clusters["data"]) == n_clusters
+    # the title tells the method and how faithful this layer's map is, from map_quality
+    quality = pd.read_parquet(
+        frame.reader.store / "small" / "embedding" / "mlp" / "map_quality.parquet"
+    ).set_index("layer")
+    assert list(quality.index) == ["fc1", "fc2", "logit"] and (quality["method"] == "umap").all()
+    assert (quality["checked"] == 180).all() and quality["preservation"].between(0, 1).all()
+    kept = quality.loc["fc1", "preservation"]
+    assert f"UMAP map (keeps {kept:.0%} of 10 nearest" in by_class["layout"]["title"]["text"]
 
 
 def test_hover_shows_the_digit_and_selection_lists_samples(frame: Frame):

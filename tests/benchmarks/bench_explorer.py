@@ -1,90 +1,77 @@
 """Explorer responsiveness with 70,000 points: callback p95 and first page ready.
 
-The store: the default run (run `pathways run` first) scaled to 70,000 samples by tiling every
-per-sample output (samples with images, activations, embedding with jitter, cluster
-assignments, paths, novelty scores) — the same schema and files the pipeline writes, 47×
-the rows. Callbacks are timed through Flask's test client (real request, callback and JSON
-encoding), alternating layer switches and colourings; first page ready is timed in headless
-Chromium from navigation until the embedding's WebGL canvas and legend are drawn, for the
-explorer as shipped (its own plotly.js bundle) and, alternating with it, for the same explorer
-with Dash's full plotly.js.
+The store: a finished full-size run made by the pipeline itself (`pathways run
+pipelines/fashion-full.toml`: 70,000 Fashion-MNIST images, every output written and recorded
+by the runner), opened as it is. Callbacks are timed through Flask's test client (real
+request, callback and JSON encoding), alternating layer switches and colourings, every class
+shown; each response is checked to draw every sample (the points in its traces are counted).
+First page ready is timed in headless Chromium from navigation until the embedding's WebGL
+canvas and legend are drawn and the plotted points number every sample of the first map, for
+the explorer as shipped (its own plotly.js bundle) and, alternating with it, for the same
+explorer with Dash's full plotly.js. Anything else (an error page, a message figure, fewer
+points) stops the benchmark with an error.
 
-Run: python tests/benchmarks/bench_explorer.py [--source data/store/default] [--points 70000]
+Run: python tests/benchmarks/bench_explorer.py [STORE/fashion-full]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from _common import REPO
 
-PER_SAMPLE = {
-    "data": ["samples"],
-    "capture/mlp": ["activations"],
-    "embedding/mlp": ["embedding"],
-    "clusters/mlp": ["assignments"],
-    "paths/mlp": ["sample_paths"],
-    "novelty/mlp": ["scores"],
-}
+
+def _points(figure: dict) -> int:
+    return sum(len(trace.get("x", [])) for trace in figure.get("data", []))
 
 
-def _tile(table: pa.Table, n_samples: int, factor: int, rng: np.random.Generator) -> pa.Table:
-    per_sample = table.num_rows // n_samples  # rows per sample (1, or one per layer)
-    index = np.arange(table.num_rows)
-    tiled = table.take(np.tile(index, factor))
-    ids = tiled.column("sample_id").to_numpy()
-    offset = np.repeat(np.arange(factor), table.num_rows) * n_samples
-    tiled = tiled.set_column(
-        tiled.schema.get_field_index("sample_id"), "sample_id", pa.array(ids + offset)
-    )
-    for name in ("x", "y"):
-        if name in tiled.column_names:
-            values = tiled.column(name).to_numpy() + rng.normal(0, 0.15, tiled.num_rows).astype(
-                np.float32
-            )
-            tiled = tiled.set_column(tiled.schema.get_field_index(name), name, pa.array(values))
-    if "sample_id" in tiled.column_names and per_sample > 1:
-        order = np.lexsort((ids + offset,))
-        tiled = tiled.take(order)
-    return tiled
-
-
-def build_store(source: Path, points: int) -> Path:
-    store = Path(tempfile.mkdtemp()) / "store"
-    shutil.copytree(source, store / "big", ignore=shutil.ignore_patterns("*@seed*"))
-    n = pq.read_metadata(source / "data" / "samples.parquet").num_rows
-    factor = -(-points // n)
-    rng = np.random.default_rng(0)
-    for step, names in PER_SAMPLE.items():
-        for name in names:
-            path = store / "big" / step / f"{name}.parquet"
-            table = pq.read_table(path)
-            big = _tile(table, n, factor, rng)
-            keep = big.column("sample_id").to_numpy() < points
-            pq.write_table(big.filter(pa.array(keep)), path, compression="zstd")
-    return store
+def _value(component: object, wanted: str) -> object:
+    """The ``value`` of the component with id ``wanted`` in a Dash layout (JSON)."""
+    if isinstance(component, dict):
+        props = component.get("props", {})
+        if props.get("id") == wanted:
+            return props.get("value")
+        children = [props.get("children")] + list(component.values())
+        for child in children:
+            found = _value(child, wanted)
+            if found is not None:
+                return found
+    if isinstance(component, list):
+        for child in component:
+            found = _value(child, wanted)
+            if found is not None:
+                return found
+    return None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--source", type=Path, default=REPO / "data" / "store" / "default")
-    parser.add_argument("--points", type=int, default=70_000)
+    parser.add_argument("run", type=Path, nargs="?", default=REPO / "data/store/fashion-full")
     parser.add_argument("--repeats", type=int, default=40)
     parser.add_argument("--loads", type=int, default=6, help="page loads per variant")
     args = parser.parse_args()
-    if not (args.source / "embedding" / "mlp" / "manifest.json").is_file():
-        raise SystemExit(f"{args.source}: run `pathways run` first (the default experiment)")
-    store = build_store(args.source, args.points)
+    if not (args.run / "embedding" / "mlp" / "manifest.json").is_file():
+        raise SystemExit(f"{args.run}: run `pathways run pipelines/fashion-full.toml` first")
+    run = args.run.name
+    store = Path(tempfile.mkdtemp())  # the run alone, so that the first page shows it
+    (store / run).symlink_to(args.run.resolve(), target_is_directory=True)
+    points = pq.read_metadata(args.run / "data" / "samples.parquet").num_rows
+    if points < 50_000:
+        raise SystemExit(f"{args.run}: {points} samples — this benchmark needs the full run")
+    labels = (
+        pq.read_table(args.run / "data" / "samples.parquet", columns=["label"])
+        .column("label")
+        .to_numpy()
+    )
+    classes = sorted(int(c) for c in np.unique(labels))
     from pathways.app import create_app
 
     start = time.perf_counter()
@@ -92,16 +79,21 @@ def main() -> None:
     client = app.server.test_client()
     client.get("/")
     layout = client.get("/_dash-layout")
+    assert layout.status_code == 200, layout.data[:300]
+    served = _value(layout.get_json(), "classes")
+    if not served:
+        raise SystemExit(f"the first page shows no classes: {layout.data[:300]!r}")
     print(
-        f"{args.points} points; app built and first page served (reads the store, draws the first map) in {time.perf_counter() - start:.2f} s"
+        f"{points} points; app built and first page served (reads the store, draws the first "
+        f"map) in {time.perf_counter() - start:.2f} s"
     )
 
     def request(layer: str, colour: str):  # noqa: ANN202
         inputs = {
-            "run": "big",
+            "run": run,
             "model": "mlp",
             "layer": layer,
-            "classes": [1, 7, 3],
+            "classes": classes,
             "colour-by": colour,
             "tabs": "embedding",
         }
@@ -116,6 +108,12 @@ def main() -> None:
             "/_dash-update-component", data=json.dumps(payload), content_type="application/json"
         )
         assert response.status_code == 200, response.data[:300]
+        figure = response.get_json()["response"]["embedding-graph"]["figure"]
+        if _points(figure) != points:
+            raise SystemExit(
+                f"{layer}/{colour}: the map drew {_points(figure)} points, not {points} — "
+                f"{json.dumps(figure.get('layout', {}).get('title'))[:200]}"
+            )
         return response
 
     def embedding(layer: str, colour: str) -> float:
@@ -134,7 +132,6 @@ def main() -> None:
             f"{name:18} p50 {1000 * np.percentile(times, 50):6.0f} ms   p95 {1000 * np.percentile(times, 95):6.0f} ms   "
             f"({len(times)} calls; target p95 ≤ 150 ms)"
         )
-    assert layout.status_code == 200
 
     chromium = Path("/usr/bin/chromium")
     if not chromium.exists():
@@ -171,11 +168,18 @@ def main() -> None:
                 t0 = time.perf_counter()
                 page.goto(f"http://127.0.0.1:{httpd.server_port}/")
                 page.wait_for_function(
-                    "document.querySelector('#embedding-graph .legend')?.textContent.includes('7') && "
+                    "document.querySelector('#embedding-graph .legend') !== null && "
                     "document.querySelector('#embedding-graph canvas') !== null",
                     timeout=60_000,
                 )
                 ready[name].append(time.perf_counter() - t0)
+                drawn = page.evaluate(
+                    "document.querySelector('#embedding-graph .js-plotly-plot').data"
+                    ".reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"
+                )
+                first = int(np.isin(labels, served).sum())
+                if drawn != first:
+                    raise SystemExit(f"{name}: the first page drew {drawn} points, not {first}")
                 page.close()
         browser.close()
     for httpd in servers.values():

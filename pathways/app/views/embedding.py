@@ -61,6 +61,7 @@ class EmbeddingView:
             [int(c) for c in classes or []],
             layer,
             self.reader.class_names(run),
+            self.reader.map_quality(run, model).get(layer),
         )
 
     def hover(self, hover: dict | None, run: str, model: str) -> tuple:
@@ -163,8 +164,10 @@ def embedding_figure(
     classes: list[int],
     layer: str,
     names: Mapping[int, str] | None = None,
+    quality: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """WebGL scatter of a layer's 2-D map, one trace per colour category.
+    """WebGL scatter of a layer's 2-D map, one trace per colour category; the title names the
+    map's method and, with ``quality`` (a row of the step's ``map_quality``), how faithful it is.
 
     ``frame``: sample_id, x, y, label, cluster, seen, correct, predicted_class, confidence.
     Only samples of ``classes`` are drawn. ``customdata`` carries the sample id. Built on numpy
@@ -203,12 +206,28 @@ def embedding_figure(
     return {
         "data": traces,
         "layout": figure_layout(
-            f"{layer}: 2-D UMAP, coloured by {colour_by}",
+            f"{layer}: 2-D {_faithfulness(quality)}, coloured by {colour_by}",
             dragmode="lasso",
             legend={"itemsizing": "constant"},
             uirevision=layer,
         ),
     }
+
+
+METHOD_NAMES = {"umap": "UMAP", "pacmap": "PaCMAP", "tsne": "t-SNE"}
+
+
+def _faithfulness(quality: Mapping[str, Any] | None) -> str:
+    """ "UMAP map (keeps 21 % of 10 nearest neighbours, trustworthiness 0.99)"."""
+    if not quality:
+        return "UMAP map"
+    method = METHOD_NAMES.get(str(quality["method"]), str(quality["method"]))
+    if not np.isfinite(quality["preservation"]):
+        return f"{method} map"
+    return (
+        f"{method} map (keeps {quality['preservation']:.0%} of 10 nearest neighbours, "
+        f"trustworthiness {quality['trustworthiness']:.2f})"
+    )
 
 
 VIEW = View(NAME, "Embedding", layout, EmbeddingView, register)
