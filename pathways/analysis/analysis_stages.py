@@ -72,23 +72,38 @@ def signatures_stage(
     path, samples, layers = _activations(capture)
     labels = samples["label"].to_numpy()
     pairs = class_pairs(trained_classes, unseen_classes)
-    signatures, differences = [], []
     advance = progress.task("signatures", total=len(layers))
-    for layer in layers:
-        data = load_layer(path, layer)
-        sig = class_signatures(data.values, labels, data.units, firing_threshold, top_units)
-        signatures.append(sig.assign(layer=layer))
-        for a, b in pairs:
-            differences.append(
-                unit_differences(data.values, labels, data.units, a, b, alpha).assign(layer=layer)
-            )
-        advance()
+    job = functools.partial(
+        _layer_signatures, path, labels, pairs, firing_threshold, top_units, alpha
+    )
+    per_layer = map_items(job, layers, advance)
+    signatures = [sig for sig, _ in per_layer]
+    differences = [diff for _, diffs in per_layer for diff in diffs]
     differences_table = _layer_first(pd.concat(differences, ignore_index=True))
     return {
         "signatures": _layer_first(pd.concat(signatures, ignore_index=True)),
         "differences": differences_table,
         "difference_summary": summarise_differences(differences_table),
     }
+
+
+def _layer_signatures(
+    path: Path,
+    labels: np.ndarray,
+    pairs: list[tuple[int, int]],
+    firing_threshold: float,
+    top_units: int,
+    alpha: float,
+    layer: str,
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """One layer's class signatures and its per-unit differences for every class pair."""
+    data = load_layer(path, layer)
+    sig = class_signatures(data.values, labels, data.units, firing_threshold, top_units)
+    differences = [
+        unit_differences(data.values, labels, data.units, a, b, alpha).assign(layer=layer)
+        for a, b in pairs
+    ]
+    return sig.assign(layer=layer), differences
 
 
 def _layer_first(frame: pd.DataFrame) -> pd.DataFrame:

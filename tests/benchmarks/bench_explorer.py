@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import tempfile
 import threading
 import time
@@ -30,7 +32,10 @@ from _common import REPO
 
 
 def _points(figure: dict) -> int:
-    return sum(len(trace.get("x", [])) for trace in figure.get("data", []))
+    """Points in a figure's traces (coordinates sent as plotly typed arrays or lists)."""
+    from pathways.app.figures import decode
+
+    return sum(len(decode(trace["x"])) for trace in figure.get("data", []) if "x" in trace)
 
 
 def _value(component: object, wanted: str) -> object:
@@ -61,8 +66,8 @@ def main() -> None:
     if not (args.run / "embedding" / "mlp" / "manifest.json").is_file():
         raise SystemExit(f"{args.run}: run `pathways run pipelines/fashion-full.toml` first")
     run = args.run.name
-    store = Path(tempfile.mkdtemp())  # the run alone, so that the first page shows it
-    (store / run).symlink_to(args.run.resolve(), target_is_directory=True)
+    store = Path(tempfile.mkdtemp())  # the run alone (hard links), so the first page shows it
+    shutil.copytree(args.run, store / run, copy_function=os.link)
     points = pq.read_metadata(args.run / "data" / "samples.parquet").num_rows
     if points < 50_000:
         raise SystemExit(f"{args.run}: {points} samples — this benchmark needs the full run")
@@ -174,8 +179,8 @@ def main() -> None:
                 )
                 ready[name].append(time.perf_counter() - t0)
                 drawn = page.evaluate(
-                    "document.querySelector('#embedding-graph .js-plotly-plot').data"
-                    ".reduce((n, t) => n + (t.x ? t.x.length : 0), 0)"
+                    "document.querySelector('#embedding-graph .js-plotly-plot')._fullData"
+                    ".reduce((n, t) => n + (t.x && t.x.length ? t.x.length : 0), 0)"
                 )
                 first = int(np.isin(labels, served).sum())
                 if drawn != first:
