@@ -19,7 +19,7 @@ import pandas as pd
 from pathways.analysis.activations import LayerData, layer_names, load_layer, load_samples
 from pathways.analysis.cluster import LayerClusterer, unit_clusters
 from pathways.analysis.differences import class_pairs, summarise_differences, unit_differences
-from pathways.analysis.embed import embed_2d
+from pathways.analysis.embed import embed_2d, method_used
 from pathways.analysis.layers import LinearCka, divergence_layer, pair_divergence
 from pathways.analysis.map_quality import map_quality
 from pathways.analysis.novelty import (
@@ -237,7 +237,8 @@ def _embed_layer(
 ) -> tuple[np.ndarray, dict[str, float]]:
     values = load_layer(path, layer).values
     xy = embed_2d(values, seed, neighbors, method)
-    return xy, map_quality(values, xy, seed=seed)
+    used = method_used(values.shape, method, neighbors)
+    return xy, {"method": used, **map_quality(values, xy, seed=seed)}
 
 
 def embedding_stage(
@@ -266,7 +267,7 @@ def embedding_stage(
                 }
             )
         )
-        quality.append({"layer": layer, "method": embedding_method, **measured})
+        quality.append({"layer": layer, **measured})
     return {
         "embedding": pd.concat(frames, ignore_index=True),
         "map_quality": pd.DataFrame(quality),

@@ -115,13 +115,20 @@ def _optional(module: str, method: str):  # noqa: ANN202
         ) from None
 
 
+def method_used(shape: tuple[int, ...], method: str, n_neighbors: int = 15) -> str:
+    """The method that maps a layer of ``shape``: ``method``, or ``"pca"`` when there are too
+    few samples for a neighbour graph or fewer than 3 units (a logit layer of two classes)."""
+    samples, units = shape[0], shape[1]
+    return "pca" if samples <= n_neighbors + 1 or units < 3 else method
+
+
 def embed_2d(
     values: np.ndarray, seed: int = 0, n_neighbors: int = 15, method: str = "umap"
 ) -> np.ndarray:
     """float32[n_samples, 2]: the ``method`` map of the layer (PCA when there are too few
     samples or units for a neighbour graph). The same input and seed give the same map."""
     inputs = map_input(values, seed)
-    if len(inputs) <= n_neighbors + 1 or inputs.shape[1] < 3:
+    if method_used(values.shape, method, n_neighbors) == "pca":
         n = min(2, inputs.shape[1])
         scaled = StandardScaler().fit_transform(np.asarray(values, dtype=np.float32))
         out = PCA(n_components=n, random_state=seed).fit_transform(scaled)

@@ -214,7 +214,7 @@ def embedding_figure(
     }
 
 
-METHOD_NAMES = {"umap": "UMAP", "pacmap": "PaCMAP", "tsne": "t-SNE"}
+METHOD_NAMES = {"umap": "UMAP", "pacmap": "PaCMAP", "tsne": "t-SNE", "pca": "PCA"}
 
 
 def _faithfulness(quality: Mapping[str, Any] | None) -> str:
