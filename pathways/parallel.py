@@ -15,13 +15,13 @@ from __future__ import annotations
 import atexit
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from pathways.errors import PathwaysError
 
 _local: dict[str, Any] = {"workers": 1, "warm_up": None}
-_pool: dict[int, Executor] = {}
+_pool: dict[int, ProcessPoolExecutor] = {}
 
 
 def set_local_workers(workers: int, warm_up: str | None = None) -> None:
@@ -56,22 +56,32 @@ def _start_worker(warm_up: str | None) -> None:
         load_named(warm_up)()
 
 
-def _local_pool(workers: int) -> Executor:
+def _local_pool(workers: int) -> ProcessPoolExecutor:
     if workers not in _pool:
         import multiprocessing
 
         for pool in _pool.values():
             pool.shutdown()
         _pool.clear()
-        context = multiprocessing.get_context("forkserver")  # no torch/OpenMP state forked
+        # forkserver: no torch or OpenMP state is forked; spawn where there is none (Windows)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         _pool[workers] = ProcessPoolExecutor(
             workers,
             mp_context=context,
             initializer=_start_worker,
             initargs=(_local["warm_up"],),
         )
-        atexit.register(_pool[workers].shutdown, cancel_futures=True)
+        atexit.register(_stop, _pool[workers])
     return _pool[workers]
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """End the workers at exit without waiting for one still compiling (its warm-up)."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public way before 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def on_cluster() -> bool:
