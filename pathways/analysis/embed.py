@@ -69,14 +69,14 @@ def _umap(inputs: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
 def _pacmap(inputs: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     """PaCMAP (Wang et al. 2021) with its own defaults (10 neighbours; ``n_neighbors`` is
     UMAP's setting and not passed on)."""
-    pacmap = _optional("pacmap", "pacmap")
+    pacmap = _optional(PACKAGES["pacmap"], "pacmap")
     reducer = pacmap.PaCMAP(n_components=2, random_state=seed, apply_pca=False, verbose=False)
     return reducer.fit_transform(inputs, init="pca")
 
 
 def _tsne(inputs: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     """openTSNE's t-SNE (perplexity 30, FFT-accelerated gradients above 10,000 samples)."""
-    open_tsne = _optional("openTSNE", "tsne")
+    open_tsne = _optional(PACKAGES["tsne"], "tsne")
     perplexity = min(30.0, max((len(inputs) - 1) / 3.0, 1.0))
     reducer = open_tsne.TSNE(
         n_components=2, perplexity=perplexity, random_state=seed, n_jobs=1, verbose=False
@@ -103,16 +103,33 @@ METHODS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
 """``analysis.embedding_method`` → its map; the config accepts exactly these names."""
 
 
+PACKAGES = {"pacmap": "pacmap", "tsne": "openTSNE"}
+"""The optional package (the ``maps`` extra) each method other than UMAP needs."""
+
+
+def _missing(module: str, method: str) -> PathwaysError:
+    return PathwaysError(
+        f"analysis.embedding_method = {method!r} needs the {module} package — "
+        f'install it with: pip install "pathways[maps]" (or choose "umap")'
+    )
+
+
+def require_method(method: str) -> None:
+    """Refuse, before anything runs, a method whose package is not installed."""
+    import importlib.util
+
+    module = PACKAGES.get(method)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise _missing(module, method)
+
+
 def _optional(module: str, method: str):  # noqa: ANN202
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise PathwaysError(
-            f"analysis.embedding_method = {method!r} needs the {module} package — "
-            f'install it with: pip install "pathways[maps]" (or choose "umap")'
-        ) from None
+        raise _missing(module, method) from None
 
 
 def method_used(shape: tuple[int, ...], method: str, n_neighbors: int = 15) -> str:

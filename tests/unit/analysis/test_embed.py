@@ -104,3 +104,23 @@ def test_a_worker_error_reaches_the_caller():
             map_items(functools.partial(_optional, method="tsne"), ["no_such_pkg", "numpy"])
     finally:
         set_local_workers(1)
+
+
+def test_a_run_whose_map_method_is_not_installed_stops_before_training(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from pathways import cli
+    from pathways.analysis import embed
+
+    monkeypatch.setitem(embed.PACKAGES, "tsne", "no_such_tsne_package")  # as if not installed
+    config = tmp_path / "maps.toml"
+    config.write_text(
+        'name = "maps"\n[[models]]\nname = "mlp"\ntype = "mlp"\n'
+        '[analysis]\nembedding_method = "tsne"\n'
+    )
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli.app, ["run", str(config), "--store", str(store)])
+    assert result.exit_code == 2
+    assert "needs the no_such_tsne_package package" in result.output
+    assert 'pip install "pathways[maps]"' in result.output
+    assert not (store / "maps" / "train").exists()  # nothing was trained
