@@ -3,10 +3,10 @@
 A step's stage function calls :func:`map_items` for work that is independent per layer
 (class signatures, clustering, 2-D maps). Inside a task of
 :class:`pathways.executors.DaskExecutor` the items become tasks of their own on the cluster
-(the step's task leaves the worker's thread pool while it waits, so it blocks no worker). In a local run they go to a pool of :func:`local_workers`
-processes (``pathways run --workers``; 1 = here, in order), started once per run and kept for
-its later steps; each worker limits its BLAS/OpenMP pools to one thread, so the workers share
-the cores instead of fighting over them. Each item's result depends only on its inputs and
+(the step's task leaves the worker's thread pool while it waits, so it blocks no worker). In
+a local run they go to a pool of :func:`local_workers` processes (``pathways run --workers``;
+1 = here, in order), started once per run and kept for its later steps; each worker limits its
+BLAS/OpenMP pools to one thread, so the workers share the cores instead of fighting over them. Each item's result depends only on its inputs and
 seeds, so every way gives the same outputs.
 """
 
