@@ -239,7 +239,8 @@ def run(
     runner = runner_for(experiment, store)
     chosen_threads = None
     planned = runner.plan_status(plan, only, force)
-    if any(s.step.stage.name == "embedding" and s.action == "run" for s in planned):
+    maps = any(s.step.stage.name == "embedding" and s.action == "run" for s in planned)
+    if maps:
         from pathways.analysis.embed import require_method
 
         require_method(experiment.analysis.embedding_method)  # before hours of training
@@ -251,7 +252,6 @@ def run(
     if executor == "local" and chosen_threads is not None and (workers or 1) > 1:
         from pathways.parallel import set_local_workers, start_local_workers
 
-        maps = any(s.step.stage.name == "embedding" and s.action == "run" for s in planned)
         umap = maps and experiment.analysis.embedding_method == "umap" and _large(experiment)
         set_local_workers(workers, "pathways.analysis.embed:compile_umap" if umap else None)
         start_local_workers()  # they compile UMAP while this process trains and captures

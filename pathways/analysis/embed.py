@@ -144,10 +144,9 @@ def embed_2d(
 ) -> np.ndarray:
     """float32[n_samples, 2]: the ``method`` map of the layer (PCA when there are too few
     samples or units for a neighbour graph). The same input and seed give the same map."""
-    inputs = map_input(values, seed)
+    inputs = map_input(values, seed)  # too few samples or units: the standardised layer itself
     if method_used(values.shape, method, n_neighbors) == "pca":
         n = min(2, inputs.shape[1])
-        scaled = StandardScaler().fit_transform(np.asarray(values, dtype=np.float32))
-        out = PCA(n_components=n, random_state=seed).fit_transform(scaled)
+        out = PCA(n_components=n, random_state=seed).fit_transform(inputs)
         return np.pad(out, ((0, 0), (0, 2 - out.shape[1]))).astype(np.float32)
     return np.asarray(METHODS[method](inputs, seed, n_neighbors), dtype=np.float32)
