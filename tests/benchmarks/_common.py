@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +17,41 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[2]
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+
+
+def run_loudly(
+    command: list[str], *, cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command``; a failure stops the benchmark with the end of its output."""
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        shown = " ".join(str(c) for c in command[:8])
+        raise SystemExit(f"{shown} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done
+
+
+def pathways_command(*args: str) -> list[str]:
+    """The ``pathways`` command line, run by this interpreter (``python -m pathways.cli``)."""
+    return [sys.executable, "-m", "pathways.cli", *args]
+
+
+@contextlib.contextmanager
+def worktree(revision: str) -> Iterator[Path]:
+    """A detached git worktree of this repository at ``revision`` (another version's code, to
+    run with ``PYTHONPATH``), removed afterwards."""
+    folder = Path(tempfile.mkdtemp()) / "code"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(folder), revision],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield folder
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(folder)], cwd=REPO, capture_output=True
+        )
 
 
 def timed(fn: Callable[[], object]) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from _common import REPO, median
+from _common import REPO, median, pathways_command, run_loudly
 
 DEFAULT = (REPO / "pipelines" / "default.toml").read_text()
 
@@ -46,15 +45,7 @@ def _env(cwd: Path) -> dict[str, str]:
 
 def pathways(*args: str, cwd: Path) -> float:
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pathways.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=_env(cwd),
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"pathways {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    run_loudly(pathways_command(*args), cwd=cwd, env=_env(cwd))
     return time.perf_counter() - start
 
 
@@ -80,15 +71,7 @@ def peak_rss_mb(*args: str, cwd: Path) -> float:
         " capture_output=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=_env(cwd),
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"pathways {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    done = run_loudly([sys.executable, "-c", script, *args], cwd=cwd, env=_env(cwd))
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -38,22 +39,21 @@ def _points(figure: dict) -> int:
     return sum(len(decode(trace["x"])) for trace in figure.get("data", []) if "x" in trace)
 
 
-def _value(component: object, wanted: str) -> object:
+def _value(node: object, wanted: str) -> object:
     """The ``value`` of the component with id ``wanted`` in a Dash layout (JSON)."""
-    if isinstance(component, dict):
-        props = component.get("props", {})
+    if isinstance(node, dict):
+        props = node.get("props", {})
         if props.get("id") == wanted:
             return props.get("value")
-        children = [props.get("children")] + list(component.values())
-        for child in children:
-            found = _value(child, wanted)
-            if found is not None:
-                return found
-    if isinstance(component, list):
-        for child in component:
-            found = _value(child, wanted)
-            if found is not None:
-                return found
+        children: Iterable[object] = node.values()
+    elif isinstance(node, list):
+        children = node
+    else:
+        return None
+    for child in children:
+        found = _value(child, wanted)
+        if found is not None:
+            return found
     return None
 
 

@@ -18,29 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import FASHION_MNIST, REPO
+from _common import FASHION_MNIST, REPO, pathways_command, run_loudly, worktree
 
 BASE = "1ff56e4"  # the last commit before the full-size speed-up (issue 18)
 
 
 def _run(code: Path, store: Path, env: dict[str, str], *extra: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pathways.cli", "run", str(REPO / "pipelines/fashion-full.toml")]
-        + ["--store", str(store), *extra],
-        env={**env, "PYTHONPATH": str(code)},
-        capture_output=True,
-        text=True,
-        cwd=code,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"run failed ({code}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    config = str(REPO / "pipelines/fashion-full.toml")
+    command = pathways_command("run", config, "--store", str(store), *extra)
+    run_loudly(command, cwd=code, env={**env, "PYTHONPATH": str(code)})
     return time.perf_counter() - start
 
 
@@ -62,14 +53,8 @@ def main() -> None:
             "needs Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"
         )
     work = Path(tempfile.mkdtemp())
-    previous = work / "previous-code"
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", str(previous), args.base],
-        check=True,
-        capture_output=True,
-    )
     env = {**os.environ, "PATHWAYS_DATA": str(work / "data"), "OMP_WAIT_POLICY": "PASSIVE"}
-    try:
+    with worktree(args.base) as previous:
         _run(REPO, work / "warm", env, "--only", "data")  # fills the input-data cache
         runs = {
             f"previous ({args.base})": (previous, []),
@@ -84,11 +69,6 @@ def main() -> None:
             if len(steps[name]) < 20:
                 raise SystemExit(f"{name}: only {len(steps[name])} steps ran — not the full run")
             print(f"{name:22} {wall[name]:7.1f} s", flush=True)
-    finally:
-        subprocess.run(
-            ["git", "-C", str(REPO), "worktree", "remove", "--force", str(previous)],
-            capture_output=True,
-        )
     names = list(runs)
     order = sorted(steps[names[0]], key=lambda s: -steps[names[0]][s])
     print(f"\n{'step':22}" + "".join(f"{n:>24}" for n in names))

@@ -12,26 +12,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, median
+from _common import REPO, median, pathways_command, run_loudly, worktree
 
 
 def pathways(root: Path, *args: str, cwd: Path) -> tuple[float, str]:
     env = {**os.environ, "PYTHONPATH": str(root), "PATHWAYS_DATA": str(cwd / "data")}
     start = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pathways.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    result = run_loudly(pathways_command(*args), cwd=cwd, env=env)
     return time.perf_counter() - start, result.stdout
 
 
@@ -41,11 +32,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp())
-    base = work / "base"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(base), args.base], cwd=REPO, check=True
-    )
-    try:
+    with worktree(args.base) as base:
         versions = {"base": base, "this": REPO}
         for name, root in versions.items():
             pathways(root, "run", "--store", str(work / f"store-{name}"), cwd=work)
@@ -66,8 +53,6 @@ def main() -> None:
             print(
                 f"{what:7} base ({args.base}) {old:5.2f}   this {new:5.2f}   this/base {new / old:.2f}"
             )
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=REPO, check=False)
 
 
 if __name__ == "__main__":
