@@ -12,28 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, median
+from _common import REPO, median, pathways_command, run_loudly
 
 
 def pathways(*args: str, cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pathways.cli", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        env={
-            **os.environ,
-            "PATHWAYS_STORE": str(cwd / "store"),
-            "PATHWAYS_DATA": str(cwd / "data"),
-        },
-    )
+    env = {**os.environ, "PATHWAYS_STORE": str(cwd / "store"), "PATHWAYS_DATA": str(cwd / "data")}
+    run_loudly(pathways_command(*args), cwd=cwd, env=env)
     return time.perf_counter() - start
 
 
