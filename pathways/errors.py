@@ -44,6 +44,11 @@ class TrainingDiverged(PathwaysError):
         )
         what = f"the loss became {loss}" if loss is not None else "the weight update overflowed"
         super().__init__(f"{what} in epoch {epoch}, {where}")
+        self.split = split
+
+    def __reduce__(self) -> tuple:
+        """Rebuilt from its fields: a step on a worker process raises it in the main one."""
+        return type(self), (self.epoch, self.batch, self.n_batches, self.loss, self.split)
 
 
 class ModelError(PathwaysError):

@@ -1,7 +1,9 @@
-"""Where a plan's steps run: here, one after the other, or on a Dask cluster.
+"""Where a plan's steps run: here, one after the other; on local worker processes, several at
+once; or on a Dask cluster.
 
 The runner decides *what* runs (keys, caching, the lock on the run folder); an executor
-decides *where*. :class:`DaskExecutor` submits each step as one task whose dependencies are the
+decides *where*. :class:`ProcessExecutor` (``pathways run --workers N``) runs each step on one
+of N processes of this machine as soon as its upstream steps are done. :class:`DaskExecutor` submits each step as one task whose dependencies are the
 tasks of its upstream steps, so independent steps — the models' analyses, the extra training
 seeds, explain and rotation — run at the same time on the cluster's workers. Every worker
 writes its step's outputs into the run folder exactly as a local run does (temporary folder,
@@ -11,10 +13,13 @@ then rename), so the workers must share that folder's file system: true for a
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pathways.errors import PathwaysError
 from pathways.named import load_named
 from pathways.progress import Progress, Silent
 
@@ -56,6 +61,132 @@ class LocalExecutor:
                 start = time.perf_counter()
                 runner.run_step(status.step, keys, progress)
                 status.seconds = time.perf_counter() - start
+
+
+def _start_process(setup: str, threads: int) -> None:
+    """A local worker process's set-up: torch's threads and oneDNN (``setup``), and one thread
+    for BLAS and OpenMP, so the workers share the cores instead of fighting over them."""
+    from threadpoolctl import threadpool_limits
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threadpool_limits(1)
+    load_named(setup)(threads)
+
+
+def _run_in_process(runner: Runner, step: Step, keys: Mapping[str, str]) -> float:
+    start = time.perf_counter()
+    runner.run_step(step, keys, Silent())
+    return time.perf_counter() - start
+
+
+def _stop(pools: list[ProcessPoolExecutor]) -> None:
+    """End the worker processes now, without waiting for the steps they run (an error, Ctrl-C:
+    a step stopped midway leaves only its temporary folder, which the next run removes)."""
+    for pool in pools:
+        processes = list(getattr(pool, "_processes", {}).values())  # no public way before 3.14
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+
+
+def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int]]:
+    """Step id → its priority among the steps to run (higher first): compiled stages first
+    (long, and all on one process, so they start as soon as they can), then the steps with
+    the longest chain of steps to run after them, then plan order."""
+    to_run = [s.step for s in statuses if s.action == "run"]
+    ids = {step.id for step in to_run}
+    after: dict[str, int] = {}
+    for step in reversed(to_run):  # plan order puts every step after its upstream steps
+        after.setdefault(step.id, 0)
+        for upstream in step.upstream.values():
+            if upstream in ids:
+                after[upstream] = max(after.get(upstream, 0), after[step.id] + 1)
+    return {
+        step.id: (step.stage.compiled, after[step.id], -index) for index, step in enumerate(to_run)
+    }
+
+
+class ProcessExecutor:
+    """Runs the steps on ``workers`` local processes, each as soon as its upstream steps are
+    done: on two cores the two models' chains, and a model's independent analyses, run at the
+    same time. Steps of a ``compiled`` stage (the UMAP maps) all go to one process, which
+    compiles their code once; the others take the longest chain first (:func:`critical_order`).
+    Each process runs one step at a time with one thread (``threads`` for torch), so a step's
+    outputs are exactly those of a run in one process."""
+
+    name = "local"
+
+    def __init__(
+        self, workers: int, threads: int = 1, setup: str = "pathways.threads:configure_threads"
+    ) -> None:
+        if workers < 2:
+            raise ValueError(f"a ProcessExecutor needs at least 2 workers, not {workers}")
+        self.workers = workers
+        self.threads = threads
+        self.setup = setup
+
+    def run(
+        self,
+        runner: Runner,
+        statuses: list[StepStatus],
+        keys: Mapping[str, str],
+        progress: Progress,
+    ) -> None:
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, wait
+        from concurrent.futures.process import BrokenProcessPool
+
+        # forkserver: no torch or OpenMP state is forked; spawn where there is none (Windows)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        pools = [
+            ProcessPoolExecutor(
+                1,
+                mp_context=context,
+                initializer=_start_process,
+                initargs=(self.setup, self.threads),
+            )
+            for _ in range(self.workers)
+        ]
+        priority = critical_order(statuses)
+        waiting = {s.step.id: s for s in statuses if s.action == "run"}
+        running: dict[Future, tuple[StepStatus, int]] = {}
+        compiled_on: int | None = None  # the process that runs the compiled stages
+        try:
+            while waiting or running:
+                busy = {worker for _, worker in running.values()}
+                for worker in (w for w in range(self.workers) if w not in busy):
+                    ready = [
+                        s
+                        for s in waiting.values()
+                        if not any(
+                            u in waiting or u in _ids(running) for u in s.step.upstream.values()
+                        )
+                        and (not s.step.stage.compiled or compiled_on in (None, worker))
+                    ]
+                    if not ready:
+                        continue
+                    status = max(ready, key=lambda s: priority[s.step.id])
+                    if status.step.stage.compiled:
+                        compiled_on = worker
+                    del waiting[status.step.id]
+                    future = pools[worker].submit(_run_in_process, runner, status.step, dict(keys))
+                    running[future] = (status, worker)
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    status, _ = running.pop(future)
+                    status.seconds = future.result()  # re-raises the step's error here
+                    progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
+        except BrokenProcessPool:
+            raise PathwaysError(
+                "a worker process died (out of memory?) — run again with --workers 1"
+            ) from None
+        finally:
+            _stop(pools)
+
+
+def _ids(running: Mapping[Future, tuple[StepStatus, int]]) -> set[str]:
+    return {status.step.id for status, _ in running.values()}
 
 
 def _run_on_worker(

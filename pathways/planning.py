@@ -51,6 +51,10 @@ class Stage:
     """Keyword arguments that are run-time settings (device, cache folder): passed, not keyed."""
     keyed_on: tuple[str, ...] = ()
     """Values of the experiment in the step's key that the function itself does not take."""
+    compiled: bool = False
+    """Its code is compiled (numba) by each process that first runs it — ~30 s for UMAP at full
+    size. A run on several local worker processes sends every such step to one of them, so
+    the code is compiled once per run (:class:`pathways.executors.ProcessExecutor`)."""
 
     def load(self) -> Callable[..., dict[str, Any]]:
         return self.func if callable(self.func) else load_named(self.func)

@@ -71,11 +71,12 @@ def _entry(
     *,
     options: tuple[str, ...] = (),
     keyed_on: tuple[str, ...] = (),
+    compiled: bool = False,
     sources: Mapping[str, str] | None = None,
     **how: Any,
 ) -> StageEntry:
     """One registry entry; ``how``: the :class:`StageEntry` fields after ``sources``."""
-    stage = Stage(name, version, func, inputs, options, keyed_on)
+    stage = Stage(name, version, func, inputs, options, keyed_on, compiled)
     return StageEntry(stage, sources=dict(sources or {}), **how)
 
 
@@ -132,6 +133,7 @@ STAGES: dict[str, StageEntry] = {
             f"{_ANALYSIS}:embedding_stage",
             ("capture",),
             keyed_on=_CLASSES,
+            compiled=True,  # UMAP and pynndescent (numba)
             section="analysis",
         ),
         _entry(

@@ -84,17 +84,6 @@ def _tsne(inputs: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     return np.asarray(reducer.fit(inputs))
 
 
-def compile_umap() -> None:
-    """Compile UMAP's and pynndescent's numba code in this process (~30 s, once per process:
-    pynndescent's search takes its metric as an argument, so numba cannot cache it on disk).
-    Local worker processes run this as they start (``pathways run`` starts them with the run),
-    so the compilation overlaps training and capture instead of delaying the first map."""
-    inputs = np.random.default_rng(0).normal(size=(EXACT_NEIGHBOURS_UP_TO, 3)).astype(np.float32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        _umap(inputs, 0, 15)  # as many samples as take UMAP's own (pynndescent) neighbour search
-
-
 METHODS: dict[str, Callable[[np.ndarray, int, int], np.ndarray]] = {
     "umap": _umap,
     "pacmap": _pacmap,

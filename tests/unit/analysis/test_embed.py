@@ -3,7 +3,6 @@ quality measures on maps whose answer is known."""
 
 from __future__ import annotations
 
-import functools
 import typing
 
 import numpy as np
@@ -75,35 +74,6 @@ def test_a_map_that_tears_clusters_keeps_fewer_neighbours_than_one_that_keeps_th
     torn = kept.copy()
     torn[labels == 0] = torn[labels == 0][::-1]  # cluster 0's points swap places
     assert map_quality(values, torn)["preservation"] < map_quality(values, kept)["preservation"]
-
-
-def test_local_workers_give_the_same_results_as_one_process():
-    from pathways.parallel import map_items, set_local_workers
-
-    values, _ = planted(80, seed=5, dims=80)  # wide: map_input's seeded PCA runs
-    layers = [values, values[:, ::-1].copy(), values * 2]
-    job = functools.partial(map_input, seed=1)
-    ticks: list[int] = []
-    here = map_items(job, layers)
-    set_local_workers(2)
-    try:
-        spread = map_items(job, layers, lambda: ticks.append(1))
-    finally:
-        set_local_workers(1)
-    assert len(ticks) == 3
-    for a, b in zip(here, spread, strict=True):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_a_worker_error_reaches_the_caller():
-    from pathways.parallel import map_items, set_local_workers
-
-    set_local_workers(2)
-    try:
-        with pytest.raises(PathwaysError, match="needs the no_such_pkg package"):
-            map_items(functools.partial(_optional, method="tsne"), ["no_such_pkg", "numpy"])
-    finally:
-        set_local_workers(1)
 
 
 def test_a_run_whose_map_method_is_not_installed_stops_before_training(tmp_path, monkeypatch):

@@ -1,0 +1,79 @@
+"""The Dask executor (a real LocalCluster) and the local worker processes (``--workers 2``) give
+exactly the outputs of a run in one process."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pathways.config import parse_experiment
+from pathways.executors import DaskExecutor, ProcessExecutor
+from pathways.pipeline import build_plan, runner_for
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tuple[Path, list]]:
+    """Run folder and statuses of the tiny experiment in one process, on Dask, on processes."""
+    from pathways.threads import configure_threads
+
+    configure_threads(1)  # as the CLI does; the workers run with the same count
+    experiment = parse_experiment(tomllib.loads(tiny_run_config))
+    plan = build_plan(experiment, data_dir=data_dir)
+    # 120 samples in shards of whole 32-sample capture batches: 4 shards
+    sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)
+    ran = {}
+    for name, steps, executor in [
+        ("local", plan, None),
+        ("dask", sharded, DaskExecutor(workers=2)),
+        ("processes", plan, ProcessExecutor(2)),
+    ]:
+        store = tmp_path_factory.mktemp(name)
+        ran[name] = (store / "tiny", runner_for(experiment, store).run(steps, executor=executor))
+    return ran
+
+
+EXECUTORS = pytest.mark.parametrize("executor", ["dask", "processes"])
+
+
+@EXECUTORS
+def test_every_step_ran_elsewhere_with_the_same_keys(runs, executor):
+    (_, ran_local), (run, ran) = runs["local"], runs[executor]
+    assert [s.key for s in ran_local] == [s.key for s in ran]
+    assert all(s.action == "run" and s.seconds is not None for s in ran)
+    assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "capture/mlp/activations.parquet",
+        "capture/lenet5@seed1/activations.parquet",
+        "clusters/lenet5/assignments.parquet",
+        "paths/mlp/sample_paths.parquet",
+        "novelty/lenet5/scores.parquet",
+        "stability/mlp/cluster_agreement.parquet",
+        "rotation/lenet5/curves.parquet",
+        "explain/lenet5/explained.parquet",
+    ],
+)
+@EXECUTORS
+def test_outputs_are_identical(runs, executor, output: str):
+    local_run, run = runs["local"][0], runs[executor][0]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(local_run / output), pd.read_parquet(run / output)
+    )
+
+
+@EXECUTORS
+def test_arrays_are_identical(runs, executor):
+    local_run, run = runs["local"][0], runs[executor][0]
+    for name in ("images", "maps_conv1", "maps_conv2", "occlusion_predicted", "gradcam", "deconv"):
+        np.testing.assert_array_equal(
+            np.load(local_run / "explain" / "lenet5" / f"{name}.npy"),
+            np.load(run / "explain" / "lenet5" / f"{name}.npy"),
+            err_msg=name,
+        )

@@ -1,0 +1,130 @@
+"""ProcessExecutor: steps on local worker processes, several at once, each after its upstream
+steps, every step of a compiled stage on one process; errors reach the caller as one line."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from pathways.errors import PathwaysError, TrainingDiverged
+from pathways.execution import Runner
+from pathways.executors import ProcessExecutor, critical_order
+from pathways.planning import Stage, Step, plan_status
+
+
+def _record(seconds: float) -> dict:
+    start = time.time()
+    time.sleep(seconds)
+    return {"record": pd.DataFrame({"pid": [os.getpid()], "start": [start], "end": [time.time()]})}
+
+
+def root(*, seconds, progress):
+    return _record(seconds)
+
+
+def after(src, *, seconds, progress):
+    assert len(src["record"]) == 1  # the upstream output is there to read
+    return _record(seconds)
+
+
+def join(a, b, *, seconds, progress):
+    return _record(seconds)
+
+
+def refuse(src, *, seconds, progress):
+    raise PathwaysError("this step's input is wrong — fix it")
+
+
+def die(src, *, seconds, progress):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+ROOT = Stage("root", 1, root)
+WORK = Stage("work", 1, after, ("src",))
+MAPS = Stage("maps", 1, after, ("src",), compiled=True)
+JOIN = Stage("join", 1, join, ("a", "b"))
+
+
+def plan() -> list[Step]:
+    steps = [Step("root", ROOT, {"seconds": 0.2})]
+    steps += [Step(f"maps/{m}", MAPS, {"seconds": 0.6}, {"src": "root"}) for m in "ab"]
+    steps += [Step(f"work/{m}", WORK, {"seconds": 0.4}, {"src": "root"}) for m in "abc"]
+    steps.append(Step("join", JOIN, {"seconds": 0.1}, {"a": "maps/a", "b": "work/c"}))
+    return steps
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    runner = Runner(tmp_path_factory.mktemp("processes") / "run")
+    statuses = runner.run(plan(), executor=ProcessExecutor(2))
+    records = {
+        s.step.id: pd.read_parquet(runner.step_dir(s.step.id) / "record.parquet").iloc[0]
+        for s in statuses
+    }
+    return statuses, records
+
+
+def test_every_step_ran_on_a_worker_process(ran):
+    statuses, records = ran
+    assert all(s.action == "run" and s.seconds > 0 for s in statuses)
+    assert os.getpid() not in {r["pid"] for r in records.values()}
+
+
+def test_each_step_starts_after_its_upstream_steps_end(ran):
+    statuses, records = ran
+    for status in statuses:
+        for upstream in status.step.upstream.values():
+            assert records[status.step.id]["start"] >= records[upstream]["end"]
+
+
+def test_two_steps_run_at_once_and_never_more(ran):
+    _, records = ran
+    events = sorted(
+        [(r["start"], 1) for r in records.values()] + [(r["end"], -1) for r in records.values()]
+    )
+    running, most = 0, 0
+    for _, change in events:
+        running += change
+        most = max(most, running)
+    assert most == 2
+
+
+def test_the_compiled_stage_runs_on_one_process(ran):
+    _, records = ran
+    assert records["maps/a"]["pid"] == records["maps/b"]["pid"]
+    assert len({r["pid"] for r in records.values()}) == 2
+
+
+def test_compiled_stages_then_the_longest_chains_go_first():
+    statuses = plan_status(plan(), lambda step_id, key: False)
+    order = critical_order(statuses)
+    ranked = sorted(order, key=order.get, reverse=True)
+    assert ranked[:2] == ["maps/a", "maps/b"]  # compiled, in plan order
+    assert ranked[2] == "root"  # three steps in a row after it
+    assert ranked[3] == "work/c"  # the join waits for it
+    assert ranked[-1] == "join"
+
+
+@pytest.mark.parametrize(
+    ("func", "message"), [(refuse, "input is wrong"), (die, "worker process died")]
+)
+def test_a_failing_step_stops_the_run_with_one_line(tmp_path, func, message):
+    steps = plan()[:1] + [
+        Step("bad", Stage("bad", 1, func, ("src",)), {"seconds": 0}, {"src": "root"})
+    ]
+    runner = Runner(tmp_path / "run")
+    with pytest.raises(PathwaysError, match=message):
+        runner.run(steps, executor=ProcessExecutor(2))
+    assert (runner.step_dir("root") / "record.parquet").is_file()  # finished steps stay
+    assert not runner.step_dir("bad").exists()
+
+
+def test_training_divergence_crosses_processes_intact():
+    error = TrainingDiverged(2, 5, 10, float("nan"), "test")
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.batch == 5
