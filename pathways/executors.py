@@ -80,13 +80,16 @@ def _run_in_process(runner: Runner, step: Step, keys: Mapping[str, str]) -> floa
 
 
 def _stop(pools: list[ProcessPoolExecutor]) -> None:
-    """End the worker processes now, without waiting for the steps they run (an error, Ctrl-C:
-    a step stopped midway leaves only its temporary folder, which the next run removes)."""
+    """End the worker processes still there now, without waiting for the steps they run (an
+    error, Ctrl-C: a step stopped midway leaves only its temporary folder, which the next run
+    removes)."""
     for pool in pools:
-        processes = list(getattr(pool, "_processes", {}).values())  # no public way before 3.14
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
-            process.terminate()
+            if process.is_alive():
+                process.terminate()
+                process.join()
 
 
 def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int]]:
@@ -177,6 +180,8 @@ class ProcessExecutor:
                     status, _ = running.pop(future)
                     status.seconds = future.result()  # re-raises the step's error here
                     progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
+            for pool in pools:  # all idle: they exit at once
+                pool.shutdown()
         except BrokenProcessPool:
             raise PathwaysError(
                 "a worker process died (out of memory?) — run again with --workers 1"
