@@ -195,9 +195,18 @@ def _ids(running: Mapping[Future, tuple[StepStatus, int]]) -> set[str]:
 
 
 def _run_on_worker(
-    runner: Runner, step: Step, keys: Mapping[str, str], setup: str, threads: int, *_upstream: Any
+    runner: Runner,
+    step: Step,
+    keys: Mapping[str, str],
+    setup: str,
+    threads: int,
+    spread: bool,
+    *_upstream: Any,
 ) -> float:
+    from pathways.parallel import spread_items
+
     load_named(setup)(threads)
+    spread_items(spread)
     start = time.perf_counter()
     runner.run_step(step, keys, Silent())
     return time.perf_counter() - start
@@ -205,7 +214,14 @@ def _run_on_worker(
 
 class DaskExecutor:
     """Runs the steps as tasks on a Dask cluster: the one at ``scheduler`` (``tcp://host:8786``)
-    or, without one, a ``LocalCluster`` of ``workers`` single-threaded processes."""
+    or, without one, a ``LocalCluster`` of ``workers`` single-threaded processes.
+
+    ``spread``: whether a step's per-layer items and capture shards become tasks of their own
+    (:mod:`pathways.parallel`); by default on a cluster at ``scheduler`` (more workers than one
+    machine's steps can keep busy) and not on the ``LocalCluster``, where whole steps already
+    fill the cores and the items would queue behind them. Without spreading, the steps of
+    compiled stages all run on one worker, as :class:`ProcessExecutor` does. Either way the
+    steps are prioritised as :func:`critical_order` says."""
 
     name = "dask"
 
@@ -215,6 +231,7 @@ class DaskExecutor:
         workers: int = 2,
         threads: int = 1,
         setup: str = "pathways.threads:configure_threads",
+        spread: bool | None = None,
     ) -> None:
         """``setup(threads)`` runs on the worker before each step: torch's thread count and
         oneDNN off, named as ``"module:function"`` and imported there (this module imports no
@@ -223,6 +240,7 @@ class DaskExecutor:
         self.workers = workers
         self.threads = threads
         self.setup = setup
+        self.spread = scheduler is not None if spread is None else spread
 
     def run(
         self,
@@ -246,6 +264,12 @@ class DaskExecutor:
             )
             client = Client(cluster)
         try:
+            priority = critical_order(statuses)
+            ranks = {
+                step_id: rank for rank, step_id in enumerate(sorted(priority, key=priority.get))
+            }
+            workers = sorted(client.scheduler_info()["workers"])
+            compiled_on = workers[:1] if workers and not self.spread else None
             futures, by_id = {}, {}
             for status in statuses:
                 if status.action != "run":
@@ -259,9 +283,12 @@ class DaskExecutor:
                     dict(keys),
                     self.setup,
                     self.threads,
+                    self.spread,
                     *upstream,
                     key=f"{step.id}-{keys[step.id]}",
                     pure=False,
+                    priority=ranks[step.id],  # higher first
+                    workers=compiled_on if step.stage.compiled else None,
                 )
                 by_id[futures[step.id].key] = status
             for future in as_completed(list(futures.values())):

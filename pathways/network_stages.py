@@ -39,7 +39,7 @@ from pathways.memory import release_freed_memory
 from pathways.model_input import model_inputs
 from pathways.model_types import comes_trained, model_type
 from pathways.models import build_model
-from pathways.parallel import map_items, on_cluster
+from pathways.parallel import map_items, spreading
 from pathways.planning import step_id
 from pathways.progress import Progress
 from pathways.store import activation_table, all_finite, feature_map_table
@@ -312,9 +312,9 @@ def capture_stage(
 ) -> dict[str, Any]:
     """Record every hidden layer, the logits and the softmax for every sample.
 
-    Streams batch by batch into Parquet. On a Dask cluster (``--executor dask``) a capture of
-    more than ``shard_samples`` samples is split into shards captured by the workers at the same
-    time, each streamed into a scratch file; the step's output then concatenates them in order,
+    Streams batch by batch into Parquet. On a Dask cluster that spreads items
+    (``--executor dask --scheduler ADDRESS``) a capture of more than ``shard_samples`` samples
+    is split into shards captured by the workers at the same time, each streamed into a scratch file; the step's output then concatenates them in order,
     row group by row group (in ``scratch``, a folder the runner gives the step).
     """
     description = train["model"]
@@ -323,7 +323,7 @@ def capture_stage(
     params = {"capture": capture, "device": device}
     produces_maps = capture["feature_maps"] and bool(spatial_layers(description["hidden_layers"]))
     names = ["activations", "feature_maps"] if produces_maps else ["activations"]
-    if shard_samples and n > shard_samples and on_cluster() and scratch is not None:
+    if shard_samples and n > shard_samples and spreading() and scratch is not None:
         job = functools.partial(_capture_shard, train, samples_path, params, scratch)
         shards = shard_bounds(n, shard_samples, capture["batch_size"])
         source = StreamSource(_read_shards(map_items(job, shards), names))

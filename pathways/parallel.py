@@ -14,6 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+_spreading = {"items": True}
+
+
+def spread_items(enabled: bool) -> None:
+    """Whether :func:`map_items` (and a capture's shards) become tasks of their own when this
+    process runs a step on a Dask cluster (:class:`pathways.executors.DaskExecutor` sets it
+    on its workers before each step)."""
+    _spreading["items"] = enabled
+
+
+def spreading() -> bool:
+    """Whether this code runs inside a Dask task whose items may spread over the cluster."""
+    return _spreading["items"] and on_cluster()
+
 
 def on_cluster() -> bool:
     """Whether this code runs inside a Dask task."""
@@ -31,11 +45,12 @@ def on_cluster() -> bool:
 def map_items(
     func: Callable[[Any], Any], items: Iterable[Any], done: Callable[[], Any] = lambda: None
 ) -> list[Any]:
-    """``[func(item) for item in items]``, on the cluster when running inside a Dask task;
+    """``[func(item) for item in items]``, on the cluster when running inside a Dask task that
+    spreads its items (:func:`spread_items`);
     ``done()`` is called as each item finishes (progress). On a cluster, ``func`` and the
     items must pickle (a module-level function or a ``functools.partial``)."""
     items = list(items)
-    if len(items) < 2 or not on_cluster():
+    if len(items) < 2 or not spreading():
         results = []
         for item in items:
             results.append(func(item))

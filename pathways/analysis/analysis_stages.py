@@ -333,9 +333,9 @@ def divergence_stage(
         (layer, depth, load_layer(path, layer).values, assignments[layer].to_numpy())
         for depth, layer in enumerate(layers)
     ]
-    to_input, to_logits = LinearCka(images), LinearCka(logits)
+    cka = LinearCka(images, logits)
     for layer, depth, values, members in entries:
-        cka_input, cka_logits = to_input(values), to_logits(values)
+        cka_input, cka_logits = cka(values)
         for a, b in pairs:
             row = pair_divergence(
                 layer, values, members, labels, a, b, folds=probe_folds, seed=seed

@@ -42,25 +42,48 @@ def probe_accuracy(
 
 class LinearCka:
     """Linear centred kernel alignment (Kornblith 2019) of representations of the same samples
-    against one reference: ``LinearCka(images)(layer)``. The reference is centred and its
-    Gram norm computed once — for the 784-pixel images of 70,000 samples that product is most
-    of the cost, and the divergence step compares every layer with the same images and logits.
+    against fixed references: ``LinearCka(images, logits)(layer)`` → (CKA with the images,
+    CKA with the logits). Each reference is centred and its Gram norm computed once, and each
+    compared representation's own once for all references: for the 784-pixel images of 70,000
+    samples these products are most of the cost. A reference compared with itself is 1
+    without any product.
     """
 
-    def __init__(self, reference: np.ndarray) -> None:
-        self._y = reference.astype(np.float64) - reference.mean(axis=0)
-        self._norm = float(np.linalg.norm(self._y.T @ self._y))
+    def __init__(self, *references: np.ndarray) -> None:
+        self._sources = references
+        self._centred = [_centred(r) for r in references]
+        self._norms = [_gram_norm(y) for y in self._centred]
 
-    def __call__(self, values: np.ndarray) -> float:
-        x = values.astype(np.float64) - values.mean(axis=0)
-        cross = np.linalg.norm(self._y.T @ x) ** 2
-        norm = np.linalg.norm(x.T @ x) * self._norm
-        return float(cross / norm) if norm > 0 else 0.0
+    def __call__(self, values: np.ndarray) -> tuple[float, ...]:
+        itself = next((i for i, r in enumerate(self._sources) if values is r), None)
+        if itself is None:
+            x = _centred(values)
+            norm = _gram_norm(x)
+        else:
+            x, norm = self._centred[itself], self._norms[itself]
+        found = []
+        for i, (y, y_norm) in enumerate(zip(self._centred, self._norms, strict=True)):
+            both = norm * y_norm
+            if both == 0:
+                found.append(0.0)
+            elif i == itself:
+                found.append(1.0)
+            else:
+                found.append(float(np.linalg.norm(y.T @ x) ** 2 / both))
+        return tuple(found)
+
+
+def _centred(values: np.ndarray) -> np.ndarray:
+    return values.astype(np.float64) - values.mean(axis=0)
+
+
+def _gram_norm(x: np.ndarray) -> float:
+    return float(np.linalg.norm(x.T @ x))
 
 
 def linear_cka(x: np.ndarray, y: np.ndarray) -> float:
     """Linear centred kernel alignment of two representations of the same samples (Kornblith 2019)."""
-    return LinearCka(y)(x)
+    return LinearCka(y)(x)[0]
 
 
 def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> float:

@@ -17,7 +17,8 @@ from pathways.pipeline import build_plan, runner_for
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tuple[Path, list]]:
-    """Run folder and statuses of the tiny experiment in one process, on Dask, on processes."""
+    """Run folder and statuses of the tiny experiment in one process, on Dask (spreading
+    per-layer items and capture shards, and not), on local worker processes."""
     from pathways.threads import configure_threads
 
     configure_threads(1)  # as the CLI does; the workers run with the same count
@@ -28,7 +29,8 @@ def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tu
     ran = {}
     for name, steps, executor in [
         ("local", plan, None),
-        ("dask", sharded, DaskExecutor(workers=2)),
+        ("dask", sharded, DaskExecutor(workers=2, spread=True)),  # as on a remote cluster
+        ("dask-steps", sharded, DaskExecutor(workers=2)),  # a LocalCluster: whole steps only
         ("processes", plan, ProcessExecutor(2)),
     ]:
         store = tmp_path_factory.mktemp(name)
@@ -36,7 +38,7 @@ def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tu
     return ran
 
 
-EXECUTORS = pytest.mark.parametrize("executor", ["dask", "processes"])
+EXECUTORS = pytest.mark.parametrize("executor", ["dask", "dask-steps", "processes"])
 
 
 @EXECUTORS

@@ -113,3 +113,15 @@ def test_path_strings_join_each_row_in_layer_order(rows):
     table = pd.DataFrame(rows, columns=[f"l{i}" for i in range(width)], dtype=np.int64)
     expected = [">".join(str(c) for c in row) for row in rows]
     assert path_strings(table).tolist() == expected
+
+
+def test_linear_cka_against_several_references_equals_each_alone():
+    from pathways.analysis.layers import LinearCka
+
+    rng = np.random.default_rng(3)
+    images, logits = rng.normal(size=(200, 30)), rng.normal(size=(200, 2))
+    layer = images[:, :8] @ rng.normal(size=(8, 6)) + 0.1 * rng.normal(size=(200, 6))
+    both = LinearCka(images, logits)
+    assert both(layer) == pytest.approx((linear_cka(layer, images), linear_cka(layer, logits)))
+    assert both(images) == (1.0, pytest.approx(linear_cka(images, logits)))  # itself: no product
+    assert both(images.copy())[0] == pytest.approx(1.0)  # an equal copy is computed, and agrees
