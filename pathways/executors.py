@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pathways.errors import PathwaysError
@@ -109,6 +109,46 @@ def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int
     }
 
 
+def schedule(
+    statuses: list[StepStatus],
+    slots: int,
+    submit: Callable[[StepStatus, int], Any],
+    wait_first: Callable[[list[Any]], Iterable[Any]],
+    progress: Progress,
+) -> None:
+    """Run the statuses to run on ``slots`` places, one step per place at a time: each step as
+    soon as its upstream steps are done, the highest :func:`critical_order` first, and every
+    step of a compiled stage on the place that ran the first one (its code compiled once).
+    ``submit(status, place)`` starts a step and returns a future (``result()`` → seconds,
+    or the step's error); ``wait_first(futures)`` returns those that have finished."""
+    priority = critical_order(statuses)
+    waiting = {s.step.id: s for s in statuses if s.action == "run"}
+    running: dict[Any, tuple[StepStatus, int]] = {}
+    compiled_on: int | None = None
+    while waiting or running:
+        started = {status.step.id for status, _ in running.values()}
+        busy = {place for _, place in running.values()}
+        for place in (p for p in range(slots) if p not in busy):
+            ready = [
+                s
+                for s in waiting.values()
+                if not any(u in waiting or u in started for u in s.step.upstream.values())
+                and (not s.step.stage.compiled or compiled_on in (None, place))
+            ]
+            if not ready:
+                continue
+            status = max(ready, key=lambda s: priority[s.step.id])
+            if status.step.stage.compiled:
+                compiled_on = place
+            del waiting[status.step.id]
+            started.add(status.step.id)
+            running[submit(status, place)] = (status, place)
+        for future in wait_first(list(running)):
+            status, _ = running.pop(future)
+            status.seconds = future.result()  # re-raises the step's error here
+            progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
+
+
 class ProcessExecutor:
     """Runs the steps on ``workers`` local processes, each as soon as its upstream steps are
     done: on two cores the two models' chains, and a model's independent analyses, run at the
@@ -151,35 +191,16 @@ class ProcessExecutor:
             )
             for _ in range(self.workers)
         ]
-        priority = critical_order(statuses)
-        waiting = {s.step.id: s for s in statuses if s.action == "run"}
-        running: dict[Future, tuple[StepStatus, int]] = {}
-        compiled_on: int | None = None  # the process that runs the compiled stages
         try:
-            while waiting or running:
-                busy = {worker for _, worker in running.values()}
-                for worker in (w for w in range(self.workers) if w not in busy):
-                    ready = [
-                        s
-                        for s in waiting.values()
-                        if not any(
-                            u in waiting or u in _ids(running) for u in s.step.upstream.values()
-                        )
-                        and (not s.step.stage.compiled or compiled_on in (None, worker))
-                    ]
-                    if not ready:
-                        continue
-                    status = max(ready, key=lambda s: priority[s.step.id])
-                    if status.step.stage.compiled:
-                        compiled_on = worker
-                    del waiting[status.step.id]
-                    future = pools[worker].submit(_run_in_process, runner, status.step, dict(keys))
-                    running[future] = (status, worker)
-                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                for future in finished:
-                    status, _ = running.pop(future)
-                    status.seconds = future.result()  # re-raises the step's error here
-                    progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
+            schedule(
+                statuses,
+                self.workers,
+                lambda status, worker: pools[worker].submit(
+                    _run_in_process, runner, status.step, dict(keys)
+                ),
+                lambda futures: wait(futures, return_when=FIRST_COMPLETED)[0],
+                progress,
+            )
             for pool in pools:  # all idle: they exit at once
                 pool.shutdown()
         except BrokenProcessPool:
@@ -190,18 +211,8 @@ class ProcessExecutor:
             _stop(pools)
 
 
-def _ids(running: Mapping[Future, tuple[StepStatus, int]]) -> set[str]:
-    return {status.step.id for status, _ in running.values()}
-
-
 def _run_on_worker(
-    runner: Runner,
-    step: Step,
-    keys: Mapping[str, str],
-    setup: str,
-    threads: int,
-    spread: bool,
-    *_upstream: Any,
+    runner: Runner, step: Step, keys: Mapping[str, str], setup: str, threads: int, spread: bool
 ) -> float:
     from pathways.parallel import spread_items
 
@@ -219,9 +230,9 @@ class DaskExecutor:
     ``spread``: whether a step's per-layer items and capture shards become tasks of their own
     (:mod:`pathways.parallel`); by default on a cluster at ``scheduler`` (more workers than one
     machine's steps can keep busy) and not on the ``LocalCluster``, where whole steps already
-    fill the cores and the items would queue behind them. Without spreading, the steps of
-    compiled stages all run on one worker, as :class:`ProcessExecutor` does. Either way the
-    steps are prioritised as :func:`critical_order` says."""
+    fill the cores and the items would queue behind them. The steps are handed out as
+    :func:`schedule` says — one per worker thread at a time, the longest chains first, the
+    compiled stages on one worker — exactly as :class:`ProcessExecutor` does."""
 
     name = "dask"
 
@@ -249,52 +260,59 @@ class DaskExecutor:
         keys: Mapping[str, str],
         progress: Progress,
     ) -> None:
-        from distributed import Client, LocalCluster, as_completed
+        import dask
+        from distributed import Client, LocalCluster, wait
 
         cluster = None
         if self.scheduler:
             client = Client(self.scheduler, timeout="30s")
         else:
-            cluster = LocalCluster(
-                n_workers=self.workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                env={"OMP_WAIT_POLICY": "PASSIVE"},
-            )
+            # Dask's nannies set MALLOC_TRIM_THRESHOLD_, which stops glibc from keeping freed
+            # large blocks: every big numpy temporary is then mapped and zeroed afresh, and the
+            # novelty step ran 35 % slower (README "Dask executor"); unset for our own cluster
+            unset = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+            with dask.config.set(unset):
+                cluster = LocalCluster(
+                    n_workers=self.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    env={"OMP_WAIT_POLICY": "PASSIVE"},
+                )
             client = Client(cluster)
         try:
-            priority = critical_order(statuses)
-            ranks = {
-                step_id: rank for rank, step_id in enumerate(sorted(priority, key=priority.get))
-            }
-            workers = sorted(client.scheduler_info()["workers"])
-            compiled_on = workers[:1] if workers and not self.spread else None
-            futures, by_id = {}, {}
-            for status in statuses:
-                if status.action != "run":
-                    continue
-                step = status.step
-                upstream = [futures[s] for s in step.upstream.values() if s in futures]
-                futures[step.id] = client.submit(
+            workers = client.scheduler_info()["workers"]
+            places = [
+                address for address in sorted(workers) for _ in range(workers[address]["nthreads"])
+            ]
+            if not places:
+                raise PathwaysError(
+                    f"the Dask cluster at {self.scheduler} has no workers — start some "
+                    f"(`dask worker {self.scheduler}`) and run again"
+                )
+
+            def submit(status: StepStatus, place: int) -> Any:
+                return client.submit(
                     _run_on_worker,
                     runner,
-                    step,
+                    status.step,
                     dict(keys),
                     self.setup,
                     self.threads,
                     self.spread,
-                    *upstream,
-                    key=f"{step.id}-{keys[step.id]}",
+                    key=f"{status.step.id}-{keys[status.step.id]}",
                     pure=False,
-                    priority=ranks[step.id],  # higher first
-                    workers=compiled_on if step.stage.compiled else None,
+                    workers=[places[place]],
+                    allow_other_workers=True,  # a preference: a lost worker stops nothing
                 )
-                by_id[futures[step.id].key] = status
-            for future in as_completed(list(futures.values())):
-                status = by_id[future.key]
-                status.seconds = future.result()  # re-raises the step's error here
-                progress.log(f"{status.step.id}: done on the cluster in {status.seconds:.1f} s")
+
+            schedule(
+                statuses,
+                len(places),
+                submit,
+                lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
+                progress,
+            )
         finally:
             client.close()
             if cluster is not None:
