@@ -269,13 +269,9 @@ class DaskExecutor:
         else:
             # Dask's nannies set MALLOC_TRIM_THRESHOLD_, which stops glibc from keeping freed
             # large blocks: every big numpy temporary is then mapped and zeroed afresh, and the
-            # novelty step ran 35 % slower (README "Dask executor"); unset for our own cluster.
-            # Its workers' statistical profiler (a stack sample every 10 ms) is off there too.
-            settings = {
-                "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
-                "distributed.worker.profile.enabled": False,
-            }
-            with dask.config.set(settings):
+            # novelty step ran 35 % slower (README "Dask executor"); unset for our own cluster
+            unset = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+            with dask.config.set(unset):
                 cluster = LocalCluster(
                     n_workers=self.workers,
                     threads_per_worker=1,
