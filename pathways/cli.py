@@ -187,13 +187,17 @@ SchedulerOption = Annotated[
     str | None,
     typer.Option(help="Dask scheduler address (tcp://host:8786); default: a LocalCluster here."),
 ]
+DEFAULT_WORKERS = min(os.cpu_count() or 1, 4)
+"""Worker processes of a run unless told: the default experiment ran in 22.8 s on 2 workers
+against 40.9 s in one process on 2 cores (README "Local worker processes")."""
 WorkersOption = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Worker processes: a local run runs its steps on them, several at once (default "
-        "1: every step in this process, in order); with --executor dask, the LocalCluster's "
-        "(default 2).",
+        envvar="PATHWAYS_WORKERS",
+        help="Worker processes: a run's steps run on them, several at once (1: every step in "
+        "this process, in order); with --executor dask, the LocalCluster's. Default: the "
+        "machine's cores, at most 4.",
     ),
 ]
 ShardOption = Annotated[
@@ -249,14 +253,15 @@ def run(
 
         chosen_threads = configure_threads(threads)
     runs_on = None
-    if executor == "local" and chosen_threads is not None and (workers or 1) > 1:
+    workers = workers or DEFAULT_WORKERS
+    if executor == "local" and chosen_threads is not None and workers > 1:
         from pathways.executors import ProcessExecutor
 
         runs_on = ProcessExecutor(workers, threads=chosen_threads)
     if executor == "dask":
         from pathways.executors import DaskExecutor
 
-        runs_on = DaskExecutor(scheduler, workers=workers or 2, threads=chosen_threads or 1)
+        runs_on = DaskExecutor(scheduler, workers=workers, threads=chosen_threads or 1)
     start = time.perf_counter()
     with _progress() as progress:
         statuses = runner.run(plan, only=only, force=force, progress=progress, executor=runs_on)

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# Steps run in the test's own process (kill points and Ctrl-C are tested there) unless a test
+# asks for worker processes (--workers 2: test_pipeline_cli's first run, test_executors.py).
+os.environ.setdefault("PATHWAYS_WORKERS", "1")
 REPO = Path(__file__).resolve().parent.parent
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 

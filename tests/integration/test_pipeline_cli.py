@@ -82,7 +82,7 @@ def workdir(tmp_path_factory, data_dir) -> Path:
 
 
 def test_first_run_writes_all_outputs(workdir: Path):
-    result = pathways("run", "small.toml", cwd=workdir)
+    result = pathways("run", "small.toml", "--workers", "2", cwd=workdir)  # on 2 processes
     assert "ran" in result.stdout
     found = manifests(workdir / "store")
     assert set(found) == STEPS and len(STEPS) == 30
