@@ -149,6 +149,9 @@ class Runner:
             self._write_run_record(statuses)
             return statuses
         finally:
+            # a step stopped on a worker process (Ctrl-C, another step's error) leaves its
+            # temporary folder: nobody else writes here while we hold the lock
+            self._clean_leftovers()
             lock.release()
 
     def run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:

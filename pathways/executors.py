@@ -14,6 +14,7 @@ then rename), so the workers must share that folder's file system: true for a
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -90,6 +91,7 @@ def _stop(pools: list[ProcessPoolExecutor]) -> None:
             if process.is_alive():
                 process.terminate()
                 process.join()
+        pool.shutdown(wait=True)  # its manager thread sees them gone and frees their queues
 
 
 def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int]]:
@@ -179,6 +181,12 @@ class ProcessExecutor:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        # A worker stopped mid-step (Ctrl-C, an error elsewhere) cannot release what it holds,
+        # and multiprocessing's resource tracker, started with this interpreter's warning
+        # options, would end the run with a warning about it: after the one line that counts.
+        quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+        if quiet not in sys.warnoptions:
+            sys.warnoptions.append(quiet)
         # forkserver: no torch or OpenMP state is forked; spawn where there is none (Windows)
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
