@@ -2,10 +2,10 @@
 once; or on a Dask cluster.
 
 The runner decides *what* runs (keys, caching, the lock on the run folder); an executor
-decides *where*. :class:`ProcessExecutor` (``pathways run --workers N``) runs each step on one
-of N processes of this machine as soon as its upstream steps are done. :class:`DaskExecutor` submits each step as one task whose dependencies are the
-tasks of its upstream steps, so independent steps — the models' analyses, the extra training
-seeds, explain and rotation — run at the same time on the cluster's workers. Every worker
+decides *where*. :class:`ProcessExecutor` (``pathways run --workers N``) runs the steps on N
+processes of this machine, :class:`DaskExecutor` on a cluster's workers; both hand them out as
+:func:`schedule` says, each step as soon as its upstream steps are done, so independent steps —
+the models' analyses, the extra training seeds, explain and rotation — run at the same time. Every worker
 writes its step's outputs into the run folder exactly as a local run does (temporary folder,
 then rename), so the workers must share that folder's file system: true for a
 ``LocalCluster``, and for a multi-machine cluster with the store on shared storage.
@@ -59,9 +59,14 @@ class LocalExecutor:
     ) -> None:
         for status in statuses:
             if status.action == "run":
-                start = time.perf_counter()
-                runner.run_step(status.step, keys, progress)
-                status.seconds = time.perf_counter() - start
+                status.seconds = _timed_step(runner, status.step, keys, progress)
+
+
+def _timed_step(runner: Runner, step: Step, keys: Mapping[str, str], progress: Progress) -> float:
+    """Run one step; its seconds."""
+    start = time.perf_counter()
+    runner.run_step(step, keys, progress)
+    return time.perf_counter() - start
 
 
 def _start_process(setup: str, threads: int) -> None:
@@ -74,16 +79,10 @@ def _start_process(setup: str, threads: int) -> None:
     load_named(setup)(threads)
 
 
-def _run_in_process(runner: Runner, step: Step, keys: Mapping[str, str]) -> float:
-    start = time.perf_counter()
-    runner.run_step(step, keys, Silent())
-    return time.perf_counter() - start
-
-
 def _stop(pools: list[ProcessPoolExecutor]) -> None:
     """End the worker processes still there now, without waiting for the steps they run (an
-    error, Ctrl-C: a step stopped midway leaves only its temporary folder, which the next run
-    removes)."""
+    error, Ctrl-C: a step stopped midway leaves only its temporary folder, which the runner
+    removes before it releases the run's lock)."""
     for pool in pools:
         processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way
         pool.shutdown(wait=False, cancel_futures=True)
@@ -125,16 +124,16 @@ def schedule(
     or the step's error); ``wait_first(futures)`` returns those that have finished."""
     priority = critical_order(statuses)
     waiting = {s.step.id: s for s in statuses if s.action == "run"}
+    unfinished = set(waiting)  # steps to run that have not finished yet
     running: dict[Any, tuple[StepStatus, int]] = {}
     compiled_on: int | None = None
     while waiting or running:
-        started = {status.step.id for status, _ in running.values()}
         busy = {place for _, place in running.values()}
         for place in (p for p in range(slots) if p not in busy):
             ready = [
                 s
                 for s in waiting.values()
-                if not any(u in waiting or u in started for u in s.step.upstream.values())
+                if unfinished.isdisjoint(s.step.upstream.values())
                 and (not s.step.stage.compiled or compiled_on in (None, place))
             ]
             if not ready:
@@ -143,11 +142,11 @@ def schedule(
             if status.step.stage.compiled:
                 compiled_on = place
             del waiting[status.step.id]
-            started.add(status.step.id)
             running[submit(status, place)] = (status, place)
         for future in wait_first(list(running)):
             status, _ = running.pop(future)
             status.seconds = future.result()  # re-raises the step's error here
+            unfinished.discard(status.step.id)
             progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
 
 
@@ -204,7 +203,7 @@ class ProcessExecutor:
                 statuses,
                 self.workers,
                 lambda status, worker: pools[worker].submit(
-                    _run_in_process, runner, status.step, dict(keys)
+                    _timed_step, runner, status.step, dict(keys), Silent()
                 ),
                 lambda futures: wait(futures, return_when=FIRST_COMPLETED)[0],
                 progress,
@@ -226,9 +225,7 @@ def _run_on_worker(
 
     load_named(setup)(threads)
     spread_items(spread)
-    start = time.perf_counter()
-    runner.run_step(step, keys, Silent())
-    return time.perf_counter() - start
+    return _timed_step(runner, step, keys, Silent())
 
 
 class DaskExecutor:

@@ -314,8 +314,9 @@ def capture_stage(
 
     Streams batch by batch into Parquet. On a Dask cluster that spreads items
     (``--executor dask --scheduler ADDRESS``) a capture of more than ``shard_samples`` samples
-    is split into shards captured by the workers at the same time, each streamed into a scratch file; the step's output then concatenates them in order,
-    row group by row group (in ``scratch``, a folder the runner gives the step).
+    is split into shards captured by the workers at the same time, each streamed into a
+    scratch file; the step's output then concatenates them in order, row group by row group
+    (in ``scratch``, a folder the runner gives the step).
     """
     description = train["model"]
     samples_path = data.path("samples")
