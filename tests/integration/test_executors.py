@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from pathways.config import parse_experiment
-from pathways.executors import DaskExecutor, ProcessExecutor
+from pathways.executors import DaskExecutor, ProcessExecutor, local_cluster
 from pathways.pipeline import build_plan, runner_for
 
 
@@ -79,3 +79,37 @@ def test_arrays_are_identical(runs, executor):
             np.load(run / "explain" / "lenet5" / f"{name}.npy"),
             err_msg=name,
         )
+
+
+def test_own_local_cluster_runs_only_what_the_steps_need():
+    """pathways' LocalCluster keeps glibc's trimming and drops the dashboard-only monitors on
+    every worker and on the scheduler (a step there ran 6 % slower with Dask's defaults)."""
+    from distributed import Client
+
+    def state(dask_worker) -> dict:  # client.run passes the worker by that name
+        import os
+
+        return {
+            "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "callbacks": {
+                name: callback.callback_time
+                for name, callback in dask_worker.periodic_callbacks.items()
+            },
+        }
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
+        workers = client.run(state)
+        scheduler = client.run_on_scheduler(
+            lambda dask_scheduler: {
+                name: callback.callback_time
+                for name, callback in dask_scheduler.periodic_callbacks.items()
+            }
+        )
+    assert len(workers) == 2
+    for seen in workers.values():
+        assert seen["MALLOC_TRIM_THRESHOLD_"] is None
+        callbacks = seen["callbacks"]
+        assert "profile" not in callbacks and "profile-cycle" not in callbacks
+        assert callbacks["monitor"] == 5000 and callbacks["tick"] == 1000
+        assert callbacks["memory_monitor"] == 1000
+    assert scheduler["tick"] == 1000 and scheduler["monitor"] == 5000
