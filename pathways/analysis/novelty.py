@@ -55,9 +55,8 @@ from sklearn.neighbors import NearestNeighbors
 from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind, score_note
 from pathways.analysis.stats import auroc, fpr_at_tpr
 from pathways.analysis.uncertainty import (
-    auroc_resampled,
-    fpr_resampled,
     interval,
+    metrics_resampled,
     stratified_resamples,
 )
 
@@ -415,7 +414,7 @@ def _resampled(
     )
     if memo is not None and key in memo:
         return memo[key]
-    found = (auroc_resampled(pos, neg, draws), fpr_resampled(pos, neg, draws))
+    found = metrics_resampled(pos, neg, draws)
     if memo is not None:
         memo[key] = found
     return found

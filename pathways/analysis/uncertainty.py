@@ -19,7 +19,6 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,62 +45,57 @@ def stratified_resamples(n_pos: int, n_neg: int, n: int, seed: int = 0) -> Resam
     )
 
 
-_CHUNK = 64
-"""Resamples weighed at a time (memory: chunk × distinct scores floats per group)."""
+_CHUNK = 8
+"""Resamples counted at a time: chunk × distinct scores integers per group, which stay in the
+CPU's cache (0.15 s for 1,000 resamples of 14,000 scores, 0.22 s at 64)."""
 
 
-def _weights(
-    positive: np.ndarray, negative: np.ndarray, draws: Resamples
-) -> tuple[int, int, Iterator[tuple[np.ndarray, np.ndarray]]]:
-    """A resample drawn with replacement is a count per sample: per chunk of resamples, the
-    positives' and the negatives' counts on each distinct score (in increasing order), float
-    [chunk, distinct] each — ranks come from one sort of the scores, not one per resample."""
+def metrics_resampled(
+    positive: np.ndarray, negative: np.ndarray, draws: Resamples, tpr: float = 0.95
+) -> tuple[np.ndarray, np.ndarray]:
+    """float64[n] twice: each resample's AUROC (ties ½) and its false-positive rate at the
+    threshold that keeps ``tpr`` of its positives (as :func:`pathways.analysis.stats.fpr_at_tpr`:
+    the positives' ``1 − tpr`` quantile, numpy's "lower" method).
+
+    A resample drawn with replacement is a count per sample, so both come from each resample's
+    counts of positives and negatives on the distinct scores in increasing order (one sort of
+    the scores for all resamples, not one per resample), in integers: the AUROC is the share of
+    (positive, negative) pairs ordered right, twice each pair counted in halves."""
     pos = np.asarray(positive, dtype=np.float64)
     neg = np.asarray(negative, dtype=np.float64)
+    n_pos, n_neg, n = len(pos), len(neg), len(draws)
     distinct, inverse = np.unique(np.concatenate([pos, neg]), return_inverse=True)
-    at_pos, at_neg = inverse[: len(pos)], inverse[len(pos) :]
+    at_pos, at_neg = inverse[:n_pos], inverse[n_pos:]
     width = len(distinct)
+    k = int(np.floor((1.0 - tpr) * (n_pos - 1)))  # the threshold's position among the positives
 
     def counted(ids: np.ndarray) -> np.ndarray:
         rows = ids + (np.arange(len(ids)) * width)[:, None]
         return np.bincount(rows.ravel(), minlength=len(ids) * width).reshape(len(ids), width)
 
-    def chunks() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(draws), _CHUNK):
-            part = slice(start, start + _CHUNK)
-            yield (
-                counted(at_pos[draws.positives[part]]).astype(np.float64),
-                counted(at_neg[draws.negatives[part]]).astype(np.float64),
-            )
-
-    return len(pos), len(neg), chunks()
+    aurocs, fprs = np.zeros(n), np.zeros(n)
+    for start in range(0, n, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        on_pos = counted(at_pos[draws.positives[part]])
+        on_neg = counted(at_neg[draws.negatives[part]])
+        below = np.cumsum(on_neg, axis=1) - on_neg  # negatives strictly below each score
+        twice_ordered = (on_pos * (2 * below + on_neg)).sum(axis=1)
+        aurocs[part] = twice_ordered / (2 * n_pos * n_neg)
+        threshold = (np.cumsum(on_pos, axis=1) > k).argmax(axis=1)
+        fprs[part] = (n_neg - below[np.arange(len(below)), threshold]) / n_neg
+    return aurocs, fprs
 
 
 def auroc_resampled(positive: np.ndarray, negative: np.ndarray, draws: Resamples) -> np.ndarray:
-    """float64[n]: the AUROC (ties ½) of each resample — the share of (positive, negative)
-    pairs ordered right, from each resample's counts on the sorted distinct scores."""
-    n_pos, n_neg, chunks = _weights(positive, negative, draws)
-    found = []
-    for w_pos, w_neg in chunks:
-        below = np.cumsum(w_neg, axis=1) - w_neg  # negatives strictly below each score
-        found.append((w_pos * (below + 0.5 * w_neg)).sum(axis=1) / (n_pos * n_neg))
-    return np.concatenate(found) if found else np.zeros(0)
+    """float64[n]: the AUROC of each resample (:func:`metrics_resampled`)."""
+    return metrics_resampled(positive, negative, draws)[0]
 
 
 def fpr_resampled(
     positive: np.ndarray, negative: np.ndarray, draws: Resamples, tpr: float = 0.95
 ) -> np.ndarray:
-    """float64[n]: the false-positive rate at the threshold that keeps ``tpr`` of the positives,
-    per resample (as :func:`pathways.analysis.stats.fpr_at_tpr`: the threshold is the
-    resample's positives' ``1 − tpr`` quantile, numpy's "lower" method)."""
-    n_pos, n_neg, chunks = _weights(positive, negative, draws)
-    k = int(np.floor((1.0 - tpr) * (n_pos - 1)))  # the threshold's position among the positives
-    found = []
-    for w_pos, w_neg in chunks:
-        threshold = (np.cumsum(w_pos, axis=1) > k).argmax(axis=1)
-        at_least = n_neg - (np.cumsum(w_neg, axis=1) - w_neg)[np.arange(len(w_neg)), threshold]
-        found.append(at_least / n_neg)
-    return np.concatenate(found) if found else np.zeros(0)
+    """float64[n]: the FPR at ``tpr`` of each resample (:func:`metrics_resampled`)."""
+    return metrics_resampled(positive, negative, draws, tpr)[1]
 
 
 def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from pathways.analysis.novelty import evaluate, evaluate_by_class, score_differences
@@ -13,6 +15,7 @@ from pathways.analysis.uncertainty import (
     auroc_resampled,
     fpr_resampled,
     interval,
+    metrics_resampled,
     stratified_resamples,
 )
 
@@ -32,6 +35,27 @@ def test_each_resample_is_the_statistic_of_its_own_draw():
         truth = np.r_[np.ones(40), np.zeros(60)]
         assert aurocs[k] == pytest.approx(roc_auc_score(truth, np.r_[p, n]))
         assert fprs[k] == pytest.approx(fpr_at_tpr(np.r_[p, n], truth.astype(bool)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 6), min_size=1, max_size=30),
+    st.lists(st.integers(0, 6), min_size=1, max_size=30),
+    st.integers(1, 20),
+    st.integers(0, 2**16),
+    st.sampled_from([0.5, 0.9, 0.95, 1.0]),
+)
+def test_counted_metrics_equal_each_draws_own_statistics(pos, neg, n, seed, tpr):
+    """Tied scores (few distinct values), groups of one, resamples across chunks of 8: each
+    resample's AUROC is the rank statistic of its own draw to the last bits, its FPR exactly."""
+    pos, neg = np.asarray(pos, float) / 3, np.asarray(neg, float) / 3
+    draws = stratified_resamples(len(pos), len(neg), n, seed)
+    aurocs, fprs = metrics_resampled(pos, neg, draws, tpr)
+    truth = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
+    for k in range(n):
+        values = np.r_[pos[draws.positives[k]], neg[draws.negatives[k]]]
+        assert aurocs[k] == pytest.approx(auroc(values, truth), abs=1e-15)
+        assert fprs[k] == fpr_at_tpr(values, truth, tpr)
 
 
 def test_intervals_cover_the_truth_about_as_often_as_they_claim():
