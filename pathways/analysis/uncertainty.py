@@ -59,8 +59,9 @@ def metrics_resampled(
 
     A resample drawn with replacement is a count per sample, so both come from each resample's
     counts of positives and negatives on the distinct scores in increasing order (one sort of
-    the scores for all resamples, not one per resample), in integers: the AUROC is the share of
-    (positive, negative) pairs ordered right, twice each pair counted in halves."""
+    the scores for all resamples, not one per resample). The AUROC is the share of (positive,
+    negative) pairs ordered right, a tie counting ½: counted in integers as twice that number
+    over twice the pairs, which gives the same double as the half-integer sum would."""
     pos = np.asarray(positive, dtype=np.float64)
     neg = np.asarray(negative, dtype=np.float64)
     n_pos, n_neg, n = len(pos), len(neg), len(draws)
