@@ -86,25 +86,22 @@ def test_own_local_cluster_runs_only_what_the_steps_need():
     every worker and on the scheduler (a step there ran 6 % slower with Dask's defaults)."""
     from distributed import Client
 
+    def periodic(server) -> dict:  # a worker's or the scheduler's periodic callbacks, in ms
+        return {
+            name: callback.callback_time for name, callback in server.periodic_callbacks.items()
+        }
+
     def state(dask_worker) -> dict:  # client.run passes the worker by that name
         import os
 
         return {
             "MALLOC_TRIM_THRESHOLD_": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
-            "callbacks": {
-                name: callback.callback_time
-                for name, callback in dask_worker.periodic_callbacks.items()
-            },
+            "callbacks": periodic(dask_worker),
         }
 
     with local_cluster(2) as cluster, Client(cluster) as client:
         workers = client.run(state)
-        scheduler = client.run_on_scheduler(
-            lambda dask_scheduler: {
-                name: callback.callback_time
-                for name, callback in dask_scheduler.periodic_callbacks.items()
-            }
-        )
+        scheduler = client.run_on_scheduler(lambda dask_scheduler: periodic(dask_scheduler))
     assert len(workers) == 2
     for seen in workers.values():
         assert seen["MALLOC_TRIM_THRESHOLD_"] is None
