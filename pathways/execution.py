@@ -64,8 +64,38 @@ def check_store_format(run_dir: Path) -> None:
         )
 
 
+def _first_missing(folder: Path) -> Path | None:
+    """The outermost of ``folder`` and its parents that does not exist yet (None: it exists)."""
+    missing = None
+    for path in (folder, *folder.parents):
+        if path.exists() or path.is_symlink():
+            break
+        missing = path
+    return missing
+
+
+def _remove_created(folder: Path, created: Path) -> None:
+    """Remove ``folder`` (holding at most its released lock) and its parents up to
+    ``created``, each only while it is empty: another process may have begun to use them."""
+    (folder / ".lock").unlink(missing_ok=True)
+    for path in (folder, *folder.parents):
+        try:
+            path.rmdir()
+        except OSError:
+            return
+        if path == created:
+            return
+
+
 class Runner:
-    """Runs a plan of steps inside one run folder."""
+    """Runs a plan of steps inside one run folder.
+
+    A run that stops on an error in a run folder it created leaves nothing behind: the folder
+    (and the store folders it created) are removed, so the store is as it was. In a run
+    folder that already held a run, the steps that finished before the error stay, complete
+    and with their manifests (a later run finds them cached); a step that failed leaves
+    nothing. Ctrl-C keeps finished steps in either case, so the next run resumes.
+    """
 
     def __init__(self, run_dir: str | Path, provenance: Mapping[str, Any] | None = None) -> None:
         self.run_dir = Path(run_dir)
@@ -140,7 +170,9 @@ class Runner:
         """
         progress = progress or Silent()
         check_store_format(self.run_dir)
+        created = _first_missing(self.run_dir)
         lock = self.lock(lock_timeout, progress)
+        failed = False
         try:
             self._clean_leftovers()
             statuses = self.plan_status(plan, only, force)
@@ -148,11 +180,28 @@ class Runner:
             (executor or LocalExecutor()).run(self, statuses, keys, progress)
             self._write_run_record(statuses)
             return statuses
+        except Exception:
+            failed = True
+            raise
         finally:
             # a step stopped on a worker process (Ctrl-C, another step's error) leaves its
             # temporary folder: nobody else writes here while we hold the lock
             self._clean_leftovers()
+            if failed and created is not None:  # this run made the folder: take it away
+                self._empty_run_folder()
             lock.release()
+            if failed and created is not None:
+                _remove_created(self.run_dir, created)
+
+    def _empty_run_folder(self) -> None:
+        """Everything in the run folder but its lock, which is still held."""
+        for entry in self.run_dir.iterdir():
+            if entry.name == ".lock":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
     def run_step(self, step: Step, keys: Mapping[str, str], progress: Progress) -> None:
         """Run one step whose upstream outputs are in place; its outputs appear atomically."""

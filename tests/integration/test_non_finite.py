@@ -50,11 +50,7 @@ def test_a_diverging_training_stops_at_once_with_one_line(workdir: Path):
     (line,) = _error_lines(result)
     assert "training of model 'mlp' (seed 0) diverged: the loss became nan in epoch 1" in line
     assert "lower training.learning_rate (now 1e+30), e.g. to 0.001" in line
-    run = workdir / "store" / "nan"
-    assert (run / "data" / "manifest.json").is_file()  # upstream of training: kept
-    steps = {p.parent.relative_to(run).as_posix() for p in run.rglob("manifest.json")}
-    assert steps == {"data"}, steps  # no weights, no capture, no analysis, no other seed
-    assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())
+    assert not (workdir / "store").exists()  # a new run that failed leaves the store as it was
 
 
 def test_capture_refuses_non_finite_activations_and_names_the_layer(workdir: Path):

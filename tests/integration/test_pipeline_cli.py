@@ -248,7 +248,7 @@ def test_truncated_idx_file_is_one_line(workdir: Path, tmp_path: Path):
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert lines[0].startswith("error:") and str(images) in lines[0]
-    assert not (workdir / "store" / "idx" / "data").exists()
+    assert not (workdir / "store" / "idx").exists()  # no run folder, no lock
 
 
 def test_missing_run_and_escaping_run_names(workdir: Path):

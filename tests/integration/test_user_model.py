@@ -251,6 +251,7 @@ def _one_line_error(folder: Path, toml: str, *args: str) -> str:
         ),
         (None, ('"gold"]', '"purple"]'), "unseen_classes: class 'purple' is not in"),
         (None, ("{ width = 8 }", "{ width = 8, n_classes = 5 }"), "the model's output is (2, 5)"),
+        (None, ("{ width = 8 }", "{ width = 8, depth = 3 }"), "(**arguments) raised TypeError"),
         (None, ("{ width = 8 }", '{ width = 8 }\nlayers = ["block.rellu"]'), "closest: block.relu"),
         (None, ("{ width = 8 }", '{ width = 8 }\ncheckpoint = "missing.pt"'), "is not a file"),
         (None, ("{ width = 8 }", '{ width = 4 }\ncheckpoint = "weights/resnet.pt"'), "mis-shaped"),
@@ -283,6 +284,13 @@ def test_user_mistakes_are_one_line(
     text = EXPERIMENT.split('[[models]]\nname = "plain"')[0] + "[training]\nepochs = 1\n"
     if edit is not None:
         text = text.replace(*edit)
+    other = tmp_path / "store" / "other" / "kept.txt"  # a store that already holds a run
+    other.parent.mkdir(parents=True)
+    other.write_text("another run's output\n")
     line = _one_line_error(tmp_path, text, "run")
     assert expected.format(root=root) in line, line
-    assert not (tmp_path / "store" / "shapes" / "capture").exists()  # nothing half-written
+    # the store as it was: the failed run's folder, lock and finished steps are gone
+    assert sorted(p.relative_to(tmp_path) for p in (tmp_path / "store").rglob("*")) == [
+        Path("store/other"),
+        Path("store/other/kept.txt"),
+    ]

@@ -145,6 +145,35 @@ def test_damaged_output_is_not_taken_as_cached(tmp_path):
     assert actions(runner.plan_status(plan()))["double/b"] == "run"
 
 
+def interrupted(src, *, factor, progress):
+    raise KeyboardInterrupt
+
+
+def _failing(func) -> list[Step]:
+    steps = plan()
+    steps[1] = Step("double/a", Stage("double", 1, func, ("src",)), {"factor": 2}, {"src": "make"})
+    return steps
+
+
+def test_a_failed_run_in_a_new_folder_leaves_the_store_as_it_was(tmp_path):
+    (tmp_path / "store").mkdir()
+    runner = Runner(tmp_path / "store" / "new" / "run")  # "new" and "run" made by the run
+    with pytest.raises(RuntimeError, match="stage crashed"):
+        runner.run(_failing(broken))
+    assert list(tmp_path.rglob("*")) == [tmp_path / "store"]  # "make" had finished: gone too
+
+
+def test_ctrl_c_keeps_the_finished_steps_of_a_new_run(tmp_path):
+    runner = Runner(tmp_path / "run")
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(_failing(interrupted))
+    assert actions(runner.plan_status(plan())) == {
+        "make": "cached",  # the next run resumes after it
+        "double/a": "run",
+        "double/b": "run",
+    }
+
+
 SLOW_RUN = textwrap.dedent(
     """
     import sys, time
