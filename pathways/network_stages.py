@@ -51,7 +51,6 @@ from pathways.user_models import cpu_state, load_checkpoint, state_bytes
 def data_stage(
     *,
     source: str,
-    path: str,
     trained_classes: list[int],
     unseen_classes: list[int],
     samples_per_class: int | None,
@@ -63,13 +62,15 @@ def data_stage(
     mean: list[float] | None,
     std: list[float] | None,
     cache_dir: str,
+    data_location: str,
     progress: Progress,
 ) -> dict[str, Any]:
     """Select the experiment's samples and split them; outputs ``samples`` (with images, their
-    shape and the normalisation models get, see :class:`~pathways.data.subsets.ImageFormat`)."""
+    shape and the normalisation models get, see :class:`~pathways.data.subsets.ImageFormat`).
+    ``data_location``: the resolved folder or file the source reads ("" for none)."""
     digits = load_source(
         source,
-        Path(path) if path else None,
+        Path(data_location) if data_location else None,
         cache_dir,
         image_size=tuple(image_size) if image_size else None,
         channels=channels,

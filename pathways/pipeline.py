@@ -144,9 +144,8 @@ def build_plan(
         "models": [m.name for m in experiment.models],
     }
     sections = {
-        "data": {
+        "data": {  # keyed on the path as written and the content, not where it lies
             **data.model_dump(mode="json"),
-            "path": str(location.resolve()) if location is not None else "",
             "fingerprint": fingerprint(location),
         },
         "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
@@ -156,6 +155,7 @@ def build_plan(
         "device": device,
         "shard_samples": shard_samples,
         "cache_dir": str(Path(data_dir) / "cache"),
+        "data_location": str(location.resolve()) if location is not None else "",
         "experiment_dir": None if experiment_dir is None else str(Path(experiment_dir).resolve()),
     }
 

