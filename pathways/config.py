@@ -14,13 +14,15 @@ Example
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
+import typing
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from pathways.data.sources import SOURCES
 from pathways.errors import ConfigError
@@ -205,13 +207,17 @@ class Experiment(Strict):
             )
         for field in ("trained_classes", "unseen_classes"):
             values = [str(v) for v in getattr(self, field)]
-            if len(set(values)) != len(values):
-                raise ValueError(f"{field}: {values} repeats a class — list each class once")
+            repeated = sorted({v for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(
+                    f"{field}: {', '.join(repeated)} listed twice — list each class once"
+                )
         both = sorted(set(map(str, self.trained_classes)) & set(map(str, self.unseen_classes)))
         if both:
+            verb = "is" if len(both) == 1 else "are"
             raise ValueError(
-                f"unseen_classes: {both} also in trained_classes — a class is either trained "
-                "or unseen, remove it from one list"
+                f"unseen_classes: {', '.join(both)} {verb} also in trained_classes — a class is "
+                "either trained or unseen, remove it from one list"
             )
         for spec in self.models:
             self._check_explanations(spec)
@@ -305,6 +311,32 @@ def _location(parts: tuple[Any, ...]) -> str:
     return ".".join(shown)
 
 
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the table at ``loc[:-1]`` takes (``training`` → epochs, batch_size, …); a
+    ``[[models]]`` table's are those of its type. Empty where the table is not a settings block."""
+    table: Any = Experiment
+    for part in loc[:-1]:
+        if isinstance(part, int) or _UNION_MEMBER.match(str(part)):
+            continue
+        if part in MODEL_TYPES and table is None:  # the union's tag: the chosen model type
+            table = MODEL_TYPES[part].spec
+            continue
+        field = getattr(table, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        table = _settings_block(field.annotation)
+    return list(getattr(table, "model_fields", {}))
+
+
+def _settings_block(annotation: Any) -> type[BaseModel] | None:
+    """The settings class a field holds (through ``list[…]`` and ``… | None``); None for a
+    union of several (the ``[[models]]`` types, told apart by the next part of the location)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    found = {_settings_block(a) for a in typing.get_args(annotation)} - {None}
+    return found.pop() if len(found) == 1 else None
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -314,7 +346,9 @@ def _format_error(error: dict[str, Any]) -> str:
     loc = _location(error["loc"])
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        return f"{loc}: unknown key — remove it or check its spelling"
+        close = difflib.get_close_matches(str(error["loc"][-1]), _known_keys(error["loc"]), 1)
+        fix = f"did you mean {close[0]}?" if close else "remove it or check its spelling"
+        return f"{loc}: unknown key — {fix}"
     if kind == "union_tag_invalid":
         tag = error.get("input", {}).get("type") if isinstance(error.get("input"), dict) else None
         return f"{loc}.type: unknown model type {_shown(tag)} — use {_TYPE_NAMES}"

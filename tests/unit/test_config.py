@@ -53,6 +53,19 @@ def test_valid_small_config(tmp_path: Path):
     [
         (("hidden = [16]", "hidden = [16]\ndropout = 0.5"), "models.0.dropout", "remove it"),
         (('name = "small"', 'name = "small"\nbogus = 1'), "bogus", "unknown key"),
+        (  # a misspelt key: the close one is named
+            ("hidden = [16]", "hidden = [16]\n[training]\nepoch = 3"),
+            "training.epoch",
+            "unknown key — did you mean epochs?",
+        ),
+        (("hidden = [16]", "hiden = [16]"), "models.0.hiden", "did you mean hidden?"),
+        (("[[models]]", "[dataa]\n[[models]]"), "dataa", "did you mean data?"),
+        (  # an integer class written as a string is shown as the class, not as ['7']
+            ("unseen_classes = [3]", 'unseen_classes = ["7"]'),
+            "unseen_classes: 7 is also in trained_classes",
+            "remove it from one list",
+        ),
+        (("unseen_classes = [3]", "unseen_classes = [3, 3]"), "unseen_classes: 3", "listed twice"),
         (
             ("unseen_classes = [3]", "unseen_classes = [3, 7]"),
             "unseen_classes",
