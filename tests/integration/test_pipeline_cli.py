@@ -129,9 +129,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
 
 def test_second_run_skips_every_stage(workdir: Path):
     before = manifests(workdir / "store")
-    start = time.perf_counter()
-    result = pathways("run", "small.toml", cwd=workdir)
-    assert time.perf_counter() - start < 10
+    result = pathways("run", "small.toml", cwd=workdir)  # its speed: bench_warm_run.py
     assert result.stdout.count("cached") == len(STEPS) and "ran" not in result.stdout
     assert manifests(workdir / "store") == before
 
