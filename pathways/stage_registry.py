@@ -194,7 +194,8 @@ STAGES: dict[str, StageEntry] = {
         ),
         _entry(
             "report",
-            7,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics
+            8,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
+            # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in
             "pathways.analysis.report:report_stage",
             per="experiment",
             reads_models=(

@@ -1,7 +1,10 @@
-"""The three answers, in plain words with their figures: a report stage and its Markdown.
+"""The three answers with their figures: the report stage.
 
-:func:`report_stage` gathers the analysis outputs of every model into one JSON-able dict;
-:func:`render_markdown` writes it for people. ``pathways report RUN`` prints the Markdown.
+:func:`report_stage` gathers the analysis outputs of every model into one JSON-able dict (the
+run's ``report.json``) and writes it for people as ``report.md``
+(:mod:`pathways.analysis.report_markdown`); ``pathways report RUN`` prints it fitted to the
+terminal (:mod:`pathways.analysis.report_terminal`). Every class pair is given in the order of
+``trained_classes``, and a unit's Cohen's d is positive when the pair's first class is higher.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pathways.analysis.dynamics_report import during_training, markdown_during_training
+from pathways.analysis.dynamics_report import during_training
 from pathways.analysis.novelty_scores import ours_method
+from pathways.analysis.report_markdown import render_markdown
 from pathways.planning import step_id
 from pathways.progress import Progress
 
@@ -30,7 +34,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
+def _in_order(a: int, b: int, trained: list[int]) -> bool:
+    """Whether the pair (a, b) is in the order of ``trained_classes`` (the report's order)."""
+    return trained.index(a) < trained.index(b) if a in trained and b in trained else a < b
+
+
+def _question_1(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
     divergence = inputs[step_id("divergence", model)]["divergence"]
     chosen = inputs[step_id("divergence", model)]["divergence_layer"]
     stability = inputs.get(step_id("stability", model))
@@ -62,13 +71,18 @@ def _question_1(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
                 int(s): layer if isinstance(layer, str) else None  # None: no layer meets the rule
                 for s, layer in zip(by_seed["seed"], by_seed["divergence_layer"], strict=True)
             }
+        if not _in_order(row["class_a"], row["class_b"], trained):  # every figure is symmetric
+            row["class_a"], row["class_b"] = row["class_b"], row["class_a"]
         answers.append({**row, "curve": curve})
     return answers
 
 
 def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
+    """Each trained pair (in the order of ``trained``): per layer how many units differ and how
+    many are dead, and the units that differ most."""
     summary = inputs[step_id("signatures", model)]["difference_summary"]
     differences = inputs[step_id("signatures", model)]["differences"]
+    dead = _dead_units(inputs[step_id("clusters", model)]["unit_groups"])
     answers = []
     for (a, b), group in summary.groupby(["class_a", "class_b"], sort=False):
         if a not in trained or b not in trained:
@@ -80,17 +94,46 @@ def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> li
             & (differences.layer != "logit")
         ]
         strongest = units.reindex(units["cohen_d"].abs().sort_values(ascending=False).index).head(8)
+        in_order = _in_order(int(a), int(b), trained)
+        layers = _records(group.drop(columns=["class_a", "class_b"]))  # symmetric in a and b
+        for row in layers:
+            row["n_dead"] = len(dead[row["layer"]]) if row["layer"] in dead else None
+            row["dead_units"] = dead.get(row["layer"])
         answers.append(
             {
-                "class_a": int(a),
-                "class_b": int(b),
-                "layers": _records(group.drop(columns=["class_a", "class_b"])),
-                "strongest_units": _records(
-                    strongest[["layer", "unit", "mean_a", "mean_b", "cohen_d", "auroc", "q_value"]]
-                ),
+                "class_a": int(a) if in_order else int(b),
+                "class_b": int(b) if in_order else int(a),
+                "layers": layers,
+                "strongest_units": _strongest_units(strongest, in_order, int(a), int(b)),
             }
         )
     return answers
+
+
+def _dead_units(unit_groups: pd.DataFrame) -> dict[str, list[str]]:
+    """Layer → its dead units (the same activation for every captured sample), as the clusters
+    step found them."""
+    return {
+        str(layer): [str(u) for u in group.loc[group["dead"], "unit"]]
+        for layer, group in unit_groups.groupby("layer", sort=False)
+    }
+
+
+def _strongest_units(
+    strongest: pd.DataFrame, in_order: bool, a: int, b: int
+) -> list[dict[str, Any]]:
+    """The units with the largest abs(d), their figures turned to the report's order when the
+    stored pair (a, b) is the other way round; ``separation``: the AUROC either way round
+    (max(AUROC, 1 − AUROC): 1 when the unit alone tells the two classes apart)."""
+    rows = _records(strongest[["layer", "unit", "mean_a", "mean_b", "cohen_d", "auroc", "q_value"]])
+    for row in rows:
+        if not in_order:
+            row["mean_a"], row["mean_b"] = row["mean_b"], row["mean_a"]
+            row["cohen_d"], row["auroc"] = -row["cohen_d"], 1.0 - row["auroc"]
+        first, second = (a, b) if in_order else (b, a)
+        row["higher_for"] = first if row["cohen_d"] > 0 else second if row["cohen_d"] < 0 else None
+        row["separation"] = max(row["auroc"], 1.0 - row["auroc"])
+    return rows
 
 
 _NOVELTY_COLUMNS = [
@@ -132,22 +175,7 @@ def _question_3(
     ]
     answers = []
     for u in unseen:
-        by_layer = []
-        for layer, group in affinity[affinity.unseen_class == u].groupby("layer", sort=False):
-            clusters = flow[(flow.unseen_class == u) & (flow.layer == layer)]
-            by_layer.append(
-                {
-                    "layer": layer,
-                    "closest_signature": {
-                        int(c): float(s)
-                        for c, s in zip(group.trained_class, group.share, strict=True)
-                    },
-                    "cluster_of": {
-                        ("outlier" if c < 0 else int(c)): float(s)
-                        for c, s in zip(clusters.trained_class, clusters.share, strict=True)
-                    },
-                }
-            )
+        by_layer = _by_layer(affinity, flow, u)
         merge = _merge_and_leave(by_layer)
         members = predictions[predictions.label == u]
         paths = distribution[distribution["class"] == u].head(3)
@@ -187,6 +215,27 @@ def _question_3(
     return answers
 
 
+def _by_layer(affinity: pd.DataFrame, flow: pd.DataFrame, u: int) -> list[dict[str, Any]]:
+    """Per layer: the shares of the unseen class ``u`` closest to each trained class's
+    signature, and in each trained class's clusters (or ``outlier``)."""
+    by_layer = []
+    for layer, group in affinity[affinity.unseen_class == u].groupby("layer", sort=False):
+        clusters = flow[(flow.unseen_class == u) & (flow.layer == layer)]
+        by_layer.append(
+            {
+                "layer": layer,
+                "closest_signature": {
+                    int(c): float(s) for c, s in zip(group.trained_class, group.share, strict=True)
+                },
+                "cluster_of": {
+                    ("outlier" if c < 0 else int(c)): float(s)
+                    for c, s in zip(clusters.trained_class, clusters.share, strict=True)
+                },
+            }
+        )
+    return by_layer
+
+
 def _new_path_shares(sample_paths: pd.DataFrame, unseen_class: int) -> dict[str, float]:
     """How rare the unseen class's paths are: the share of its test samples whose path no
     fitted sample (trained classes, train split) took, beside the same share for the trained
@@ -202,12 +251,15 @@ def _new_path_shares(sample_paths: pd.DataFrame, unseen_class: int) -> dict[str,
 
 
 def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
-    """Where the unseen class's samples mostly sit in one trained class's clusters (≥ 50 %):
-    the first such layer (it *merges*), and the first later layer where that stops (it *leaves*)."""
+    """Per layer, where most of the unseen class's samples sit (``most_in``: a trained class or
+    ``outlier``, with its ``share``; ``tied_with``: any other with the same share); where a
+    majority (≥ 50 %) sits in one trained class's clusters: the first such layer (it *merges*),
+    and the first later layer where that stops (it *leaves*)."""
     trail, merged, left = [], None, None
     for x in by_layer:
         owner, share = max(x["cluster_of"].items(), key=lambda kv: kv[1])
-        trail.append({"layer": x["layer"], "mostly_in": owner, "share": share})
+        tied = [k for k, v in x["cluster_of"].items() if v == share and k != owner]
+        trail.append({"layer": x["layer"], "most_in": owner, "share": share, "tied_with": tied})
         majority = owner != "outlier" and share >= 0.5
         if merged is None and majority:
             merged = {"layer": x["layer"], "trained_class": owner, "share": share}
@@ -216,7 +268,7 @@ def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
             and left is None
             and not (majority and owner == merged["trained_class"])
         ):
-            left = {"layer": x["layer"], "mostly_in": owner, "share": share}
+            left = {"layer": x["layer"], "most_in": owner, "share": share}
     return {"cluster_trail": trail, "merges": merged, "leaves": left}
 
 
@@ -261,7 +313,7 @@ def report_stage(
         report["models"][model] = {
             "accuracy": {k: float(v) for k, v in last.items()},
             "trained_here": bool(inputs[step_id("train", model)]["model"].get("trained", True)),
-            "question_1": _question_1(inputs, model),
+            "question_1": _question_1(inputs, model, trained_classes),
             "question_2": _question_2(inputs, model, trained_classes),
             "question_3": _question_3(inputs, model, trained_classes, unseen_classes),
             "novelty_pooled": _pooled_novelty(inputs, model) if len(unseen_classes) > 1 else None,
@@ -274,232 +326,3 @@ def report_stage(
             "clusters": _records(inputs[step_id("clusters", model)]["cluster_summary"]),
         }
     return {"report": report, "report.md": render_markdown(report).encode()}
-
-
-def _share(shares: dict, key: Any) -> str:
-    return f"{100 * shares.get(key, 0.0):.0f} %"
-
-
-def _trail(trail: list[dict[str, Any]], name: Any) -> str:
-    parts = []
-    for t in trail:
-        where = (
-            "outside trained clusters"
-            if t["mostly_in"] == "outlier"
-            else f"mostly in {name(t['mostly_in'])}'s clusters"
-        )
-        parts.append(f"`{t['layer']}` {where} ({100 * t['share']:.0f} %)")
-    return ", ".join(parts)
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown: per model, the three questions answered in sentences and tables."""
-    trained = report["trained_classes"]
-    names = report.get("class_names", {})
-
-    def name(c: Any) -> str:
-        return names.get(str(c), str(c))
-
-    listed = ", ".join(map(name, trained))
-    unseen = ", ".join(map(name, report["unseen_classes"])) or "none"
-    lines = [f"# pathways report — trained on {listed}; unseen {unseen}", ""]
-    for model, r in report["models"].items():
-        acc = r["accuracy"]
-        how = (
-            "" if r.get("trained_here", True) else " (loaded from its checkpoint, not trained here)"
-        )
-        lines += [
-            f"## {model}",
-            "",
-            f"Accuracy{how}: train {acc.get('train', float('nan')):.3f}, test {acc.get('test', float('nan')):.3f}.",
-            "",
-        ]
-        lines += [
-            "### 1. From which layer does the network treat the trained classes differently?",
-            "",
-        ]
-        for q in r["question_1"]:
-            lines += _markdown_question_1(q, name)
-        lines += ["### 2. Are the signatures of the trained classes different?", ""]
-        for q in r["question_2"]:
-            lines += _markdown_question_2(q, name)
-        lines += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
-        for q in r["question_3"]:
-            lines += _markdown_question_3(q, trained, name)
-        if not r["question_3"]:
-            lines += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
-        if r.get("novelty_pooled"):
-            lines += ["- **All unseen classes pooled**:", ""]
-            lines += _markdown_novelty(r["novelty_pooled"], "unseen samples of every unseen class")
-        if r.get("during_training"):
-            lines += markdown_during_training(r["during_training"], name)
-        if r["stability"]:
-            lines += _markdown_stability(r["stability"], name)
-        elif not r.get("trained_here", True):
-            lines += [
-                "### Stability across training seeds",
-                "",
-                "- Not measured: this model comes from a checkpoint, so it cannot be re-trained "
-                "at other seeds.",
-                "",
-            ]
-    return "\n".join(lines)
-
-
-def _markdown_question_1(q: dict[str, Any], name: Any) -> list[str]:
-    """One trained pair: its divergence layer, and the divergence curve as a table."""
-    lines = []
-    pair = f"{name(q['class_a'])} vs {name(q['class_b'])}"
-    if q["divergence_layer"] is None:
-        lines.append(f"- **{pair}**: no layer meets the rule ({q['rule']}).")
-    else:
-        lines.append(
-            f"- **{pair}: from `{q['divergence_layer']}`** — linear-probe accuracy {q['probe_accuracy']:.3f} "
-            f"(best layer {q['best_probe_accuracy']:.3f}) and cluster purity {q['cluster_purity']:.3f} ({q['rule']})."
-        )
-    if q.get("layer_by_seed"):
-        seeds = ", ".join(
-            f"seed {s}: `{layer}`" if layer else f"seed {s}: no layer"
-            for s, layer in q["layer_by_seed"].items()
-        )
-        lines.append(f"  Across training seeds: {seeds}.")
-    lines += [
-        "",
-        "| layer | probe accuracy | signature distance | cluster purity | NMI | CKA with input | CKA with logits |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for c in q["curve"]:
-        purity = "—" if c["cluster_purity"] is None else f"{c['cluster_purity']:.3f}"
-        nmi = "—" if c["nmi"] is None else f"{c['nmi']:.3f}"
-        lines.append(
-            f"| {c['layer']} | {c['probe_accuracy']:.3f} | {c['signature_distance']:.2f} | {purity} | {nmi} | {c['cka_input']:.2f} | {c['cka_logits']:.2f} |"
-        )
-    lines.append("")
-    return lines
-
-
-def _markdown_question_2(q: dict[str, Any], name: Any) -> list[str]:
-    """One trained pair: how many units differ per layer, and the strongest ones."""
-    pair = f"{name(q['class_b'])} vs {name(q['class_a'])}"
-    layers = q["layers"]
-    most = max(layers, key=lambda x: x["signature_distance"])
-    shares = [x["share_significant"] for x in layers]
-    verdict = "yes" if any(x["n_significant"] for x in layers) else "no"
-    lines = [
-        f"- **{pair}: {verdict}** — {100 * min(shares):.0f}–{100 * max(shares):.0f} % of the units of a layer differ "
-        f"(Mann–Whitney, Benjamini–Hochberg FDR 5 %); the largest gap is at `{most['layer']}` "
-        f"(signature distance {most['signature_distance']:.2f}, RMS Cohen's d)."
-    ]
-    lines += [
-        "",
-        "| layer | units differing | share | median abs(d) of those | max abs(d) | strongest units |",
-        "|---|---|---|---|---|---|",
-    ]
-    for x in layers:
-        lines.append(
-            f"| {x['layer']} | {x['n_significant']} / {x['n_units']} | {100 * x['share_significant']:.0f} % | "
-            f"{x['median_abs_d_significant']:.2f} | {x['max_abs_d']:.2f} | {x['top_units']} |"
-        )
-    units = ", ".join(
-        f"`{u['layer']}:{u['unit']}` (d = {u['cohen_d']:+.1f}, AUROC {u['auroc']:.2f})"
-        for u in q["strongest_units"][:5]
-    )
-    lines += [
-        "",
-        f"  Strongest single units: {units}. (d > 0: higher for {name(q['class_a'])}.)",
-        "",
-    ]
-    return lines
-
-
-def _markdown_question_3(q: dict[str, Any], trained: list[int], name: Any) -> list[str]:
-    """One unseen class: what it is called, where it goes layer by layer, its paths, and how
-    unusual every novelty score finds it."""
-    predicted = ", ".join(f"{_share(q['predicted_as'], c)} as {name(c)}" for c in trained)
-    lines = [
-        f"- **{name(q['class'])}** ({q['n']} samples): the network calls them {predicted} (mean confidence {q['mean_confidence']:.2f})."
-    ]
-    lines += ["", "| layer | closest signature | in clusters of | outlier |", "|---|---|---|---|"]
-    for x in q["by_layer"]:
-        sig = ", ".join(f"{name(c)}: {_share(x['closest_signature'], c)}" for c in trained)
-        clu = ", ".join(f"{name(c)}: {_share(x['cluster_of'], c)}" for c in trained)
-        lines.append(f"| {x['layer']} | {sig} | {clu} | {_share(x['cluster_of'], 'outlier')} |")
-    lines += ["", f"  Where it goes: {_trail(q['cluster_trail'], name)}."]
-    if q["merges"]:
-        m, left = q["merges"], q["leaves"]
-        leave = (
-            f"; it leaves them at `{left['layer']}`" if left else "; it stays there to the output"
-        )
-        lines.append(
-            f"  It merges with {name(m['trained_class'])}'s clusters at `{m['layer']}` ({100 * m['share']:.0f} %){leave}."
-        )
-    else:
-        lines.append("  At no layer do most of its samples sit in one trained class's clusters.")
-    paths = "; ".join(f"`{p['path']}` ({100 * p['share']:.0f} %)" for p in q["dominant_paths"])
-    own = "; ".join(f"{name(c)}: `{p}`" for c, p in q["trained_dominant_paths"].items())
-    lines += ["", f"  Its dominant paths: {paths}. Trained classes' dominant paths: {own}."]
-    if q.get("new_path_share"):
-        rare = q["new_path_share"]
-        lines.append(
-            f"  {100 * rare['unseen']:.0f} % of its test samples took a path no train sample of "
-            f"the trained classes took (trained classes' test samples: {100 * rare['trained']:.0f} %)."
-        )
-    lines.append("")
-    return lines + _markdown_novelty(q["novelty"])
-
-
-def _with_interval(m: dict[str, Any], value: str, low: str, high: str) -> str:
-    """``0.978 [0.962, 0.991]`` (the value alone when no interval was computed)."""
-    if m.get(low) is None or m.get(high) is None:
-        return f"{m[value]:.3f}"
-    return f"{m[value]:.3f} [{m[low]:.3f}, {m[high]:.3f}]"
-
-
-def _difference(m: dict[str, Any]) -> str:
-    if m.get("auroc_difference") is None:
-        return "—"
-    return (
-        f"{m['auroc_difference']:+.3f} [{m['auroc_difference_low']:+.3f}, "
-        f"{m['auroc_difference_high']:+.3f}]"
-    )
-
-
-def _markdown_novelty(novelty: list[dict[str, Any]], what: str = "unseen") -> list[str]:
-    ours = next(m for m in novelty if m["kind"] == "ours")
-    best = max((m for m in novelty if m["kind"] == "baseline"), key=lambda m: m["auroc"])
-    sure = (
-        " (95 % bootstrap intervals in brackets; the last column is our AUROC minus the method's)"
-        if ours.get("auroc_low") is not None
-        else ""
-    )
-    lines = [
-        f"  How unusual: our novelty score (`{ours['method']}`) separates {what} from trained test "
-        f"samples with AUROC **{_with_interval(ours, 'auroc', 'auroc_low', 'auroc_high')}** "
-        f"(FPR at 95 % TPR {_with_interval(ours, 'fpr_at_95_tpr', 'fpr_low', 'fpr_high')}); "
-        f"best baseline `{best['method']}` {_with_interval(best, 'auroc', 'auroc_low', 'auroc_high')}{sure}."
-    ]
-    lines += [
-        "",
-        "| method | kind | AUROC | FPR at 95 % TPR | ours − it (AUROC) | note |",
-        "|---|---|---|---|---|---|",
-    ]
-    for m in novelty:
-        lines.append(
-            f"| {m['method']} | {m['kind']} | {_with_interval(m, 'auroc', 'auroc_low', 'auroc_high')} | "
-            f"{_with_interval(m, 'fpr_at_95_tpr', 'fpr_low', 'fpr_high')} | {_difference(m)} | {m['note'] or ''} |"
-        )
-    lines.append("")
-    return lines
-
-
-def _markdown_stability(s: dict[str, Any], name: Any) -> list[str]:
-    aris = ", ".join(f"{k} {v:.2f}" for k, v in s["mean_cluster_ari"].items())
-    jac = ", ".join(f"{name(k)}: {v:.2f}" for k, v in s["dominant_path_jaccard"].items())
-    return [
-        "### Stability across training seeds " + str(s["seeds"]),
-        "",
-        f"- Cluster agreement (mean ARI between seeds): {aris}.",
-        f"- Path agreement (ARI of whole-path partitions): {s['mean_path_ari']:.2f}; dominant-path overlap (Jaccard) per class: {jac}.",
-        f"- Divergence layer the same in every seed: {'yes' if s['same_divergence_layer'] else 'no'}.",
-        "",
-    ]
