@@ -413,17 +413,19 @@ def report(
 
     record = read_run(store, run_name)
     folder = run_path(store, run_name) / "report"
-    if "report" not in record.get("steps", {}) or not (folder / "report.md").is_file():
+    if "report" not in record.get("steps", {}) or not (folder / "report.json").is_file():
         raise PathwaysError(
             f"run {run_name!r} has no report yet — run `pathways run` for its experiment to finish the analysis"
         )
     if as_json:
         print((folder / "report.json").read_text())
         return
-    from rich.markdown import Markdown
+    from pathways.analysis.report_terminal import piped_width, read_report, terminal_report
 
-    out.print(Markdown((folder / "report.md").read_text()))
-    out.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}")
+    width = out.width if out.is_terminal else piped_width(os.environ)
+    shown = Console(width=width, markup=False, highlight=False)
+    shown.print(terminal_report(read_report(folder / "report.json"), width))
+    shown.print(f"\nWritten as {folder / 'report.md'} and {folder / 'report.json'}")
 
 
 @app.command()
@@ -441,6 +443,11 @@ def explore(
     """Start the Dash explorer on http://HOST:PORT over the runs of STORE."""
     from pathways.runs import list_runs
 
+    if Path(store).is_file():
+        raise PathwaysError(
+            f"{store} is a file, not a store folder — give the folder that holds the run "
+            "folders (e.g. data/store)"
+        )
     if not Path(store).is_dir():
         raise PathwaysError(
             f"{store}: no such store folder — run `pathways run` first or give the store path"
