@@ -85,12 +85,17 @@ def _stop(pools: list[ProcessPoolExecutor]) -> None:
     removes before it releases the run's lock)."""
     for pool in pools:
         processes = list((getattr(pool, "_processes", None) or {}).values())  # no public way
-        pool.shutdown(wait=False, cancel_futures=True)
+        manager = getattr(pool, "_executor_manager_thread", None)
+        pool.shutdown(wait=False, cancel_futures=True)  # forgets the manager thread
         for process in processes:
             if process.is_alive():
                 process.terminate()
                 process.join()
-        pool.shutdown(wait=True)  # its manager thread sees them gone and frees their queues
+        # Its manager thread sees them gone, frees their queues and closes its wake-up pipe;
+        # one still closing it at exit races concurrent.futures' exit hook, which writes to
+        # that pipe ("OSError: Bad file descriptor" after the run's last line).
+        if manager is not None:
+            manager.join(timeout=60)
 
 
 def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int]]:
