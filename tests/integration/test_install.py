@@ -10,6 +10,7 @@ reach — asserted below).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,6 +24,9 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "tools"))
+from readme_report import README, excerpt, readme_block, same_but_for_rounding  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 
@@ -136,19 +140,26 @@ def test_pathways_runs_from_an_empty_folder_without_the_checkout(venv: Path, tmp
     assert len(re.findall(r"^\[\[models\]\]", small, re.M)) == 1, small
     assert "samples_per_class = 40" in small
     (tmp_path / "small.toml").write_text(small)
-    run = _run(venv / "pathways", "run", "small.toml", cwd=tmp_path)
-    assert "ran" in run.stdout
+    plan = _run(venv / "pathways", "stages", "small.toml", cwd=tmp_path).stdout
+    assert "experiment 'small'" in plan and "train/lenet5" not in plan
 
-    activations = pd.read_parquet(tmp_path / "data/store/small/capture/mlp/activations.parquet")
-    assert len(activations) == 120 and set(activations["label"]) == {1, 3, 7}
-    assert {"fc1__000", "fc3__63", "prob__7"} <= set(activations.columns)
-    metrics = pd.read_parquet(tmp_path / "data/store/small/novelty/mlp/metrics.parquet")
-    assert "signature_knn_path" in set(metrics["method"])
-    assert (tmp_path / "data/store/small/report/report.md").is_file()
-
-    # With no argument: the packaged default, written to ./data/store/default.
+    # With no argument: the packaged default, written to ./data/store/default — the README's
+    # main job, whose report the README quotes.
     plan = _run(venv / "pathways", "stages", cwd=tmp_path).stdout
     assert "experiment 'default'" in plan and "train/lenet5" in plan
-    _run(venv / "pathways", "run", "--only", "data", cwd=tmp_path)
-    samples = pd.read_parquet(tmp_path / "data/store/default/data/samples.parquet")
+    run = _run(venv / "pathways", "run", "--workers", "2", cwd=tmp_path)
+    assert "ran" in run.stdout
+    store = tmp_path / "data/store/default"
+    activations = pd.read_parquet(store / "capture/mlp/activations.parquet")
+    assert len(activations) == 1500 and set(activations["label"]) == {1, 3, 7}
+    assert {"fc1__000", "fc3__63", "prob__7"} <= set(activations.columns)
+    metrics = pd.read_parquet(store / "novelty/lenet5/metrics.parquet")
+    assert "signature_knn_path" in set(metrics["method"])
+    report = json.loads((store / "report/report.json").read_text())
+    real, written = excerpt(report), readme_block(README.read_text(encoding="utf-8"))
+    assert same_but_for_rounding(written, real), (
+        "README.md's report excerpt is not the default run's report — run "
+        "`pathways run && python tests/tools/readme_report.py`\n" + real
+    )
+    samples = pd.read_parquet(store / "data/samples.parquet")
     assert len(samples) == 1500 and set(samples["label"]) == {1, 3, 7}
