@@ -14,6 +14,8 @@ import pytest
 
 from _cli import experiment_folder, pathways
 
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 CNN = """
 name = "cnn"
 [data]

@@ -14,6 +14,8 @@ from pathways.config import parse_experiment
 from pathways.executors import DaskExecutor, ProcessExecutor, local_cluster
 from pathways.pipeline import build_plan, runner_for
 
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tuple[Path, list]]:

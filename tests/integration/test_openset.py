@@ -6,11 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from pathways.analysis.novelty_scores import NOVELTY_SCORES
 from pathways.openset import PROTOCOLS, split_classes
 
 from _cli import experiment_folder, pathways
+
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
 
 ARGS = ("benchmark", "openset", "--models", "mlp", "--splits", "2", "--epochs", "1")
 SMALL = ("--samples-per-class", "40", "--bootstrap", "100")

@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

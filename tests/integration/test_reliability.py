@@ -23,6 +23,8 @@ import torch
 from pathways.app.data import StoreReader
 from pathways.errors import StoreError
 
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 COMPARED = [
     "capture/mlp/activations.parquet",
     "capture/lenet5/activations.parquet",

@@ -12,6 +12,8 @@ from sklearn.metrics import roc_auc_score
 
 from _cli import experiment_folder, pathways
 
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 EXPERIMENT = """
 name = "two-unseen"
 trained_classes = [0, 6]

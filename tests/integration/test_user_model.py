@@ -19,6 +19,8 @@ from PIL import Image
 
 from _cli import pathways
 
+pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
+
 HERE = Path(__file__).parent
 
 PLAIN = """

@@ -73,15 +73,16 @@ def plan(running: Path | str = "") -> list[Step]:
     params = {"running": str(running)}
     steps = [Step("root", ROOT, {**params, "seconds": 0.1})]
     steps += [
-        Step(f"maps/{m}", MAPS, {**params, "seconds": 0.2, "wait_for_peer": m == "a"}, {"src": "root"})
+        Step(
+            f"maps/{m}",
+            MAPS,
+            {**params, "seconds": 0.2, "wait_for_peer": m == "a"},
+            {"src": "root"},
+        )
         for m in "ab"
     ]
-    steps += [
-        Step(f"work/{m}", WORK, {**params, "seconds": 0.2}, {"src": "root"}) for m in "abc"
-    ]
-    steps.append(
-        Step("join", JOIN, {**params, "seconds": 0.1}, {"a": "maps/a", "b": "work/c"})
-    )
+    steps += [Step(f"work/{m}", WORK, {**params, "seconds": 0.2}, {"src": "root"}) for m in "abc"]
+    steps.append(Step("join", JOIN, {**params, "seconds": 0.1}, {"a": "maps/a", "b": "work/c"}))
     return steps
 
 
