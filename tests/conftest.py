@@ -6,8 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# No property test is timed: hypothesis' default 200 ms deadline per example fails at random on
+# a busy machine (the suite asserts behaviour; speed belongs to tests/benchmarks).
+settings.register_profile("pathways", deadline=None)
+settings.load_profile("pathways")
 # Steps run in the test's own process (kill points and Ctrl-C are tested there) unless a test
 # asks for worker processes (--workers 2: test_pipeline_cli's first run, test_executors.py).
 os.environ.setdefault("PATHWAYS_WORKERS", "1")
