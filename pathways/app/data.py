@@ -179,6 +179,21 @@ class StoreReader:
             out[str(layer)] = frame.reset_index()
         return out
 
+    def cluster_composition(self, run: str, model: str) -> pd.DataFrame:
+        """layer, cluster, class, n, share: every cluster's members by class (all samples)."""
+        return self.table(run, step_id("clusters", model), "composition")
+
+    def dead_units(self, run: str, model: str) -> dict[str, list[str]]:
+        """layer → its units that never vary over the run's samples (the clusters step's
+        ``unit_groups``; constant, e.g. a ReLU that never fires)."""
+        groups = self.table(
+            run, step_id("clusters", model), "unit_groups", ("layer", "unit", "dead")
+        )
+        dead = groups[groups["dead"]]
+        return {
+            str(k): v["unit"].astype(str).tolist() for k, v in dead.groupby("layer", sort=False)
+        }
+
     def map_quality(self, run: str, model: str) -> dict[str, dict[str, Any]]:
         """layer → method, checked, preservation, trustworthiness of its 2-D map ({} for a
         run made before maps recorded their quality)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pathways.app import ids
@@ -30,6 +31,8 @@ EXPLAIN_CLUSTER = "explain-cluster"
 EXPLAIN_CLUSTER_PANELS = "explain-cluster-panels"
 ROTATION_CURVES = "rotation-curves"
 ROTATION_DRIFT = "rotation-drift"
+EXPLAIN_MAPS_BOX = "explain-maps-box"
+SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
 
 
 def layout(state: Mapping[str, Any]) -> list:
@@ -45,12 +48,12 @@ def layout(state: Mapping[str, Any]) -> list:
             ],
             style={**ROW, **pad},
         ),
-        graph(EXPLAIN_PANELS, 320),
-        graph(EXPLAIN_MAPS, None),
+        graph(EXPLAIN_PANELS, None),
+        html.Div(graph(EXPLAIN_MAPS, None), id=EXPLAIN_MAPS_BOX),
         html.Div(
-            picker("cluster (its members' mean maps)", cluster), style={**pad, "width": "520px"}
+            picker("cluster (its members' mean maps)", cluster), style={**pad, "width": "640px"}
         ),
-        graph(EXPLAIN_CLUSTER_PANELS, 320),
+        graph(EXPLAIN_CLUSTER_PANELS, None),
         graph(ROTATION_CURVES, 380),
         graph(ROTATION_DRIFT, 360),
     ]
@@ -65,6 +68,9 @@ class ExplainView:
         try:
             explained = self.reader.explained(run, model)
             clusters = self.reader.explain_clusters(run, model)
+            cluster_options = cluster_choices(
+                clusters, self.reader.cluster_composition(run, model), self._namer(run)
+            )
         except StoreError as exc:
             return [], None, [], None, str(exc)
         wanted = {int(c) for c in classes or []}
@@ -80,14 +86,6 @@ class ExplainView:
             }
             for r in examples.itertuples()
         ]
-        cluster_options = [
-            {
-                "label": f"{r.layer} · cluster {r.cluster} · {r.size} samples · "
-                f"mostly {name(r.majority_class)} ({r.majority_share:.0%} of {r.n_used})",
-                "value": int(r.index),
-            }
-            for r in clusters.itertuples()
-        ]
         return (
             samples,
             samples[0]["value"] if samples else None,
@@ -97,6 +95,8 @@ class ExplainView:
         )
 
     def sample(self, run: str, model: str, sample_id: Any) -> tuple:
+        """The sample's panels, its feature maps, a line about it, and the feature maps' box
+        style (hidden where the model has none: the panels' notes say why)."""
         try:
             explained = self.reader.explained(run, model)
             settings = self.reader.explain_settings(run, model)
@@ -107,63 +107,28 @@ class ExplainView:
             i = int(row["row"])
             array = lambda name: self.reader.explain_array(run, model, name)  # noqa: E731
             name = self._namer(run)
-            image = array("images")[i]
             methods = _methods(settings)
-            predicted, true = name(row["predicted_class"]), name(row["label"])
-            panels = [
-                {"title": f"input ({image.shape[0]}×{image.shape[1]})", "z": image},
-                {
-                    "title": f"occlusion: drop in p({predicted}) (predicted; red supports)",
-                    "z": array("occlusion_predicted")[i],
-                    "kind": "signed",
-                },
-            ]
-            if row["seen"]:
-                panels.append(
-                    {
-                        "title": f"occlusion: drop in p({true}) (true)",
-                        "z": array("occlusion_true")[i],
-                        "kind": "signed",
-                    }
-                )
-            panels += _attribution_panels(
-                methods,
-                image,
-                (f"Integrated Gradients of {predicted}", lambda: array("integrated_gradients")[i]),
-                (f"Grad-CAM at {settings['layer']} for {predicted}", lambda: array("gradcam")[i]),
-            )
-            if methods["deconv"] is None:
-                panels.append(
-                    {
-                        "title": f"DeconvNet: {settings['layer']} channel {row['deconv_channel']}"
-                        f" at ({row['deconv_y']}, {row['deconv_x']})",
-                        "z": array("deconv")[i],
-                        "kind": "signed",
-                    }
-                )
+            panels = _sample_panels(row, lambda n: array(n)[i], settings, methods, name)
             maps = {n: array(f"maps_{n}")[i] for n in settings["feature_map_layers"]}
         except StoreError as exc:
-            return message_figure(str(exc)), message_figure(""), ""
+            return message_figure(str(exc)), message_figure(""), "", HIDDEN
+        predicted, true = name(row["predicted_class"]), name(row["label"])
         info = (
             f"sample {row['sample_id']}: {true}"
             f"{' (trained class)' if row['seen'] else ' (unseen class)'}, predicted "
             f"{predicted} with p = {row['confidence']:.3f}"
         )
-        notes = [f"{label} not shown: {why}" for label, why in _not_shown(methods)]
-        grid = (
-            figs.feature_map_grid(maps, f"feature maps of sample {row['sample_id']}, per layer")
-            if maps
-            else message_figure(
-                f"no feature maps: {settings.get('feature_maps') or 'none were stored'}"
-            )
+        notes = _notes(_not_shown(methods))
+        if not maps:
+            why = settings.get("feature_maps") or "none were stored"
+            notes.append(f"feature maps not shown: {why}")
+        figure = figs.image_panels(
+            panels, f"why sample {row['sample_id']} is called {predicted}", notes=notes
         )
-        return (
-            figs.image_panels(
-                panels, f"why sample {row['sample_id']} is called {predicted}", notes=notes
-            ),
-            grid,
-            info,
-        )
+        if not maps:
+            return figure, message_figure(""), info, HIDDEN
+        title = f"feature maps of sample {row['sample_id']}, per layer"
+        return figure, figs.feature_map_grid(maps, title), info, SHOWN
 
     def _namer(self, run: str) -> Any:
         names = self.reader.class_names(run)
@@ -205,15 +170,11 @@ class ExplainView:
             for c in clusters.columns
             if c.startswith("count_") and row[c] > 0
         )
-        notes = [
-            f"{label} not shown: {why}"
-            for label, why in _not_shown(methods)
-            if label != "DeconvNet"
-        ]
+        notes = _notes([(label, why) for label, why in _not_shown(methods) if label != "DeconvNet"])
         return figs.image_panels(
             panels,
-            f"what members of {row['layer']} cluster {row['cluster']} look at "
-            f"(members used by class — {counts})",
+            f"what {row['layer']} cluster {row['cluster']} looks at: means over "
+            f"{row['n_used']} of its {row['size']} members, drawn at random ({counts})",
             notes=notes,
         )
 
@@ -260,8 +221,84 @@ def _attribution_panels(
     return panels
 
 
+def cluster_choices(
+    clusters: pd.DataFrame, composition: pd.DataFrame, name: Any
+) -> list[dict[str, Any]]:
+    """The cluster picker's options: each cluster's size and its largest class's share of all
+    its members (from the clusters step's composition, not of the few drawn for the maps)."""
+    options = []
+    for r in clusters.itertuples():
+        mine = composition[
+            (composition["layer"] == r.layer) & (composition["cluster"] == r.cluster)
+        ]
+        top = mine.loc[mine["n"].idxmax()] if len(mine) else None
+        share = (
+            f", {int(top['n'])} ({top['n'] / mine['n'].sum():.0%}) of them {name(top['class'])}"
+            if top is not None
+            else ""
+        )
+        options.append(
+            {
+                "label": f"{r.layer} · cluster {r.cluster}: {r.size} samples{share}",
+                "value": int(r.index),
+            }
+        )
+    return options
+
+
 def _not_shown(methods: Mapping[str, str | None]) -> list[tuple[str, str]]:
     return [(_METHOD_NAMES[k], why) for k, why in methods.items() if why and k in _METHOD_NAMES]
+
+
+def _notes(not_shown: list[tuple[str, str]]) -> list[str]:
+    """One line per reason: "Grad-CAM and DeconvNet not shown: <why>"."""
+    by_reason: dict[str, list[str]] = {}
+    for label, why in not_shown:
+        by_reason.setdefault(why, []).append(label)
+    return [f"{' and '.join(labels)} not shown: {why}" for why, labels in by_reason.items()]
+
+
+def _sample_panels(
+    row: Any, array: Any, settings: Mapping[str, Any], methods: Mapping[str, Any], name: Any
+) -> list[dict[str, Any]]:
+    """The panels of one explained sample: its input, its occlusion maps (predicted class; the
+    true class for a trained one), and the attributions that apply. Titles are two short lines,
+    so that six side by side stay apart. ``array(name)``: this sample's map of that name."""
+    image = array("images")
+    predicted, true = name(row["predicted_class"]), name(row["label"])
+    panels = [
+        {"title": f"input ({image.shape[0]}×{image.shape[1]})", "z": image},
+        {
+            "title": f"occlusion: drop in p({predicted})<br>(predicted; red supports)",
+            "z": array("occlusion_predicted"),
+            "kind": "signed",
+        },
+    ]
+    if row["seen"]:
+        panels.append(
+            {
+                "title": f"occlusion: drop in p({true})<br>(true class; red supports)",
+                "z": array("occlusion_true"),
+                "kind": "signed",
+            }
+        )
+    layer = settings["layer"]
+    panels += _attribution_panels(
+        methods,
+        image,
+        (f"Integrated Gradients<br>of {predicted}", lambda: array("integrated_gradients")),
+        (f"Grad-CAM at {layer}<br>for {predicted}", lambda: array("gradcam")),
+    )
+    if methods["deconv"] is None:
+        panels.append(
+            {
+                "title": f"DeconvNet: {layer} channel<br>{row['deconv_channel']}"
+                f" at ({row['deconv_y']}, {row['deconv_x']})",
+                "z": array("deconv"),
+                "kind": "signed",
+            }
+        )
+    return panels
 
 
 def register(app: Dash, callbacks: ExplainView) -> None:
@@ -284,10 +321,11 @@ def register(app: Dash, callbacks: ExplainView) -> None:
         Output(EXPLAIN_PANELS, "figure"),
         Output(EXPLAIN_MAPS, "figure"),
         Output(EXPLAIN_INFO, "children", allow_duplicate=True),
+        Output(EXPLAIN_MAPS_BOX, "style"),
         Input(EXPLAIN_SAMPLE, "value"),
         *picked,
         prevent_initial_call=True,
-    )(lambda s, r, m: callbacks.sample(r, m, s) if s is not None else (no_update,) * 3)
+    )(lambda s, r, m: callbacks.sample(r, m, s) if s is not None else (no_update,) * 4)
     app.callback(
         Output(EXPLAIN_CLUSTER_PANELS, "figure"),
         Input(EXPLAIN_CLUSTER, "value"),

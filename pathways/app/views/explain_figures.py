@@ -1,7 +1,8 @@
 """Figures of the Explain view: image panels, feature-map grids, rotation curves and drift.
 
 Pure functions from arrays and DataFrames to Plotly figure dicts, like :mod:`pathways.app.figures`.
-Images are drawn as heatmaps with rows downwards and square pixels.
+Images are drawn as heatmaps with rows downwards and square pixels; a grey image is a light
+digit on black (``GREY``), as the data stores it and as the Sample view and the hover show it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pandas as pd
 from pathways.app.figures import class_colour, figure_layout
 from pathways.data.digits import class_label
 
-GREY = [[0, "#ffffff"], [1, "#000000"]]
+GREY = [[0, "#000000"], [1, "#ffffff"]]  # 0 = black: white digits on black, as stored
 DIVERGING = "RdBu"  # Plotly's RdBu runs blue (low) → red (high)
 HEAT = "Hot"
 
@@ -86,64 +87,85 @@ def _colour_image(z: np.ndarray, axis: int) -> tuple[dict[str, Any], dict[str, A
     return picture, _heatmap(grey, axis, GREY, opacity=0.0)
 
 
+NOTE_LINE = 20
+"""Pixels per note line under the panels."""
+
+
+def _panel_trace(panel: dict[str, Any], axis: int) -> tuple[list[dict[str, Any]], list]:
+    """The traces of one panel (and its layout image, for an RGB picture)."""
+    z = np.asarray(panel["z"], dtype=np.float64)
+    pictures = []
+    if z.ndim == 3:
+        picture, span = _colour_image(z, axis)
+        pictures.append(picture)
+        data = [span]
+    elif panel.get("kind") == "signed":
+        bound = float(np.nanmax(np.abs(z))) or 1.0
+        data = [_heatmap(z, axis, DIVERGING, zmin=-bound, zmax=bound)]  # red: positive
+    elif panel.get("kind") == "heat":
+        data = [_heatmap(z, axis, HEAT, reversescale=True)]
+    else:
+        data = [_heatmap(z, axis, GREY, zmin=0, zmax=max(float(np.nanmax(z)), 1e-9))]
+    if panel.get("overlay") is not None:
+        data.append(_heatmap(panel["overlay"], axis, "Jet", opacity=0.45))
+    return data, pictures
+
+
+def _panel_title(text: str, axis: int) -> dict[str, Any]:
+    suffix = "" if axis == 1 else str(axis)
+    return {
+        "text": text,
+        "xref": f"x{suffix} domain",
+        "yref": f"y{suffix} domain",
+        "x": 0.5,
+        "y": 1.0,
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 12},
+    }
+
+
+def _note(text: str, line: int) -> dict[str, Any]:
+    """A line under the panels, ``line`` lines down (placed in pixels: any height fits)."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.0,
+        "xanchor": "left",
+        "y": 0.0,
+        "yanchor": "top",
+        "yshift": -6 - NOTE_LINE * line,
+        "showarrow": False,
+        "font": {"size": 12, "color": "#555"},
+    }
+
+
 def image_panels(
     panels: list[dict[str, Any]], title: str, height: int = 300, notes: list[str] | None = None
 ) -> dict[str, Any]:
-    """Side-by-side images. Each panel: ``title``, ``z`` (2-D grey, or h × w × 3 RGB in
-    [0, 1]), ``kind`` ("image", "heat" — non-negative evidence — or "signed" — centred on 0),
-    and optionally ``overlay`` (a 2-D map drawn half-transparent over ``z``). ``notes``: lines
-    under the panels (why a method is not shown)."""
+    """Side-by-side images. Each panel: ``title`` (``<br>`` breaks a line), ``z`` (2-D grey,
+    or h × w × 3 RGB in [0, 1]), ``kind`` ("image", "heat" — non-negative evidence — or
+    "signed" — centred on 0), and optionally ``overlay`` (a 2-D map drawn half-transparent over
+    ``z``). ``notes``: lines under the panels (why a method is not shown); the figure grows by
+    one line each."""
+    notes = notes or []
     data, annotations, pictures = [], [], []
     for i, panel in enumerate(panels, start=1):
-        z = np.asarray(panel["z"], dtype=np.float64)
-        if z.ndim == 3:
-            picture, span = _colour_image(z, i)
-            pictures.append(picture)
-            data.append(span)
-        elif panel.get("kind") == "signed":
-            bound = float(np.nanmax(np.abs(z))) or 1.0
-            data.append(_heatmap(z, i, DIVERGING, zmin=-bound, zmax=bound))  # red: positive
-        elif panel.get("kind") == "heat":
-            data.append(_heatmap(z, i, HEAT, reversescale=True))
-        else:
-            data.append(_heatmap(z, i, GREY, zmin=0, zmax=max(float(np.nanmax(z)), 1e-9)))
-        if panel.get("overlay") is not None:
-            data.append(_heatmap(panel["overlay"], i, "Jet", opacity=0.45))
-        suffix = "" if i == 1 else str(i)
-        annotations.append(
-            {
-                "text": panel["title"],
-                "xref": f"x{suffix} domain",
-                "yref": f"y{suffix} domain",
-                "x": 0.5,
-                "y": 1.0,
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 12},
-            }
-        )
-    for k, note in enumerate(notes or []):
-        annotations.append(
-            {
-                "text": note,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.0,
-                "xanchor": "left",
-                "y": -0.04 - 0.09 * k,
-                "yanchor": "top",
-                "showarrow": False,
-                "font": {"size": 12, "color": "#555"},
-            }
-        )
+        traces, picture = _panel_trace(panel, i)
+        data += traces
+        pictures += picture
+        annotations.append(_panel_title(panel["title"], i))
+    annotations += [_note(note, k) for k, note in enumerate(notes)]
+    below = 10 + NOTE_LINE * len(notes) + (8 if notes else 0)
     layout = figure_layout(
         title,
         **_image_axes(len(panels)),
         annotations=annotations,
         images=pictures,
-        height=height + 26 * len(notes or []),
+        height=height + below,
     )
-    layout["margin"] = {"l": 10, "r": 10, "t": 70, "b": 10 + 26 * len(notes or [])}
+    layout["margin"] = {"l": 10, "r": 10, "t": 84, "b": below}
     return {"data": data, "layout": layout}
 
 
@@ -256,6 +278,45 @@ def rotation_curves(
     }
 
 
+def _drift_traces(
+    drift: pd.DataFrame, drift_layers: pd.DataFrame, cls: int, layers: list[str], i: int, n: int
+) -> list[dict[str, Any]]:
+    """Class ``cls``'s layer × angle heatmap (the ``i``-th of ``n``) and its drift-layer marks."""
+    suffix = "" if i == 1 else str(i)
+    table = drift[drift["label"] == cls].pivot(
+        index="layer", columns="angle", values="share_outside"
+    )
+    table = table.loc[layers]
+    heatmap = {
+        "type": "heatmap",
+        "z": table.to_numpy().round(3).tolist(),
+        "x": [float(a) for a in table.columns],
+        "y": layers,
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+        "zmin": 0,
+        "zmax": 1,
+        "colorscale": "Blues",
+        "reversescale": True,  # Plotly's Blues runs dark → light; dark = drifted
+        "showscale": i == n,
+        "colorbar": {"title": {"text": "share outside"}},
+        "hovertemplate": "%{y} at %{x}°: %{z:.0%} outside<extra></extra>",
+    }
+    marks = drift_layers[(drift_layers["label"] == cls) & drift_layers["drift_layer"].notna()]
+    crosses = {
+        "type": "scatter",
+        "mode": "markers",
+        "x": marks["angle"].tolist(),
+        "y": marks["drift_layer"].tolist(),
+        "xaxis": f"x{suffix}",
+        "yaxis": f"y{suffix}",
+        "marker": {"symbol": "x", "color": "#d62728", "size": 9},
+        "name": "drift layer",
+        "showlegend": i == 1,
+    }
+    return [heatmap, crosses]
+
+
 def drift_heatmaps(
     drift: pd.DataFrame,
     drift_layers: pd.DataFrame,
@@ -269,45 +330,10 @@ def drift_heatmaps(
     n = len(shown)
     gap = 0.04
     width = (1 - gap * (n - 1)) / max(n, 1)
-    data, axes, annotations = [], {}, []
+    data, axes = [], {}
     for i, cls in enumerate(shown, start=1):
         suffix = "" if i == 1 else str(i)
-        table = drift[drift["label"] == cls].pivot(
-            index="layer", columns="angle", values="share_outside"
-        )
-        table = table.loc[layers]
-        angles = [float(a) for a in table.columns]
-        data.append(
-            {
-                "type": "heatmap",
-                "z": table.to_numpy().round(3).tolist(),
-                "x": angles,
-                "y": layers,
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "zmin": 0,
-                "zmax": 1,
-                "colorscale": "Blues",
-                "reversescale": True,  # Plotly's Blues runs dark → light; dark = drifted
-                "showscale": i == n,
-                "colorbar": {"title": {"text": "share outside"}},
-                "hovertemplate": "%{y} at %{x}°: %{z:.0%} outside<extra></extra>",
-            }
-        )
-        marks = drift_layers[(drift_layers["label"] == cls) & drift_layers["drift_layer"].notna()]
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": marks["angle"].tolist(),
-                "y": marks["drift_layer"].tolist(),
-                "xaxis": f"x{suffix}",
-                "yaxis": f"y{suffix}",
-                "marker": {"symbol": "x", "color": "#d62728", "size": 9},
-                "name": "drift layer",
-                "showlegend": i == 1,
-            }
-        )
+        data += _drift_traces(drift, drift_layers, cls, layers, i, n)
         start = (i - 1) * (width + gap)
         axes[f"xaxis{suffix}"] = {
             "domain": [start, start + width],
@@ -325,7 +351,7 @@ def drift_heatmaps(
     layout = figure_layout(
         "rotation: from which layer a rotated digit leaves its class's signature",
         **axes,
-        annotations=annotations,
+        annotations=[],
         height=360,
         legend={"orientation": "h", "y": -0.25},
     )
