@@ -54,8 +54,19 @@ def test_embedding_colourings_and_class_filter(frame: Frame):
     assignments = pd.read_parquet(
         frame.reader.store / "small" / "clusters" / "mlp" / "assignments.parquet"
     )
-    n_clusters = assignments.loc[assignments.layer == "fc2", "cluster"].nunique()
-    assert len(clusters["data"]) == n_clusters
+    fc2 = assignments[assignments.layer == "fc2"]
+    # the clustering's outliers are one light-grey trace of their own, "outlier", drawn first
+    assert fc2["outlier"].any()
+    outliers = clusters["data"][0]
+    assert outliers["name"] == "outlier" and outliers["marker"]["color"] == "#c7c7c7"
+    assert sorted(decode(outliers["customdata"]).tolist()) == sorted(
+        fc2.loc[fc2.outlier, "sample_id"]
+    )
+    members = fc2[~fc2.outlier].groupby("cluster")["sample_id"].apply(sorted).to_dict()
+    drawn = {t["name"]: sorted(decode(t["customdata"]).tolist()) for t in clusters["data"][1:]}
+    assert drawn == {f"cluster {k}": v for k, v in members.items()}
+    colours = [t["marker"]["color"] for t in clusters["data"]]
+    assert len(set(colours)) == len(colours)
     # the title tells the method and how faithful this layer's map is, from map_quality
     quality = pd.read_parquet(
         frame.reader.store / "small" / "embedding" / "mlp" / "map_quality.parquet"
@@ -83,10 +94,16 @@ def test_hover_shows_the_digit_and_selection_lists_samples(frame: Frame):
     assert frame.views["embedding"].clicked_sample({"points": [{"customdata": 17}]}) == 17
 
 
+def _dead(store: Path, model: str, layer: str) -> list[str]:
+    units = pd.read_parquet(store / "small" / "clusters" / model / "unit_groups.parquet")
+    return units.loc[(units.layer == layer) & units.dead, "unit"].tolist()
+
+
 def test_signature_heatmap_sorted_by_selectivity(frame: Frame):
-    heatmap, top = frame.views["signatures"].signatures("small", "mlp", "fc1", [1, 7, 3], 7)
+    heatmap, top, _ = frame.views["signatures"].signatures("small", "mlp", "fc1", [1, 7, 3], 7)
     z = np.asarray(heatmap["data"][0]["z"])
-    assert z.shape == (3, 32)
+    dead = _dead(frame.reader.store, "mlp", "fc1")
+    assert z.shape == (3, 32 - len(dead))
     sig = frame.reader.signatures("small", "mlp")
     best = (
         sig[(sig.layer == "fc1") & (sig["class"] == 7)]
@@ -98,6 +115,24 @@ def test_signature_heatmap_sorted_by_selectivity(frame: Frame):
     assert [t["name"] for t in top["data"]] == ["class 1", "class 7", "class 3"]
 
 
+def test_dead_units_are_named_and_left_out_of_the_signatures(frame: Frame):
+    """A unit that never varies (dead) would be a blank band: it is counted, named, and left
+    out of the heatmap and the top units; layers without dead units say nothing."""
+    view = frame.views["signatures"]
+    for model, layer, n_units in (("mlp", "fc2", 16), ("lenet5", "fc1", 84)):
+        dead = _dead(frame.reader.store, model, layer)
+        assert dead  # the small run has dead units in both networks
+        heatmap, top, line = view.signatures("small", model, layer, [1, 7, 3], 1)
+        assert line.startswith(f"{len(dead)} of {n_units} units of {layer} never vary (dead")
+        assert all(unit in line for unit in dead[:24])
+        assert not set(heatmap["data"][0]["x"]) & set(dead)
+        assert len(heatmap["data"][0]["x"]) == n_units - len(dead)
+        assert not set(top["data"][0]["x"]) & set(dead)
+        assert f"({n_units - len(dead)} units" in heatmap["layout"]["title"]["text"]
+    assert not _dead(frame.reader.store, "mlp", "logit")
+    assert view.signatures("small", "mlp", "logit", [1, 7, 3], 1)[2] == ""
+
+
 def test_compare_three_classes_and_divergence_curve(frame: Frame):
     differences, curve, summary = frame.views["compare"].compare("small", "mlp", "fc1", [1, 7, 3])
     names = {t["name"].split(" (")[0] for t in differences["data"]}
@@ -105,6 +140,13 @@ def test_compare_three_classes_and_divergence_curve(frame: Frame):
     table = frame.reader.differences("small", "mlp")
     part = table[(table.layer == "fc1") & (table.class_a == 1) & (table.class_b == 7)]
     assert f"1 vs 7 at fc1: {int(part['significant'].sum())} of 32 units differ" in str(summary)
+    # dead units are counted (they cannot differ) and the median |d| is over the others
+    dead = _dead(frame.reader.store, "mlp", "fc1")
+    live = part.loc[~part.unit.isin(dead), "cohen_d"].abs()
+    assert (
+        f"{len(dead)} of the 32 never vary (dead); median |d| of the {32 - len(dead)} others "
+        f"{live.median():.2f}" in str(summary)
+    )
     _, chosen = frame.reader.divergence("small", "mlp")
     layer = chosen["divergence_layer"].iloc[0]
     marked = curve["layout"]["annotations"]
@@ -117,7 +159,18 @@ def test_paths_sankey_carries_every_transition(frame: Frame):
     assert sum(sankey["data"][0]["link"]["value"]) == transitions["n"].sum() == 180 * 2
     only_3, _ = frame.views["paths"].paths("small", "mlp", [3])
     assert sum(only_3["data"][0]["link"]["value"]) == 60 * 2
-    assert "class" in str(table)
+    header, *rows = table.children
+    assert [cell.children for cell in header.children] == [
+        "class",
+        "rank",
+        "path (cluster at fc1 > fc2 > logit)",
+        "samples",
+        "share",
+    ]
+    # cells are padded and ruled, so that the columns read as columns
+    for cell in header.children + rows[0].children:
+        assert cell.style["padding"].split()[1] == "14px" and "solid" in cell.style["borderBottom"]
+    assert table.style["borderCollapse"] == "collapse"
 
 
 def test_sample_view(frame: Frame):
@@ -129,6 +182,18 @@ def test_sample_view(frame: Frame):
     assert src.startswith("data:image/png")
     assert "unseen class" in str(info) and "path " in str(info)
     assert figure["data"][0]["name"] == "this sample" and len(figure["data"]) == 4
+    assert "all 16 units" in figure["layout"]["title"]["text"]  # fc2 has fewer than 20
+    # at fc1, the 20 of 32 units where the sample is farthest from its own class's signature
+    _, _, figure, _ = frame.views["sample"].sample("small", "mlp", "fc1", unseen, [1, 7, 3])
+    units, values = frame.reader.layer_values("small", "mlp", "fc1")
+    sig = frame.reader.signatures("small", "mlp")
+    means = sig[(sig.layer == "fc1") & (sig["class"] == 3)].set_index("unit")["mean"]
+    distance = pd.Series(np.abs(values[unseen] - means.loc[units].to_numpy()), index=units)
+    farthest = distance.sort_values(ascending=False, kind="stable").index[:20].tolist()
+    assert figure["data"][0]["x"] == farthest
+    assert all(trace["x"] == farthest for trace in figure["data"])
+    assert "the 20 of 32 units" in figure["layout"]["title"]["text"]
+    assert "class 3 signature" in figure["layout"]["title"]["text"]
     assert len(neighbours) == 6
     bad = frame.views["sample"].sample("small", "mlp", "fc2", 9999, [1, 7, 3])
     assert "no sample 9999" in str(bad[1])
@@ -181,7 +246,8 @@ def test_create_app_reads_nothing_until_a_page_is_served(tmp_path: Path, small_s
 def test_dynamics_view_shows_every_snapshot(frame: Frame, small_store: Path):
     view = frame.views["dynamics"]
     assert view.epochs("small", "mlp") == [0, 1, 3]
-    assert view.slider("small", "mlp") == (0, 3, {0: "epoch 0", 1: "epoch 1", 3: "epoch 3"}, 3)
+    slider = view.slider("small", "mlp")[:4]
+    assert slider == (0, 3, {0: "epoch 0", 1: "epoch 1", 3: "epoch 3"}, 3)
     heatmap, cka, affinity, mapped = view.figures(
         "small", "mlp", "fc1", [1, 7, 3], "probe_accuracy", 1
     )
@@ -197,5 +263,26 @@ def test_dynamics_view_shows_every_snapshot(frame: Frame, small_store: Path):
     assert _points(mapped) == 180 and "epoch 1" in mapped["layout"]["title"]["text"]
     only_three = view.figures("small", "mlp", "fc1", [3], "share_differing", 3)[3]
     assert _points(only_three) == 60
-    none = frame.views["dynamics"].figures("missing", "mlp", "fc1", [1], "probe_accuracy", 0)
-    assert "no training snapshots" in none[0]["layout"]["annotations"][0]["text"]
+    *_, note, pickers, figures = view.slider("small", "mlp")
+    assert note == [] and pickers["display"] == "flex" and figures["display"] == "block"
+
+
+def test_a_run_without_snapshots_says_how_to_get_dynamics(small_store: Path, tmp_path: Path):
+    """No dead slider and no empty figures: one complete sentence says what to set."""
+    from pathways.app.views import dynamics
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store, ignore=shutil.ignore_patterns("dynamics"))
+    view = Frame(StoreReader(store)).views["dynamics"]
+    assert view.epochs("small", "mlp") == []
+    *_, [note], pickers, figures = view.slider("small", "mlp")
+    assert note.children == dynamics.NO_SNAPSHOTS
+    assert pickers["display"] == figures["display"] == "none"
+    sentence = dynamics.NO_SNAPSHOTS
+    assert "training.snapshots" in sentence and "pathways run" in sentence
+    assert sentence[0].isupper() and sentence.endswith(".")
+    text, row, graphs = dynamics.layout({"epochs": []})  # the page as served
+    assert text.children[0].children == dynamics.NO_SNAPSHOTS
+    assert row.style["display"] == graphs.style["display"] == "none"
+    shown = dynamics.layout({"epochs": [0, 1, 3]})
+    assert shown[0].children == [] and shown[2].style["display"] == "block"

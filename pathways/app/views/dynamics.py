@@ -30,6 +30,11 @@ DYNAMICS_HEATMAP = "dynamics-heatmap"
 DYNAMICS_CKA = "dynamics-cka"
 DYNAMICS_AFFINITY = "dynamics-affinity"
 DYNAMICS_MAP = "dynamics-map"
+DYNAMICS_NOTE = "dynamics-note"
+DYNAMICS_PICKERS = "dynamics-pickers"
+DYNAMICS_FIGURES = "dynamics-figures"
+SHOWN, HIDDEN = {"display": "block"}, {"display": "none"}
+PICKERS = {**ROW, "padding": "8px 16px"}
 
 MEASURES = {
     "probe_accuracy": "linear-probe accuracy",
@@ -38,41 +43,66 @@ MEASURES = {
     "share_differing": "share of units that differ",
 }
 NO_SNAPSHOTS = (
-    "this run has no training snapshots — set training.snapshots = [0, 1, 2, 4, 8] in the "
-    "experiment and run it again"
+    "This run has no training snapshots, so there is nothing to show here yet. To follow how "
+    "the layers form during training, list the epochs to save in the experiment's config — "
+    "training.snapshots, e.g. snapshots = [0, 1, 2, 4, 8] under [training] — and run "
+    "`pathways run` again."
 )
 
 
 def layout(state: Mapping[str, Any]) -> list:
+    """The pickers, a note, and the four figures; without snapshots only the note shows."""
     measure = dcc.Dropdown(
         id=DYNAMICS_MEASURE,
         clearable=False,
         options=[{"label": v, "value": k} for k, v in MEASURES.items()],
         value="probe_accuracy",
     )
-    epochs = state.get("epochs") or [0]
+    epochs = state.get("epochs") or []
+    low, high, marks, value = _slider(epochs)
     slider = dcc.Slider(
-        id=DYNAMICS_EPOCH,
-        min=epochs[0],
-        max=epochs[-1],
-        step=None,  # only the snapshots' epochs
-        value=epochs[-1],
-        marks={e: f"epoch {e}" for e in epochs},
-    )
+        id=DYNAMICS_EPOCH, min=low, max=high, step=None, value=value, marks=marks
+    )  # step None: only the snapshots' epochs
+    shown = SHOWN if epochs else HIDDEN
     return [
+        html.Div(_note(epochs), id=DYNAMICS_NOTE, role="status"),
         html.Div(
-            [picker("measure", measure), html.Div(picker("epoch", slider), style={"flex": 1})],
-            style={**ROW, "padding": "8px 16px"},
+            [
+                picker("measure", measure),
+                html.Div(picker("epoch", slider), style={"flex": 1}),
+            ],
+            id=DYNAMICS_PICKERS,
+            style=PICKERS if epochs else {**PICKERS, **HIDDEN},
         ),
         html.Div(
-            [graph(DYNAMICS_HEATMAP, 380), graph(DYNAMICS_CKA, 380)],
-            style={"display": "grid", "gridTemplateColumns": "1fr 1fr"},
-        ),
-        html.Div(
-            [graph(DYNAMICS_AFFINITY, 420), graph(DYNAMICS_MAP, 420)],
-            style={"display": "grid", "gridTemplateColumns": "1fr 1fr"},
+            [
+                html.Div(
+                    [graph(DYNAMICS_HEATMAP, 380), graph(DYNAMICS_CKA, 380)],
+                    style={"display": "grid", "gridTemplateColumns": "1fr 1fr"},
+                ),
+                html.Div(
+                    [graph(DYNAMICS_AFFINITY, 420), graph(DYNAMICS_MAP, 420)],
+                    style={"display": "grid", "gridTemplateColumns": "1fr 1fr"},
+                ),
+            ],
+            id=DYNAMICS_FIGURES,
+            style=shown,
         ),
     ]
+
+
+def _note(epochs: list[int]) -> list:
+    """Nothing with snapshots; without, the sentence saying how to get them."""
+    if epochs:
+        return []
+    style = {"padding": "8px 16px", "maxWidth": "900px", "lineHeight": "1.5"}
+    return [html.P(NO_SNAPSHOTS, style=style)]
+
+
+def _slider(epochs: list[int]) -> tuple:
+    """The slider's range, marks and value: the snapshots' epochs, the last chosen."""
+    epochs = epochs or [0]
+    return epochs[0], epochs[-1], {e: f"epoch {e}" for e in epochs}, epochs[-1]
 
 
 class DynamicsView:
@@ -93,9 +123,13 @@ class DynamicsView:
             return []
 
     def slider(self, run: str | None, model: str | None) -> tuple:
-        """The slider's range, marks and value: the snapshots' epochs, the last chosen."""
-        epochs = self.epochs(run, model) or [0]
-        return epochs[0], epochs[-1], {e: f"epoch {e}" for e in epochs}, epochs[-1]
+        """The slider's range, marks and value (the snapshots' epochs, the last chosen), the
+        note, and the styles of the pickers' row and the figures: without snapshots, the note
+        says how to get them and neither the slider nor empty figures show."""
+        epochs = self.epochs(run, model)
+        if not epochs:
+            return (*_slider(epochs), _note(epochs), {**PICKERS, **HIDDEN}, HIDDEN)
+        return (*_slider(epochs), _note(epochs), PICKERS, SHOWN)
 
     def figures(
         self, run: str, model: str, layer: str, classes: list[int], measure: str, epoch: int
@@ -139,6 +173,9 @@ def register(app: Dash, view: DynamicsView) -> None:
         Output(DYNAMICS_EPOCH, "max"),
         Output(DYNAMICS_EPOCH, "marks"),
         Output(DYNAMICS_EPOCH, "value"),
+        Output(DYNAMICS_NOTE, "children"),
+        Output(DYNAMICS_PICKERS, "style"),
+        Output(DYNAMICS_FIGURES, "style"),
         Input(ids.RUN, "value"),
         Input(ids.MODEL, "value"),
     )(view.slider)

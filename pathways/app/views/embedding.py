@@ -19,7 +19,7 @@ from pathways.app.figures import (
     message_figure,
     typed,
 )
-from pathways.app.view import View, graph, on_tab
+from pathways.app.view import View, graph, on_tab, table
 from pathways.app.views.sample import SAMPLE_ID
 from pathways.data.digits import class_label
 from pathways.errors import StoreError
@@ -97,21 +97,17 @@ class EmbeddingView:
             f"{n} × {names.get(int(label), label)}" for label, n in counts.items()
         )
         rows = [
-            html.Tr([html.Th(h) for h in ("sample", "label", "split", "predicted", "confidence")])
+            [
+                sid,
+                names.get(int(row["label"]), str(row["label"])),
+                row["split"],
+                names.get(int(row["predicted_class"]), row["predicted_class"]),
+                f"{row['confidence']:.2f}",
+            ]
+            for sid, row in samples.head(50).iterrows()
         ]
-        for sid, row in samples.head(50).iterrows():
-            rows.append(
-                html.Tr(
-                    [
-                        html.Td(sid),
-                        html.Td(names.get(int(row["label"]), str(row["label"]))),
-                        html.Td(row["split"]),
-                        html.Td(names.get(int(row["predicted_class"]), row["predicted_class"])),
-                        html.Td(f"{row['confidence']:.2f}"),
-                    ]
-                )
-            )
-        return html.Div([html.P(summary), html.Table(rows, style={"fontSize": "12px"})])
+        header = ["sample", "label", "split", "predicted", "confidence"]
+        return html.Div([html.P(summary), table(header, rows, "12px")])
 
     def clicked_sample(self, click: dict | None) -> Any:
         if not click or not click.get("points"):
@@ -145,8 +141,20 @@ def register(app: Dash, view: EmbeddingView) -> None:
     app.callback(Output(SAMPLE_ID, "value"), Input(EMBEDDING, "clickData"))(view.clicked_sample)
 
 
+OUTLIER = "outlier"
+OUTLIER_COLOUR = "#c7c7c7"
+FIXED = {
+    "trained": "#1f77b4",
+    "unseen": "#d62728",
+    "correct": "#2ca02c",
+    "wrong": "#d62728",
+    OUTLIER: OUTLIER_COLOUR,
+}
+
+
 def _categories(frame: pd.DataFrame, colour_by: str) -> np.ndarray:
-    """The colour category of each row, as a numpy array."""
+    """The colour category of each row, as a numpy array (by cluster: the cluster id, or
+    "outlier" for a sample the clustering marked as noise — ``outlier``, or cluster −1)."""
     if colour_by == "seen/unseen":
         return np.where(frame["seen"].to_numpy(), "trained", "unseen")
     if colour_by == "correct/wrong":
@@ -155,7 +163,28 @@ def _categories(frame: pd.DataFrame, colour_by: str) -> np.ndarray:
             np.where(frame["correct"].to_numpy(), "correct", "wrong"),
             "unseen",
         )
+    if colour_by == "cluster":
+        cluster = frame["cluster"].to_numpy()
+        noise = (cluster < 0) | frame.get("outlier", pd.Series(False, frame.index)).to_numpy(bool)
+        return np.where(noise, OUTLIER, cluster.astype(str)).astype(object)
     return frame[COLOUR_BY[colour_by]].to_numpy()
+
+
+def _order(categories: np.ndarray, colour_by: str) -> list:
+    """Legend order: outliers first (drawn beneath), clusters by number, others as they sort."""
+    values = pd.unique(categories).tolist()
+    if colour_by == "cluster":
+        return sorted(values, key=lambda v: (v != OUTLIER, int(v) if v != OUTLIER else 0))
+    return sorted(values, key=str)
+
+
+def _style(value: Any, colour_by: str, classes: list[int], names: Any) -> tuple[str, str]:
+    """A category's legend name and colour."""
+    if colour_by == "class":
+        return class_label(int(value), names), class_colour(int(value), classes)
+    if colour_by == "cluster" and value != OUTLIER:
+        return f"cluster {value}", PALETTE[int(value) % len(PALETTE)]
+    return str(value), FIXED.get(str(value), PALETTE[0])
 
 
 def embedding_figure(
@@ -168,10 +197,12 @@ def embedding_figure(
 ) -> dict[str, Any]:
     """WebGL scatter of a layer's 2-D map, one trace per colour category; the title names the
     map's method and, with ``quality`` (a row of the step's ``map_quality``), how faithful it is.
+    Coloured by cluster, the clustering's outliers are one light-grey trace, "outlier".
 
-    ``frame``: sample_id, x, y, label, cluster, seen, correct, predicted_class, confidence.
-    Only samples of ``classes`` are drawn. ``customdata`` carries the sample id. Built on numpy
-    arrays (float32 coordinates, int32 ids) so that 70,000 points stay well under 150 ms.
+    ``frame``: sample_id, x, y, label, cluster, outlier, seen, correct, predicted_class,
+    confidence. Only samples of ``classes`` are drawn. ``customdata`` carries the sample id.
+    Built on numpy arrays (float32 coordinates, int32 ids) so that 70,000 points stay well
+    under 150 ms.
     """
     keep = np.isin(frame["label"].to_numpy(), classes)
     if not keep.any():
@@ -179,23 +210,15 @@ def embedding_figure(
     x, y = frame["x"].to_numpy(np.float32)[keep], frame["y"].to_numpy(np.float32)[keep]
     sample_ids = frame["sample_id"].to_numpy(np.int32)[keep]
     categories = _categories(frame, colour_by)[keep]
-    fixed = {"trained": "#1f77b4", "unseen": "#d62728", "correct": "#2ca02c", "wrong": "#d62728"}
     traces = []
-    for i, value in enumerate(sorted(pd.unique(categories), key=str)):
+    for value in _order(categories, colour_by):
         mask = categories == value
-        if colour_by == "class":
-            colour = class_colour(int(value), classes)
-        else:
-            colour = fixed.get(str(value), PALETTE[i % len(PALETTE)])
+        name, colour = _style(value, colour_by, classes, names)
         traces.append(
             {
                 "type": "scattergl",
                 "mode": "markers",
-                "name": f"cluster {value}"
-                if colour_by == "cluster"
-                else class_label(int(value), names)
-                if colour_by == "class"
-                else str(value),
+                "name": name,
                 "x": typed(x[mask]),
                 "y": typed(y[mask]),
                 "customdata": typed(sample_ids[mask]),

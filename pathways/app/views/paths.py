@@ -11,7 +11,7 @@ from dash import Dash, Input, Output, html
 from pathways.app import ids
 from pathways.app.data import StoreReader
 from pathways.app.figures import class_colour, figure_layout, message_figure
-from pathways.app.view import View, graph, on_tab
+from pathways.app.view import View, graph, on_tab, table
 from pathways.errors import StoreError
 
 NAME = "paths"
@@ -35,26 +35,17 @@ class PathsView:
             transitions = self.reader.transitions(run, model)
             distribution = self.reader.path_distribution(run, model)
             trained, unseen = self.reader.classes(run)
+            layers = self.reader.layers(run, model)
         except StoreError as exc:
             return message_figure(str(exc)), str(exc)
         classes = [int(c) for c in classes or []]
         top = distribution[distribution["class"].isin(classes) & (distribution["rank"] <= 3)]
-        rows = [html.Tr([html.Th(h) for h in ("class", "rank", "path", "samples", "share")])]
-        rows += [
-            html.Tr(
-                [
-                    html.Td(r["class"]),
-                    html.Td(r["rank"]),
-                    html.Td(r["path"]),
-                    html.Td(r["n"]),
-                    html.Td(f"{100 * r['share']:.0f} %"),
-                ]
-            )
+        rows = [
+            [r["class"], r["rank"], r["path"], r["n"], f"{100 * r['share']:.0f} %"]
             for _, r in top.iterrows()
         ]
-        return sankey_figure(transitions, classes, trained + unseen), html.Table(
-            rows, style={"fontSize": "13px"}
-        )
+        header = ["class", "rank", f"path (cluster at {' > '.join(layers)})", "samples", "share"]
+        return sankey_figure(transitions, classes, trained + unseen), table(header, rows)
 
 
 def register(app: Dash, view: PathsView) -> None:

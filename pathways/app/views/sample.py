@@ -73,7 +73,9 @@ class SampleView:
         )
         layer_sig = signatures[signatures["layer"] == layer]
         classes = [int(c) for c in classes or []]
-        figure = sample_activation_figure(units, values[sid], layer_sig, classes, layer)
+        figure = sample_activation_figure(
+            units, values[sid], layer_sig, classes, layer, int(row["label"])
+        )
         reference = (samples["seen"] & (samples["split"] == "train")).to_numpy()
         candidates = np.flatnonzero(reference & (samples["sample_id"].to_numpy() != sid))
         distances = np.linalg.norm(values[candidates] - values[sid], axis=1)
@@ -111,16 +113,29 @@ def register(app: Dash, view: SampleView) -> None:
     )(on_tab(NAME, view.sample, 4))
 
 
+def farthest_units(
+    values: np.ndarray, signature: pd.DataFrame, units: list[str], top: int
+) -> np.ndarray:
+    """Indices of the ``top`` units where ``values`` lie farthest from ``signature``'s means
+    (|activation − class mean|), farthest first; by |activation| without a signature."""
+    if signature.empty:
+        return np.argsort(-np.abs(values), kind="stable")[:top]
+    means = signature.set_index("unit")["mean"].reindex(units).to_numpy(np.float64)
+    return np.argsort(-np.abs(values - np.nan_to_num(means)), kind="stable")[:top]
+
+
 def sample_activation_figure(
     units: list[str],
     values: np.ndarray,
     signatures: pd.DataFrame,
     classes: list[int],
     layer: str,
-    max_units: int = 64,
+    label: int,
+    top: int = 20,
 ) -> dict[str, Any]:
-    """One sample's activations at a layer against each class's mean (±1 std band as error bars)."""
-    order = np.argsort(-np.abs(values))[:max_units]
+    """One sample's activations at the ``top`` units where it is farthest from its own class's
+    signature (class ``label``), against each chosen class's mean (±1 std as error bars)."""
+    order = farthest_units(values, signatures[signatures["class"] == label], units, top)
     shown = [units[i] for i in order]
     traces = [
         {
@@ -144,11 +159,18 @@ def sample_activation_figure(
                 "marker": {"color": class_colour(c, classes), "size": 7},
             }
         )
+    which = (
+        f"the {len(shown)} of {len(units)} units"
+        if len(shown) < len(units)
+        else (f"all {len(units)} units")
+    )
     return {
         "data": traces,
         "layout": figure_layout(
-            f"{layer}: this sample's strongest units vs the class signatures",
-            xaxis={"type": "category", "title": {"text": "unit"}},
+            f"{layer}: {which} where this sample is farthest from the class {label} "
+            "signature (|activation − class mean|), against the class signatures",
+            xaxis={"type": "category", "title": {"text": "unit (farthest first)"}},
+            yaxis={"title": {"text": "activation"}},
         ),
     }
 

@@ -20,6 +20,7 @@ NAME = "signatures"
 SIGNATURE_SORT = "signature-sort"
 SIGNATURE_HEATMAP = "signature-heatmap"
 TOP_UNITS = "top-units"
+DEAD_UNITS = "signature-dead-units"
 
 
 def layout(state: Mapping[str, Any]) -> list:
@@ -34,6 +35,7 @@ def layout(state: Mapping[str, Any]) -> list:
             picker("sort units by the selectivity of class", sort),
             style={"padding": "8px 16px", "width": "300px"},
         ),
+        html.P(id=DEAD_UNITS, role="note", style={"padding": "0 16px", "color": "#555"}),
         graph(SIGNATURE_HEATMAP, 360),
         graph(TOP_UNITS, 380),
     ]
@@ -56,19 +58,26 @@ class SignaturesView:
     def signatures(
         self, run: str, model: str, layer: str, classes: list[int], sort_class: int | None
     ) -> tuple:
+        """The heatmap and the top units of the live units, and a line naming the dead ones
+        (units that never vary: they would be a blank band)."""
         try:
             sig = self.reader.signatures(run, model)
+            dead = self.reader.dead_units(run, model).get(layer, [])
         except StoreError as exc:
-            return message_figure(str(exc)), message_figure("")
+            return message_figure(str(exc)), message_figure(""), ""
         sig = sig[sig["layer"] == layer]
+        n_units = sig["unit"].nunique()
+        sig = sig[~sig["unit"].isin(dead)]
+        names = self.reader.class_names(run)
         classes = [int(c) for c in classes or []]
         top_class = sort_class if sort_class in classes else (classes[0] if classes else None)
         top = (
-            top_units_figure(sig, top_class, classes, names=self.reader.class_names(run))
+            top_units_figure(sig, top_class, classes, names=names)
             if top_class is not None
             else message_figure("choose a class")
         )
-        return signature_heatmap(sig, classes, sort_class, layer, self.reader.class_names(run)), top
+        heatmap = signature_heatmap(sig, classes, sort_class, layer, names)
+        return heatmap, top, dead_units_line(dead, n_units, layer)
 
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         options, chosen = self.options(state["run"], state["model"])
@@ -85,10 +94,24 @@ def register(app: Dash, view: SignaturesView) -> None:
     app.callback(
         Output(SIGNATURE_HEATMAP, "figure"),
         Output(TOP_UNITS, "figure"),
+        Output(DEAD_UNITS, "children"),
         *ids.VIEW_INPUTS,
         Input(SIGNATURE_SORT, "value"),
         ids.TAB,
-    )(on_tab(NAME, view.signatures, 2))
+    )(on_tab(NAME, view.signatures, 3))
+
+
+def dead_units_line(dead: list[str], n_units: int, layer: str, shown: int = 24) -> str:
+    """ "18 of 64 units of fc3 never vary (dead) and are left out: 02, 04, …" ("" if none)."""
+    if not dead:
+        return ""
+    listed = ", ".join(dead[:shown]) + (
+        f", … ({len(dead) - shown} more)" if len(dead) > shown else ""
+    )
+    return (
+        f"{len(dead)} of {n_units} units of {layer} never vary (dead: the same activation for "
+        f"every sample) and are left out of the figures: {listed}"
+    )
 
 
 def signature_heatmap(
@@ -100,7 +123,8 @@ def signature_heatmap(
     max_units: int = 120,
 ) -> dict[str, Any]:
     """Units × classes heatmap of mean activation (scaled per unit to its maximum), sorted by
-    the selectivity of ``sort_class`` (most selective first)."""
+    the selectivity of ``sort_class`` (most selective first). The caller leaves dead units out
+    (:meth:`SignaturesView.signatures`)."""
     part = signatures[signatures["class"].isin(classes)]
     if part.empty:
         return message_figure("no signatures for the chosen classes")
