@@ -1,202 +1,79 @@
 """The real app in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 
 Walks through every view — choosing class 3, another layer, a sample — asserting what appears
-and that the browser console stays free of errors. Screenshots land in tests/app/screenshots/
-(the README shows them).
+and that the browser console stays free of errors. Screenshots land in a temporary folder (look
+at them with ``--basetemp``); the README's gallery is made by ``tests/tools/gallery.py``.
+Serving and the browser are shared with that tool (``browsing.py``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from browsing import CHROMIUM, WINDOW, chromium, open_tab, pick, serving, title, wait_for_title
 
 import pathways.app
-from pathways.app import create_app
 
 ASSETS = Path(pathways.app.__file__).parent / "assets"
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).parent / "screenshots"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
 )
 
 
-def _serving(store: Path) -> Iterator[str]:
-    app = create_app(store)
-    httpd = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/"
-    httpd.shutdown()
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
 def server(small_store: Path) -> Iterator[str]:
-    yield from _serving(small_store)
+    with serving(small_store) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def rgb_server(rgb_store: Path) -> Iterator[str]:
-    yield from _serving(rgb_store)
+    with serving(rgb_store) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
-def _pick(page, dropdown: str, option: str) -> None:
-    page.click(f"#{dropdown}")
-    page.get_by_role("option", name=option, exact=True).first.click()
-    page.keyboard.press("Escape")
+def _errors(page) -> list[str]:
+    """The page's console errors and uncaught exceptions, as they come."""
+    errors: list[str] = []
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
 
 
-def _title(page, graph: str) -> str:
-    return page.text_content(f"#{graph} .gtitle") or ""
-
-
-def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
+def test_every_view_in_a_real_browser(server: str, browser, small_store: Path, shots: Path):
     import pandas as pd
 
     samples = pd.read_parquet(
         small_store / "small" / "data" / "samples.parquet", columns=["sample_id", "label"]
     )
     a_three = int(samples.loc[samples.label == 3, "sample_id"].iloc[5])
-    SHOTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console_errors: list[str] = []
-    page.on(
-        "console",
-        lambda message: console_errors.append(message.text) if message.type == "error" else None,
-    )
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
+    page = browser.new_page(viewport=WINDOW)
+    console_errors = _errors(page)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     page.goto(server)
-
-    # Embedding: default layer is the last hidden one; switch to another layer.
-    page.wait_for_function(
-        "document.querySelector('#embedding-graph .gtitle')?.textContent.includes('fc2')",
-        timeout=30_000,
-    )
-    _pick(page, "layer", "fc1")
-    page.wait_for_function(
-        "document.querySelector('#embedding-graph .gtitle').textContent.startsWith('fc1')"
-    )
-    assert "coloured by class" in _title(page, "embedding-graph")
-    legend = page.text_content("#embedding-graph .legend") or ""
-    assert all(c in legend for c in ("1", "3", "7"))
-    page.screenshot(path=str(SHOTS / "embedding.png"))
-
-    # Classes: drop 7, keep 1 and the unseen 3.
-    _pick(page, "classes", "7")
-    page.wait_for_function(
-        "!document.querySelector('#embedding-graph .legend').textContent.includes('7')"
-    )
-    assert "3" in (page.text_content("#embedding-graph .legend") or "")
-
-    page.get_by_text("Signatures", exact=True).first.click()
-    page.wait_for_function(
-        "document.querySelector('#signature-heatmap .gtitle')?.textContent.includes('fc1')"
-    )
-    assert "class signatures" in _title(page, "signature-heatmap")
-    page.screenshot(path=str(SHOTS / "signatures.png"), full_page=True)
-
-    page.get_by_text("Compare", exact=True).first.click()
-    page.wait_for_selector("#compare-summary li")
-    assert "3 vs 1 at fc1" in page.inner_text("#compare-summary")
-    page.wait_for_function(
-        "document.querySelector('#divergence-curve .gtitle')?.textContent.length > 0"
-    )
-    page.screenshot(path=str(SHOTS / "compare.png"), full_page=True)
-
-    page.get_by_text("Paths", exact=True).first.click()
-    page.wait_for_selector("#paths-sankey .sankey")
-    assert "node = layer:cluster" in _title(page, "paths-sankey")
-    page.screenshot(path=str(SHOTS / "paths.png"), full_page=True)
-
-    page.get_by_text("Sample", exact=True).first.click()
-    page.fill("#sample-id", str(a_three))
-    page.keyboard.press("Enter")
-    page.wait_for_function(
-        f"document.querySelector('#sample-info')?.innerText.includes('sample {a_three} ')"
-    )
-    info = page.inner_text("#sample-info")
-    assert "label 3" in info and "unseen class" in info and "predicted" in info
-    assert page.locator("#sample-neighbours img").count() == 6
-    page.screenshot(path=str(SHOTS / "sample.png"), full_page=True)
-
-    page.get_by_text("Novelty", exact=True).first.click()
-    page.wait_for_function(
-        "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_knn_path')"
-    )
-    assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
-    page.screenshot(path=str(SHOTS / "novelty.png"), full_page=True)
-
-    # Explain (CNN): a sample of the unseen 3, a cluster's mean maps, the rotation study.
-    _pick(page, "model", "lenet5")
-    page.get_by_text("Explain", exact=True).first.click()
-    page.wait_for_function(
-        "document.querySelector('#explain-panels .gtitle')?.textContent.includes('why sample')",
-        timeout=30_000,
-    )
-    page.click("#explain-sample")
-    page.get_by_role("option").filter(has_text="(unseen)").first.click()
-    page.wait_for_function(
-        "document.querySelector('#explain-info')?.innerText.includes('unseen class')"
-    )
-    panel_titles = page.inner_text("#explain-panels")
-    assert "occlusion" in panel_titles and "Grad-CAM at conv2" in panel_titles
-    assert "DeconvNet: conv2 channel" in panel_titles and "(true)" not in panel_titles
-    assert page.locator("#explain-panels .heatmaplayer .hm, #explain-panels image").count() >= 4
-    maps = page.inner_text("#explain-maps")
-    assert all(layer in maps for layer in ("conv1", "pool1", "conv2", "pool2", "conv3"))
-    page.click("#explain-cluster")
-    page.get_by_role("option").filter(has_text="conv2 · cluster").first.click()
-    page.wait_for_function(
-        "document.querySelector('#explain-cluster-panels .gtitle')?.textContent.includes('conv2 cluster')"
-    )
-    assert "mean Grad-CAM" in page.inner_text("#explain-cluster-panels")
-    page.wait_for_function(
-        "document.querySelector('#rotation-curves .legend')?.textContent.includes('accuracy')"
-    )
-    assert "class 3: angle" in page.inner_text("#rotation-drift")
-    page.screenshot(path=str(SHOTS / "explain.png"), full_page=True)
-
-    # Dynamics: the snapshots' heatmaps, the unseen class over epochs, the map at an epoch.
-    page.get_by_text("Dynamics", exact=True).first.click()
-    page.wait_for_function(
-        "document.querySelector('#dynamics-cka .gtitle')?.textContent.includes('CKA')"
-    )
-    assert page.locator("#dynamics-heatmap .heatmaplayer, #dynamics-heatmap .hm").count() >= 1
-    assert "closest to" in (page.text_content("#dynamics-affinity .legend") or "")
-    # a click on the slider's "epoch 1" mark (the slider's track takes the pointer there)
-    page.get_by_text("epoch 1", exact=True).first.click(force=True)
-    page.wait_for_function(
-        "document.querySelector('#dynamics-map .gtitle')?.textContent.includes('at epoch 1')"
-    )
-    page.screenshot(path=str(SHOTS / "dynamics.png"), full_page=True)
-
+    _embedding(page, shots)
+    _signatures_compare_paths(page, shots)
+    _sample_and_novelty(page, shots, a_three)
+    _explain_a_cnn(page, shots)
+    _dynamics(page, shots)
     assert console_errors == []
     # Every view was drawn by the explorer's own plotly.js bundle; the full one never loaded.
     bundle = json.loads((ASSETS / "plotly-pathways.json").read_text())
@@ -206,16 +83,192 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path):
     page.close()
 
 
-def test_a_users_network_on_rgb_images_in_a_real_browser(rgb_server: str, browser):
+def _embedding(page, shots: Path) -> None:
+    """The default layer is the last hidden one; switch to another layer, colour by cluster,
+    then drop class 7 (keeping 1 and the unseen 3)."""
+    wait_for_title(page, "embedding-graph", "fc2")
+    pick(page, "layer", "fc1")
+    page.wait_for_function(
+        "document.querySelector('#embedding-graph .gtitle').textContent.startsWith('fc1')"
+    )
+    assert "coloured by class" in title(page, "embedding-graph")
+    legend = page.text_content("#embedding-graph .legend") or ""
+    assert all(c in legend for c in ("1", "3", "7"))
+    page.screenshot(path=str(shots / "embedding.png"))
+    # by cluster, the clustering's outliers have a legend entry (and colour) of their own
+    page.get_by_text("cluster", exact=True).first.click()
+    wait_for_title(page, "embedding-graph", "coloured by cluster")
+    assert "outlier" in (page.text_content("#embedding-graph .legend") or "")
+    page.screenshot(path=str(shots / "embedding-clusters.png"))
+    page.get_by_text("class", exact=True).first.click()
+    wait_for_title(page, "embedding-graph", "coloured by class")
+    pick(page, "classes", "7")
+    page.wait_for_function(
+        "!document.querySelector('#embedding-graph .legend').textContent.includes('7')"
+    )
+    assert "3" in (page.text_content("#embedding-graph .legend") or "")
+
+
+def _signatures_compare_paths(page, shots: Path) -> None:
+    open_tab(page, "Signatures")
+    wait_for_title(page, "signature-heatmap", "fc1")
+    assert "class signatures" in title(page, "signature-heatmap")
+    assert "units of fc1 never vary (dead" in page.inner_text("#signature-dead-units")
+    page.screenshot(path=str(shots / "signatures.png"), full_page=True)
+
+    open_tab(page, "Compare")
+    page.wait_for_selector("#compare-summary li")
+    assert "3 vs 1 at fc1" in page.inner_text("#compare-summary")
+    page.wait_for_function(
+        "document.querySelector('#divergence-curve .gtitle')?.textContent.length > 0"
+    )
+    page.screenshot(path=str(shots / "compare.png"), full_page=True)
+
+    open_tab(page, "Paths")
+    page.wait_for_selector("#paths-sankey .sankey")
+    assert "node = layer:cluster" in title(page, "paths-sankey")
+    padding = page.evaluate(
+        "[...document.querySelectorAll('#paths-table td')].map(td => "
+        "parseFloat(getComputedStyle(td).paddingLeft) + parseFloat(getComputedStyle(td).paddingRight))"
+    )
+    assert padding and min(padding) >= 20  # columns apart, not run together
+    page.screenshot(path=str(shots / "paths.png"), full_page=True)
+
+
+def _sample_and_novelty(page, shots: Path, a_three: int) -> None:
+    open_tab(page, "Sample")
+    page.fill("#sample-id", str(a_three))
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"document.querySelector('#sample-info')?.innerText.includes('sample {a_three} ')"
+    )
+    info = page.inner_text("#sample-info")
+    assert "label 3" in info and "unseen class" in info and "predicted" in info
+    assert page.locator("#sample-neighbours img").count() == 6
+    page.screenshot(path=str(shots / "sample.png"), full_page=True)
+
+    open_tab(page, "Novelty")
+    page.wait_for_function(
+        "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_knn_path')"
+    )
+    assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
+    page.screenshot(path=str(shots / "novelty.png"), full_page=True)
+
+
+def _explain_a_cnn(page, shots: Path) -> None:
+    """A trained digit's six panels, a sample of the unseen 3, a cluster's mean maps, the
+    rotation study."""
+    pick(page, "model", "lenet5")
+    open_tab(page, "Explain")
+    wait_for_title(page, "explain-panels", "why sample")
+    # a trained digit has six panels; their titles stay apart
+    page.wait_for_function("document.querySelectorAll('#explain-panels .annotation').length == 6")
+    boxes = sorted(page.evaluate(ANNOTATION_BOXES, "#explain-panels"))
+    assert all(left[1] < right[0] for left, right in zip(boxes, boxes[1:], strict=False)), boxes
+    page.click("#explain-sample")
+    page.get_by_role("option").filter(has_text="(unseen)").first.click()
+    page.wait_for_function(
+        "document.querySelector('#explain-info')?.innerText.includes('unseen class')"
+    )
+    panel_titles = page.inner_text("#explain-panels")
+    assert "occlusion" in panel_titles and "Grad-CAM at conv2" in panel_titles
+    assert "DeconvNet: conv2 channel" in panel_titles and "(true" not in panel_titles
+    assert page.locator("#explain-panels .heatmaplayer .hm, #explain-panels image").count() >= 4
+    maps = page.inner_text("#explain-maps")
+    assert all(layer in maps for layer in ("conv1", "pool1", "conv2", "pool2", "conv3"))
+    page.click("#explain-cluster")
+    page.get_by_role("option").filter(has_text="conv2 · cluster").first.click()
+    wait_for_title(page, "explain-cluster-panels", "conv2 cluster")
+    assert "mean Grad-CAM" in page.inner_text("#explain-cluster-panels")
+    page.wait_for_function(
+        "document.querySelector('#rotation-curves .legend')?.textContent.includes('accuracy')"
+    )
+    assert "class 3: angle" in page.inner_text("#rotation-drift")
+    page.screenshot(path=str(shots / "explain.png"), full_page=True)
+
+
+def _dynamics(page, shots: Path) -> None:
+    """The snapshots' heatmaps, the unseen class over epochs, the map at an epoch."""
+    open_tab(page, "Dynamics")
+    wait_for_title(page, "dynamics-cka", "CKA")
+    assert page.inner_text("#dynamics-note") == ""
+    assert page.locator("#dynamics-heatmap .heatmaplayer, #dynamics-heatmap .hm").count() >= 1
+    assert "closest to" in (page.text_content("#dynamics-affinity .legend") or "")
+    # a click on the slider's "epoch 1" mark (the slider's track takes the pointer there)
+    page.get_by_text("epoch 1", exact=True).first.click(force=True)
+    wait_for_title(page, "dynamics-map", "at epoch 1")
+    page.screenshot(path=str(shots / "dynamics.png"), full_page=True)
+
+
+ANNOTATION_BOXES = """graph => [...document.querySelectorAll(graph + ' .annotation')].map(a => {
+    const r = a.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })"""
+
+
+def _box(page, selector: str) -> dict:
+    return page.evaluate(
+        "s => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, height: r.height}; }",
+        selector,
+    )
+
+
+def test_an_mlp_explained_without_gaps(server: str, browser, shots: Path):
+    """An MLP has no feature maps: no empty figure between its panels and the cluster picker,
+    and the notes saying what is not shown are inside the panels' graph."""
+    page = browser.new_page(viewport=WINDOW)
+    errors = _errors(page)
+    page.goto(server)
+    wait_for_title(page, "embedding-graph", "coloured by")
+    open_tab(page, "Explain")
+    wait_for_title(page, "explain-panels", "why sample")
+    page.wait_for_function(
+        "document.querySelector('#explain-panels')?.innerText.includes('feature maps not shown')"
+    )
+    assert not page.is_visible("#explain-maps")
+    panels, picker = _box(page, "#explain-panels"), _box(page, "#explain-cluster")
+    assert 0 <= picker["top"] - panels["bottom"] < 60, (panels, picker)
+    notes = [b for b in page.evaluate(ANNOTATION_BOXES, "#explain-panels") if b[2] > panels["top"]]
+    assert max(b[3] for b in notes) <= panels["bottom"]
+    page.screenshot(path=str(shots / "explain-mlp.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_a_run_without_snapshots_in_a_real_browser(
+    small_store: Path, tmp_path: Path, browser, shots: Path
+):
+    """The Dynamics view of a run without training snapshots: the whole sentence saying how to
+    get them, readable (not cut), and no slider that does nothing."""
+    import shutil
+
+    from pathways.app.views.dynamics import NO_SNAPSHOTS
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store, ignore=shutil.ignore_patterns("dynamics"))
+    with serving(store) as address:
+        page = browser.new_page(viewport=WINDOW)
+        errors = _errors(page)
+        page.goto(address)
+        wait_for_title(page, "embedding-graph", "coloured by")
+        open_tab(page, "Dynamics")
+        page.wait_for_selector("#dynamics-note", state="visible")
+        assert page.inner_text("#dynamics-note") == NO_SNAPSHOTS
+        overflow = page.evaluate(
+            "(() => { const n = document.querySelector('#dynamics-note');"
+            " return n.scrollWidth - n.clientWidth; })()"
+        )
+        assert overflow <= 0
+        assert not page.is_visible("#dynamics-epoch") and not page.is_visible("#dynamics-cka")
+        page.screenshot(path=str(shots / "dynamics-none.png"), full_page=True)
+        assert errors == []
+        page.close()
+
+
+def test_a_users_network_on_rgb_images_in_a_real_browser(rgb_server: str, browser, shots: Path):
     """The explorer on a user's residual network over an RGB image folder: class names in the
     pickers and legends, RGB images, explanations with a note where a method does not apply."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    console_errors: list[str] = []
-    page.on("pageerror", lambda error: console_errors.append(str(error)))
-    page.on(
-        "console",
-        lambda message: console_errors.append(message.text) if message.type == "error" else None,
-    )
+    page = browser.new_page(viewport=WINDOW)
+    console_errors = _errors(page)
     page.goto(rgb_server)
     page.wait_for_function(
         "document.querySelector('#embedding-graph .gtitle')?.textContent.includes('head.3')",
@@ -223,11 +276,11 @@ def test_a_users_network_on_rgb_images_in_a_real_browser(rgb_server: str, browse
     )
     legend = page.text_content("#embedding-graph .legend") or ""
     assert all(name in legend for name in ("red", "green", "blue", "gold")), legend
-    _pick(page, "layer", "block.relu#1")
+    pick(page, "layer", "block.relu#1")
     page.wait_for_function(
         "document.querySelector('#embedding-graph .gtitle').textContent.startsWith('block.relu#1')"
     )
-    page.screenshot(path=str(SHOTS / "embedding-rgb.png"))
+    page.screenshot(path=str(shots / "embedding-rgb.png"))
 
     page.get_by_text("Sample", exact=True).first.click()
     page.fill("#sample-id", "3")
@@ -251,7 +304,7 @@ def test_a_users_network_on_rgb_images_in_a_real_browser(rgb_server: str, browse
     assert "DeconvNet not shown" in panels and "residual addition" in panels
     assert "DeconvNet: " not in panels  # no empty axes for a method that does not apply
     assert page.locator("#explain-panels .imagelayer image, #explain-panels image").count() >= 1
-    page.screenshot(path=str(SHOTS / "explain-rgb.png"), full_page=True)
+    page.screenshot(path=str(shots / "explain-rgb.png"), full_page=True)
     assert console_errors == []
     page.close()
 
@@ -262,13 +315,11 @@ def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path:
     store = tmp_path / "store"
     shutil.copytree(small_store, store)
     shutil.rmtree(store / "small" / "embedding" / "mlp")
-    httpd = make_server("127.0.0.1", 0, create_app(store).server, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
+    with serving(store) as address:
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.goto(f"http://127.0.0.1:{httpd.server_port}/")
+        page.goto(address)
         handle = page.wait_for_function(
             "(() => { const t = document.querySelector('#message')?.innerText || ''; return t.includes('incomplete') && t; })()",
             timeout=30_000,
@@ -279,5 +330,3 @@ def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path:
         assert "no embedding output" in message and "pathways run" in message
         assert "Traceback" not in page.content() and errors == []
         page.close()
-    finally:
-        httpd.shutdown()
