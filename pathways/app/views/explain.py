@@ -43,7 +43,7 @@ def layout(state: Mapping[str, Any]) -> list:
     return [
         html.Div(
             [
-                html.Div(picker("explained sample", sample), style={"width": "420px"}),
+                html.Div(picker("explained sample", sample), style={"width": "480px"}),
                 html.Div(id=EXPLAIN_INFO, role="status", style={"paddingBottom": "8px"}),
             ],
             style={**ROW, **pad},
