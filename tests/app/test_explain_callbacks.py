@@ -31,7 +31,7 @@ def test_an_mlp_is_explained_without_empty_axes(frame: Frame):
     explain = _explain(frame)
     samples, first, _, _, message = explain.pickers("small", "mlp", [1, 7, 3])
     assert message == "" and len(samples) == 24
-    panels, maps, _, maps_box = explain.sample("small", "mlp", first)
+    panels, maps, _, maps_box = explain.sample_with_maps_box("small", "mlp", first)
     titles = [a["text"] for a in panels["layout"]["annotations"]]
     assert titles[0] == "input (28×28)" and any(
         t.startswith("Integrated Gradients") for t in titles
@@ -56,7 +56,8 @@ def test_sample_panels_show_the_stored_maps(frame: Frame):
     explained = frame.reader.explained("small", "lenet5")
     trained = explained[explained["example"] & explained["seen"]].iloc[0]
     unseen = explained[explained["example"] & ~explained["seen"]].iloc[0]
-    panels, maps, info, maps_box = explain.sample("small", "lenet5", int(trained["sample_id"]))
+    sample_id = int(trained["sample_id"])
+    panels, maps, info, maps_box = explain.sample_with_maps_box("small", "lenet5", sample_id)
     titles = [a["text"] for a in panels["layout"]["annotations"]]
     assert len(titles) == 6 and any(
         "(true" in t for t in titles
@@ -74,7 +75,7 @@ def test_sample_panels_show_the_stored_maps(frame: Frame):
         "pool2",
         "conv3",
     ]
-    panels, _, info, _ = explain.sample("small", "lenet5", int(unseen["sample_id"]))
+    panels, _, info = explain.sample("small", "lenet5", int(unseen["sample_id"]))
     assert len(panels["layout"]["annotations"]) == 5 and "unseen class" in info
     missing = explain.sample("small", "lenet5", 10**6)[0]
     assert missing["data"] == [] and "explained sample" in str(missing["layout"])

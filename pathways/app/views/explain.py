@@ -95,8 +95,8 @@ class ExplainView:
         )
 
     def sample(self, run: str, model: str, sample_id: Any) -> tuple:
-        """The sample's panels, its feature maps, a line about it, and the feature maps' box
-        style (hidden where the model has none: the panels' notes say why)."""
+        """The sample's panels, its feature maps (an empty figure where the model has none:
+        the panels' notes say why) and a line about it."""
         try:
             explained = self.reader.explained(run, model)
             settings = self.reader.explain_settings(run, model)
@@ -111,7 +111,7 @@ class ExplainView:
             panels = _sample_panels(row, lambda n: array(n)[i], settings, methods, name)
             maps = {n: array(f"maps_{n}")[i] for n in settings["feature_map_layers"]}
         except StoreError as exc:
-            return message_figure(str(exc)), message_figure(""), "", HIDDEN
+            return message_figure(str(exc)), message_figure(""), ""
         predicted, true = name(row["predicted_class"]), name(row["label"])
         info = (
             f"sample {row['sample_id']}: {true}"
@@ -126,9 +126,15 @@ class ExplainView:
             panels, f"why sample {row['sample_id']} is called {predicted}", notes=notes
         )
         if not maps:
-            return figure, message_figure(""), info, HIDDEN
+            return figure, message_figure(""), info
         title = f"feature maps of sample {row['sample_id']}, per layer"
-        return figure, figs.feature_map_grid(maps, title), info, SHOWN
+        return figure, figs.feature_map_grid(maps, title), info
+
+    def sample_with_maps_box(self, run: str, model: str, sample_id: Any) -> tuple:
+        """:meth:`sample`, and the style of the feature maps' box: hidden when there are none,
+        so that no empty figure leaves a gap."""
+        panels, maps, info = self.sample(run, model, sample_id)
+        return panels, maps, info, SHOWN if maps["data"] else HIDDEN
 
     def _namer(self, run: str) -> Any:
         names = self.reader.class_names(run)
@@ -325,7 +331,11 @@ def register(app: Dash, callbacks: ExplainView) -> None:
         Input(EXPLAIN_SAMPLE, "value"),
         *picked,
         prevent_initial_call=True,
-    )(lambda s, r, m: callbacks.sample(r, m, s) if s is not None else (no_update,) * 4)
+    )(
+        lambda s, r, m: (
+            callbacks.sample_with_maps_box(r, m, s) if s is not None else (no_update,) * 4
+        )
+    )
     app.callback(
         Output(EXPLAIN_CLUSTER_PANELS, "figure"),
         Input(EXPLAIN_CLUSTER, "value"),
