@@ -258,14 +258,23 @@ def local_cluster(workers: int) -> Any:
     import dask
     from distributed import LocalCluster
 
-    with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies pass it on to their workers
-        return LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            env={"OMP_WAIT_POLICY": "PASSIVE"},
-        )
+    # Starting its workers, Dask sets OMP_NUM_THREADS, MKL_NUM_THREADS, OPENBLAS_NUM_THREADS
+    # and PYTHONHASHSEED in *this* process's environment; every later subprocess would inherit
+    # them (one BLAS thread: a matrix product's last bits change). The workers have them now.
+    before = dict(os.environ)
+    try:
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies pass it on to their workers
+            return LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env={"OMP_WAIT_POLICY": "PASSIVE"},
+            )
+    finally:
+        if dict(os.environ) != before:
+            os.environ.clear()
+            os.environ.update(before)
 
 
 class DaskExecutor:

@@ -72,6 +72,34 @@ def tiny_run_config() -> str:
     return TINY_RUN
 
 
+@pytest.fixture(scope="session")
+def tiny_reference(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The run folder of the tiny experiment run by ``pathways run`` in a fresh process, as a
+    user runs it: the reference every other run of it (resumed after kills, two at once, on
+    Dask, on worker processes) must equal exactly. Its store is the folder above it."""
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("tiny-reference")
+    (folder / "data").symlink_to(data_dir, target_is_directory=True)
+    (folder / "tiny.toml").write_text(TINY_RUN)
+    env = {
+        **os.environ,
+        "PATHWAYS_STORE": str(folder / "ref"),
+        "PATHWAYS_DATA": str(folder / "data"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "pathways", "run", "tiny.toml"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return folder / "ref" / "tiny"
+
+
 SMALL_RUN = """
 name = "small"
 trained_classes = [1, 7]

@@ -3,6 +3,8 @@ exactly the outputs of a run in one process."""
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -18,9 +20,12 @@ pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tuple[Path, list]]:
-    """Run folder and statuses of the tiny experiment in one process, on Dask (spreading
-    per-layer items and capture shards, and not), on local worker processes."""
+def runs(
+    tmp_path_factory, data_dir: Path, tiny_run_config: str, tiny_reference: Path
+) -> dict[str, tuple[Path, list | None]]:
+    """Run folder and statuses of the tiny experiment on Dask (spreading per-layer items and
+    capture shards, and not) and on local worker processes; "local": the session's reference
+    run of it, in one fresh process (``pathways run``)."""
     from pathways.threads import configure_threads
 
     configure_threads(1)  # as the CLI does; the workers run with the same count
@@ -28,9 +33,8 @@ def runs(tmp_path_factory, data_dir: Path, tiny_run_config: str) -> dict[str, tu
     plan = build_plan(experiment, data_dir=data_dir)
     # 120 samples in shards of whole 32-sample capture batches: 4 shards
     sharded = build_plan(experiment, data_dir=data_dir, shard_samples=50)
-    ran = {}
+    ran: dict[str, tuple[Path, list | None]] = {"local": (tiny_reference, None)}
     for name, steps, executor in [
-        ("local", plan, None),
         ("dask", sharded, DaskExecutor(workers=2, spread=True)),  # as on a remote cluster
         ("dask-steps", sharded, DaskExecutor(workers=2)),  # a LocalCluster: whole steps only
         ("processes", plan, ProcessExecutor(2)),
@@ -45,8 +49,9 @@ EXECUTORS = pytest.mark.parametrize("executor", ["dask", "dask-steps", "processe
 
 @EXECUTORS
 def test_every_step_ran_elsewhere_with_the_same_keys(runs, executor):
-    (_, ran_local), (run, ran) = runs["local"], runs[executor]
-    assert [s.key for s in ran_local] == [s.key for s in ran]
+    (local_run, _), (run, ran) = runs["local"], runs[executor]
+    local_keys = json.loads((local_run / "run.json").read_text())["steps"]
+    assert {s.step.id: s.key for s in ran} == {k: v["key"] for k, v in local_keys.items()}
     assert all(s.action == "run" and s.seconds is not None for s in ran)
     assert not (run / ".tmp").exists() or not any((run / ".tmp").iterdir())
 
@@ -101,7 +106,9 @@ def test_own_local_cluster_runs_only_what_the_steps_need():
             "callbacks": periodic(dask_worker),
         }
 
+    before = dict(os.environ)
     with local_cluster(2) as cluster, Client(cluster) as client:
+        assert dict(os.environ) == before  # no OMP_NUM_THREADS=1 left for our subprocesses
         workers = client.run(state)
         scheduler = client.run_on_scheduler(lambda dask_scheduler: periodic(dask_scheduler))
     assert len(workers) == 2
