@@ -147,6 +147,11 @@ def test_compare_three_classes_and_divergence_curve(frame: Frame):
         f"{len(dead)} of the 32 never vary (dead); median |d| of the {32 - len(dead)} others "
         f"{live.median():.2f}" in str(summary)
     )
+    # the scatter leaves them out too, as the Signatures view does, and says so
+    plotted = {u for t in differences["data"] for u in t["text"]}
+    assert plotted == set(part["unit"]) - set(dead)
+    title = differences["layout"]["title"]["text"]
+    assert (f"{len(dead)} dead units left out" in title) == bool(dead)
     _, chosen = frame.reader.divergence("small", "mlp")
     layer = chosen["divergence_layer"].iloc[0]
     marked = curve["layout"]["annotations"]

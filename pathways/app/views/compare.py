@@ -66,7 +66,7 @@ class CompareView:
                 summary.append(html.Li(_difference_line(a, b, layer, part, dead)))
         note = html.Ul(summary) if summary else html.P("choose two or three classes")
         return (
-            differences_figure(layer_diff, pairs, layer),
+            differences_figure(layer_diff, pairs, layer, dead),
             divergence_figure(divergence, chosen, trained_pair),
             note,
         )
@@ -98,12 +98,18 @@ def register(app: Dash, view: CompareView) -> None:
 
 
 def differences_figure(
-    differences: pd.DataFrame, pairs: list[tuple[int, int]], layer: str
+    differences: pd.DataFrame,
+    pairs: list[tuple[int, int]],
+    layer: str,
+    dead: set[str] = frozenset(),
 ) -> dict[str, Any]:
     """Per-unit Cohen's d for each pair, units in the order of the first pair's |d|; FDR-significant
-    units filled, the others hollow."""
+    units filled, the others hollow; ``dead`` units (never vary, d = 0) left out, as in the
+    Signatures view."""
     if differences.empty or not pairs:
         return message_figure("choose at least two classes to compare")
+    left_out = len(dead & set(differences["unit"]))
+    differences = differences[~differences["unit"].isin(dead)]
     first = differences[(differences.class_a == pairs[0][0]) & (differences.class_b == pairs[0][1])]
     order = (
         first.assign(abs_d=first["cohen_d"].abs())
@@ -136,7 +142,8 @@ def differences_figure(
     return {
         "data": traces,
         "layout": figure_layout(
-            f"{layer}: per-unit differences (Cohen's d; filled = FDR-significant)",
+            f"{layer}: per-unit differences (Cohen's d; filled = FDR-significant)"
+            + (f"; {left_out} dead units left out" if left_out else ""),
             xaxis={"title": {"text": f"unit, ordered by |d| of {pairs[0][0]} vs {pairs[0][1]}"}},
             yaxis={"title": {"text": "Cohen's d"}},
         ),
