@@ -79,27 +79,13 @@ def tiny_reference(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> 
     """The run folder of the tiny experiment run by ``pathways run`` in a fresh process, as a
     user runs it: the reference every other run of it (resumed after kills, two at once, on
     Dask, on worker processes) must equal exactly. Its store is the folder above it."""
-    import subprocess
-    import sys
+    from _cli import experiment_folder, pathways  # tests/integration, where it is used
 
-    folder = tmp_path_factory.mktemp("tiny-reference")
-    (folder / "data").symlink_to(data_dir, target_is_directory=True)
-    (folder / "tiny.toml").write_text(TINY_RUN)
-    env = {
-        **os.environ,
-        "PATHWAYS_STORE": str(folder / "ref"),
-        "PATHWAYS_DATA": str(folder / "data"),
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "pathways", "run", "tiny.toml"],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    folder = experiment_folder(
+        tmp_path_factory.mktemp("tiny-reference"), data_dir, {"tiny.toml": TINY_RUN}
     )
-    assert result.returncode == 0, result.stderr
-    return folder / "ref" / "tiny"
+    pathways("run", "tiny.toml", cwd=folder)
+    return folder / "store" / "tiny"
 
 
 SMALL_RUN = """

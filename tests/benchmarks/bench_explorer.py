@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -30,6 +31,9 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from _common import REPO
+
+sys.path.insert(0, str(REPO / "tests" / "app"))
+from browsing import ARGS, CHROMIUM  # noqa: E402  the browser test's Chromium flags
 
 
 def _points(figure: dict) -> int:
@@ -138,7 +142,7 @@ def main() -> None:
             f"({len(times)} calls; target p95 ≤ 150 ms)"
         )
 
-    chromium = Path("/usr/bin/chromium")
+    chromium = CHROMIUM
     if not chromium.exists():
         print("first page ready: skipped (no /usr/bin/chromium)")
         return
@@ -156,17 +160,9 @@ def main() -> None:
         httpd = make_server("127.0.0.1", 0, app.server, threaded=True)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers[name] = httpd
-    args_ = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-    ]
     ready: dict[str, list[float]] = {name: [] for name in servers}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=args_)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=ARGS)
         for _ in range(args.loads):
             for name, httpd in servers.items():
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
