@@ -1,5 +1,5 @@
 """``python -m pathways``: the same as the ``pathways`` command."""
 
-from pathways.cli import main
+from pathways.cli.main import main
 
 main()

@@ -122,9 +122,9 @@ def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Pat
     training snapshots at epochs 0, 1 and 3)."""
     import tomllib
 
-    from pathways.config import parse_experiment
-    from pathways.pipeline import build_plan, runner_for
-    from pathways.threads import configure_threads
+    from pathways.experiment.config import parse_experiment
+    from pathways.stages.plan import build_plan, runner_for
+    from pathways.nets.threads import configure_threads
 
     configure_threads(1)
     store = tmp_path_factory.mktemp("store")
@@ -142,9 +142,9 @@ def rgb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from image_folders import rgb_experiment, write_images
 
-    from pathways.config import parse_experiment
-    from pathways.pipeline import build_plan, runner_for
-    from pathways.threads import configure_threads
+    from pathways.experiment.config import parse_experiment
+    from pathways.stages.plan import build_plan, runner_for
+    from pathways.nets.threads import configure_threads
 
     configure_threads(1)
     project = tmp_path_factory.mktemp("rgb-project")

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
@@ -260,3 +261,32 @@ def unit_clusters(values: np.ndarray, threshold: float = 0.5) -> tuple[np.ndarra
         order = {int(lab): i for i, lab in enumerate(labels[np.argsort(-counts, kind="stable")])}
         groups[alive] = [order[int(r)] for r in raw]
     return groups, dead
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """How a layer's samples are clustered (the ``analysis`` settings of that name)."""
+
+    cluster_method: str
+    reducer: str
+    n_components: int
+    min_cluster_size: int | None
+    min_samples: int
+    n_clusters: int
+    seed: int
+
+    def clusterer(self) -> LayerClusterer:
+        return LayerClusterer(
+            method=self.cluster_method,
+            reducer=self.reducer,
+            n_components=self.n_components,
+            min_cluster_size=self.min_cluster_size,
+            min_samples=self.min_samples,
+            n_clusters=self.n_clusters,
+            seed=self.seed,
+        )
+
+
+def fit_sample_mask(samples: pd.DataFrame) -> np.ndarray:
+    """The samples clusters and novelty models are fitted on: trained classes, train split."""
+    return (samples["seen"].to_numpy()) & (samples["split"].astype(str).to_numpy() == "train")

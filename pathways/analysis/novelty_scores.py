@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pathways.named import load_named
+from pathways.registry import load_named
 
 
 @dataclass(frozen=True)

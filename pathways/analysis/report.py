@@ -1,7 +1,7 @@
-"""The three answers with their figures: the report stage.
+"""The three answers with their figures.
 
-:func:`report_stage` gathers the analysis outputs of every model into one JSON-able dict (the
-run's ``report.json``) and writes it for people as ``report.md``
+:func:`build_report` gathers the analysis outputs of every model into one JSON-able dict (the
+run's ``report.json``, written by the ``report`` stage) and written for people as ``report.md``
 (:mod:`pathways.analysis.report_markdown`); ``pathways report RUN`` prints it fitted to the
 terminal (:mod:`pathways.analysis.report_terminal`). Every class pair is given in the order of
 ``trained_classes``, and a unit's Cohen's d is positive when the pair's first class is higher.
@@ -17,9 +17,9 @@ import pandas as pd
 
 from pathways.analysis.dynamics_report import during_training
 from pathways.analysis.novelty_scores import ours_method
-from pathways.analysis.report_markdown import render_markdown
-from pathways.planning import step_id
-from pathways.progress import Progress
+
+Outputs = Mapping[tuple[str, str], Mapping[str, Any]]
+"""Each model's stage outputs by (model, stage): ``outputs["mlp", "novelty"]["metrics"]``."""
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -39,10 +39,10 @@ def _in_order(a: int, b: int, trained: list[int]) -> bool:
     return trained.index(a) < trained.index(b) if a in trained and b in trained else a < b
 
 
-def _question_1(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
-    divergence = inputs[step_id("divergence", model)]["divergence"]
-    chosen = inputs[step_id("divergence", model)]["divergence_layer"]
-    stability = inputs.get(step_id("stability", model))
+def _question_1(inputs: Outputs, model: str, trained: list[int]) -> list[dict[str, Any]]:
+    divergence = inputs[model, "divergence"]["divergence"]
+    chosen = inputs[model, "divergence"]["divergence_layer"]
+    stability = inputs.get((model, "stability"))
     answers = []
     for row in _records(chosen):
         pair = divergence[
@@ -77,12 +77,12 @@ def _question_1(inputs: Mapping[str, Any], model: str, trained: list[int]) -> li
     return answers
 
 
-def _question_2(inputs: Mapping[str, Any], model: str, trained: list[int]) -> list[dict[str, Any]]:
+def _question_2(inputs: Outputs, model: str, trained: list[int]) -> list[dict[str, Any]]:
     """Each trained pair (in the order of ``trained``): per layer how many units differ and how
     many are dead, and the units that differ most."""
-    summary = inputs[step_id("signatures", model)]["difference_summary"]
-    differences = inputs[step_id("signatures", model)]["differences"]
-    dead = _dead_units(inputs[step_id("clusters", model)]["unit_groups"])
+    summary = inputs[model, "signatures"]["difference_summary"]
+    differences = inputs[model, "signatures"]["differences"]
+    dead = _dead_units(inputs[model, "clusters"]["unit_groups"])
     answers = []
     for (a, b), group in summary.groupby(["class_a", "class_b"], sort=False):
         if a not in trained or b not in trained:
@@ -151,8 +151,8 @@ def _novelty_rows(metrics: pd.DataFrame, differences: pd.DataFrame) -> list[dict
     return _records(table)
 
 
-def _pooled_novelty(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any]]:
-    novelty = inputs[step_id("novelty", model)]
+def _pooled_novelty(inputs: Outputs, model: str) -> list[dict[str, Any]]:
+    novelty = inputs[model, "novelty"]
     differences = novelty["differences"]
     if not differences.empty:
         differences = differences[differences["unseen_class"].isna()]
@@ -160,17 +160,17 @@ def _pooled_novelty(inputs: Mapping[str, Any], model: str) -> list[dict[str, Any
 
 
 def _question_3(
-    inputs: Mapping[str, Any], model: str, trained: list[int], unseen: list[int]
+    inputs: Outputs, model: str, trained: list[int], unseen: list[int]
 ) -> list[dict[str, Any]]:
-    flow = inputs[step_id("paths", model)]["unseen_flow"]
-    affinity = inputs[step_id("novelty", model)]["signature_affinity"]
-    distribution = inputs[step_id("paths", model)]["distribution"]
-    metrics = inputs[step_id("novelty", model)]["metrics"]
-    by_class = inputs[step_id("novelty", model)]["metrics_by_class"]
-    differences = inputs[step_id("novelty", model)]["differences"]
+    flow = inputs[model, "paths"]["unseen_flow"]
+    affinity = inputs[model, "novelty"]["signature_affinity"]
+    distribution = inputs[model, "paths"]["distribution"]
+    metrics = inputs[model, "novelty"]["metrics"]
+    by_class = inputs[model, "novelty"]["metrics_by_class"]
+    differences = inputs[model, "novelty"]["differences"]
     ours = ours_method(metrics)  # our score's column
-    scores = inputs[step_id("novelty", model)]["scores"]
-    predictions = inputs[step_id("capture", model)]["activations"][
+    scores = inputs[model, "novelty"]["scores"]
+    predictions = inputs[model, "capture"]["activations"][
         ["label", "predicted_class", "confidence"]
     ]
     answers = []
@@ -183,7 +183,7 @@ def _question_3(
             distribution["class"].isin(trained) & (distribution["rank"] == 1)
         ]
         mine = by_class[by_class["unseen_class"] == u]
-        new_path = _new_path_shares(inputs[step_id("paths", model)]["sample_paths"], u)
+        new_path = _new_path_shares(inputs[model, "paths"]["sample_paths"], u)
         mine_diff = (
             differences[differences["unseen_class"] == u] if not differences.empty else differences
         )
@@ -272,8 +272,8 @@ def _merge_and_leave(by_layer: list[dict[str, Any]]) -> dict[str, Any]:
     return {"cluster_trail": trail, "merges": merged, "leaves": left}
 
 
-def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
-    found = inputs.get(step_id("stability", model))
+def _stability(inputs: Outputs, model: str) -> dict[str, Any] | None:
+    found = inputs.get((model, "stability"))
     if found is None:
         return None
     clusters = found["cluster_agreement"].groupby("layer", sort=False)["ari"].mean()
@@ -289,18 +289,17 @@ def _stability(inputs: Mapping[str, Any], model: str) -> dict[str, Any] | None:
     }
 
 
-def report_stage(
-    upstream: Mapping[str, Any],
-    *,
+def build_report(
+    inputs: Outputs,
     models: list[str],
     trained_classes: list[int],
     unseen_classes: list[int],
-    progress: Progress,
 ) -> dict[str, Any]:
-    """One report over all models: the three answers with their figures (JSON and Markdown).
-    ``upstream`` holds each model's steps by step id (``novelty/mlp``)."""
-    inputs = upstream
-    first = inputs[step_id("train", models[0])]["model"]
+    """One report over all models: the three answers with their figures.
+
+    ``inputs`` holds each model's stage outputs by (model, stage): ``inputs["mlp", "novelty"]``
+    (``stability`` and ``dynamics`` may be absent)."""
+    first = inputs[models[0], "train"]["model"]
     report: dict[str, Any] = {
         "trained_classes": trained_classes,
         "unseen_classes": unseen_classes,
@@ -308,21 +307,21 @@ def report_stage(
         "models": {},
     }
     for model in models:
-        history = inputs[step_id("train", model)]["history"]
+        history = inputs[model, "train"]["history"]
         last = history[history.epoch == history.epoch.max()].set_index("split")["accuracy"]
         report["models"][model] = {
             "accuracy": {k: float(v) for k, v in last.items()},
-            "trained_here": bool(inputs[step_id("train", model)]["model"].get("trained", True)),
+            "trained_here": bool(inputs[model, "train"]["model"].get("trained", True)),
             "question_1": _question_1(inputs, model, trained_classes),
             "question_2": _question_2(inputs, model, trained_classes),
             "question_3": _question_3(inputs, model, trained_classes, unseen_classes),
             "novelty_pooled": _pooled_novelty(inputs, model) if len(unseen_classes) > 1 else None,
             "stability": _stability(inputs, model),
             "during_training": during_training(
-                inputs[step_id("dynamics", model)], trained_classes, unseen_classes
+                inputs[model, "dynamics"], trained_classes, unseen_classes
             )
-            if step_id("dynamics", model) in inputs
+            if (model, "dynamics") in inputs
             else None,
-            "clusters": _records(inputs[step_id("clusters", model)]["cluster_summary"]),
+            "clusters": _records(inputs[model, "clusters"]["cluster_summary"]),
         }
-    return {"report": report, "report.md": render_markdown(report).encode()}
+    return report

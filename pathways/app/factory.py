@@ -6,8 +6,8 @@ from pathlib import Path
 
 from dash import Dash
 
-from pathways.app.data import StoreReader
 from pathways.app.frame import Frame, build_layout
+from pathways.app.reader import StoreReader
 
 
 def create_app(store: str | Path) -> Dash:

@@ -13,8 +13,8 @@ from typing import Any
 from dash import Dash, Input, Output, dcc, html, no_update
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import COLOUR_BY
+from pathways.app.reader import StoreReader
 from pathways.app.view import ROW, picker
 from pathways.app.views import VIEWS
 from pathways.errors import StoreError

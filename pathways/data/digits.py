@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -53,10 +52,3 @@ class Digits:
     def class_name(self, label: int) -> str:
         """The name of class ``label`` (its number when the source names none)."""
         return self.names.get(int(label), str(int(label)))
-
-
-def class_label(label: int, names: Mapping[int, str] | None = None) -> str:
-    """How a class is shown to a reader: its name when the source names it (``cat``), else
-    ``class 3``."""
-    name = (names or {}).get(int(label))
-    return name if name is not None and name != str(int(label)) else f"class {int(label)}"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from pathways.data.idx import PARTS
+from pathways.data.user_files import file_digest
 from pathways.errors import DataError
-from pathways.named import load_named
-from pathways.user_files import file_digest
+from pathways.registry import load_named
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -64,7 +64,7 @@ def data_source(name: str) -> DataSource:
 
 
 def _given_path(path: str, _data_dir: Path, experiment_dir: Path | None) -> Path:
-    from pathways.user_files import locate
+    from pathways.data.user_files import locate
 
     return locate(path, experiment_dir).resolve()
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from pathways.data.digits import Digits
 from pathways.errors import DataError
-from pathways.parquet_io import reading
+from pathways.store.parquet import reading
 
 SAMPLE_COLUMNS = ["sample_id", "source_index", "label", "class_name", "split", "seen"]
 IMAGES_KEY = b"pathways.images"

@@ -1,9 +1,9 @@
 """Occlusion, Integrated Gradients, Grad-CAM and DeconvNet projections, per sample.
 
 Every function takes a network that takes [0, 1] pixels (a
-:class:`~pathways.model_input.PixelInput`, so a black patch or baseline is black whatever the
+:class:`~pathways.nets.inputs.PixelInput`, so a black patch or baseline is black whatever the
 network's own input form) and layers by key (``block2``, ``relu#1``: the second call of a
-reused module, as :mod:`pathways.layer_choice` names them). They return NumPy arrays of the
+reused module, as :mod:`pathways.nets.layer_choice` names them). They return NumPy arrays of the
 image's height × width.
 
 - occlusion (Captum) is measured on *probabilities*: how much the probability of this class
@@ -29,7 +29,7 @@ import torch
 from captum.attr import Deconvolution, IntegratedGradients, Occlusion
 from torch import Tensor, nn
 
-from pathways.capture import split_key
+from pathways.nets.capture import split_key
 
 _CHUNK = 64
 

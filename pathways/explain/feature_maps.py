@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pathways.capture import capture_activations, layer_reducers
+from pathways.nets.capture import capture_activations, layer_reducers
 
 
 def feature_maps(

@@ -19,9 +19,9 @@ import pandas as pd
 from scipy import ndimage
 from torch import nn
 
-from pathways.capture import capture_activations, layer_reducers, of_layers
 from pathways.data.subsets import ImageFormat
-from pathways.model_input import model_inputs
+from pathways.nets.capture import capture_activations, layer_reducers, of_layers
+from pathways.nets.inputs import model_inputs
 
 
 def rotate(images: np.ndarray, angle: float) -> np.ndarray:

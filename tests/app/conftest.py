@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pathways.app.data import StoreReader
+from pathways.app.reader import StoreReader
 from pathways.app.frame import Frame
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from pathways.analysis.stats import auroc
 from pathways.app import create_app
-from pathways.app.data import StoreReader
+from pathways.app.reader import StoreReader
 from pathways.app.figures import decode
 from pathways.app.frame import Frame
 

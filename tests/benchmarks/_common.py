@@ -31,8 +31,8 @@ def run_loudly(
 
 
 def pathways_command(*args: str) -> list[str]:
-    """The ``pathways`` command line, run by this interpreter (``python -m pathways.cli``)."""
-    return [sys.executable, "-m", "pathways.cli", *args]
+    """The ``pathways`` command line, run by this interpreter (``python -m pathways.cli.main``)."""
+    return [sys.executable, "-m", "pathways.cli.main", *args]
 
 
 @contextlib.contextmanager

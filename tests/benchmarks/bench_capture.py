@@ -4,7 +4,7 @@ Both sides run the same trained-size models (MLP 784-256-128-64-2, LeNet-5, and 
 residual network with batch norm and one ReLU module called twice, tests/integration/user_nets.py)
 in inference mode over the same pre-built batches and copy the outputs to numpy; capture also
 records every analysis layer the pipeline would (the user's network: every call of every
-activation module, found by pathways.layer_choice; conv layers as per-channel mean and max, as
+activation module, found by pathways.nets.layer_choice; conv layers as per-channel mean and max, as
 the pipeline stores them). A third column shows the "capture everything" approach: a hook on
 every module keeping full outputs.
 
@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pathways.capture import capture_activations, layer_reducers, of_layers
+from pathways.nets.capture import capture_activations, layer_reducers, of_layers
 from pathways.data.subsets import ImageFormat
-from pathways.layer_choice import analysis_layers
-from pathways.model_input import model_inputs
-from pathways.models import MLP, LeNet5
+from pathways.nets.layer_choice import analysis_layers
+from pathways.nets.inputs import model_inputs
+from pathways.nets.models import MLP, LeNet5
 
 from _common import interleaved, large_images, median
 

@@ -43,10 +43,12 @@ stability_seeds = 1
 IN_MEMORY = """
 import sys, numpy as np, torch
 from pathlib import Path
-from pathways.artifacts import Artifact
+from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import ImageFormat
-from pathways.network_stages import load_trained_model, input_batches, _batch_tables
-from pathways.capture import capture_activations, channel_stats_and_maps, keep_output
+from pathways.nets.trained import load_trained_model
+from pathways.nets.inputs import input_batches
+from pathways.stages.network import _batch_tables
+from pathways.nets.capture import capture_activations, channel_stats_and_maps, keep_output
 import pyarrow.parquet as pq
 run = Path(sys.argv[1])
 train, data = Artifact(run / "train/lenet5"), Artifact(run / "data")
@@ -95,7 +97,7 @@ def main() -> None:
         "PATHWAYS_DATA": str(work / "data"),
         "OMP_WAIT_POLICY": "PASSIVE",
     }
-    cli = [sys.executable, "-m", "pathways.cli"]
+    cli = [sys.executable, "-m", "pathways.cli.main"]
     print(
         f"{'samples':>8} {'streaming peak':>15} {'in-memory peak':>15} {'ratio':>6} {'capture time':>13}"
     )

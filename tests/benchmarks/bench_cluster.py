@@ -23,11 +23,11 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from pathways.analysis.cluster import LayerClusterer, auto_min_cluster_size
-from pathways.capture import capture_activations
+from pathways.nets.capture import capture_activations
 from pathways.data.subsets import ImageFormat
-from pathways.model_input import model_inputs
-from pathways.models import MLP
-from pathways.train import seeded, train_classifier
+from pathways.nets.inputs import model_inputs
+from pathways.nets.models import MLP
+from pathways.nets.training import seeded, train_classifier
 
 from _common import FASHION_MNIST, large_images, mnist_images
 

@@ -67,7 +67,7 @@ def peak_rss_mb(*args: str, cwd: Path) -> float:
     case last, or in its own interpreter)."""
     script = (
         "import resource, subprocess, sys, os\n"
-        "subprocess.run([sys.executable, '-m', 'pathways.cli', *sys.argv[1:]], check=True,"
+        "subprocess.run([sys.executable, '-m', 'pathways.cli.main', *sys.argv[1:]], check=True,"
         " capture_output=True)\n"
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
     )

@@ -49,14 +49,14 @@ def main() -> None:
     from sklearn.manifold import trustworthiness
     from sklearn.preprocessing import StandardScaler
 
-    from pathways.analysis.activations import load_layer
+    from pathways.store.reading import load_layer
     from pathways.analysis.embed import embed_2d
     from pathways.analysis.map_quality import (
         checked_samples,
         neighbour_accuracy,
         neighbour_preservation,
     )
-    from pathways.threads import configure_threads
+    from pathways.nets.threads import configure_threads
 
     configure_threads(1)
     candidates = {

@@ -19,11 +19,11 @@ import pandas as pd
 import pyarrow.parquet as pq
 import torch
 
-from pathways.capture import capture_activations
+from pathways.nets.capture import capture_activations
 from pathways.data.subsets import ImageFormat
-from pathways.model_input import model_inputs
-from pathways.models import MLP
-from pathways.store import activation_table, layer_matrix
+from pathways.nets.inputs import model_inputs
+from pathways.nets.models import MLP
+from pathways.store.activations import activation_table, layer_matrix
 
 from _common import interleaved, large_images, median
 

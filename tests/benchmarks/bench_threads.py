@@ -23,9 +23,9 @@ WORKLOAD = textwrap.dedent(
     sys.path.insert(0, %r)
     from _common import mnist_images
     from pathways.data.subsets import ImageFormat
-    from pathways.model_input import model_inputs
-    from pathways.models import LeNet5
-    from pathways.train import seeded, train_classifier
+    from pathways.nets.inputs import model_inputs
+    from pathways.nets.models import LeNet5
+    from pathways.nets.training import seeded, train_classifier
     torch.set_num_threads(int(sys.argv[1]))
     images, labels = mnist_images()
     rows = [i for i, l in enumerate(labels) if l in (1, 7)][:800]

@@ -88,7 +88,7 @@ def test_a_cnn_too_deep_for_28_pixels_is_one_line(tmp_path: Path):
 
 
 def test_the_explorer_shows_the_cnn_run(run: Path):
-    from pathways.app.data import StoreReader
+    from pathways.app.reader import StoreReader
     from pathways.app.frame import Frame
 
     frame = Frame(StoreReader(run.parent))

@@ -13,12 +13,12 @@ import pyarrow.dataset as ds
 import pytest
 import torch
 
-from pathways.config import parse_experiment
+from pathways.experiment.config import parse_experiment
 from pathways.data.subsets import ImageFormat
-from pathways.models import build_model
-from pathways.network_stages import _spec
-from pathways.pipeline import build_plan, runner_for
-from pathways.train import seeded
+from pathways.nets.models import build_model
+from pathways.nets.trained import model_spec
+from pathways.stages.plan import build_plan, runner_for
+from pathways.nets.training import seeded
 
 from _cli import pathways
 
@@ -44,7 +44,7 @@ def test_snapshots_are_the_weights_of_their_epochs(run: Path, model: str):
     description = json.loads((run / "train" / model / "model.json").read_text())
     with seeded(0):  # epoch 0 is the seeded initialisation
         fresh = build_model(
-            _spec(description["spec"]), 2, ImageFormat.from_json(description["image"])
+            model_spec(description["spec"]), 2, ImageFormat.from_json(description["image"])
         )
     for name, tensor in fresh.state_dict().items():
         assert torch.equal(snapshots[0][name], tensor), name

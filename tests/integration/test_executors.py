@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways.config import parse_experiment
-from pathways.executors import DaskExecutor, ProcessExecutor, local_cluster
-from pathways.pipeline import build_plan, runner_for
+from pathways.experiment.config import parse_experiment
+from pathways.engine.executors import DaskExecutor, ProcessExecutor, local_cluster
+from pathways.stages.plan import build_plan, runner_for
 
 pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
 
@@ -26,7 +26,7 @@ def runs(
     """Run folder and statuses of the tiny experiment on Dask (spreading per-layer items and
     capture shards, and not) and on local worker processes; "local": the session's reference
     run of it, in one fresh process (``pathways run``)."""
-    from pathways.threads import configure_threads
+    from pathways.nets.threads import configure_threads
 
     configure_threads(1)  # as the CLI does; the workers run with the same count
     experiment = parse_experiment(tomllib.loads(tiny_run_config))

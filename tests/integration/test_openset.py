@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pathways.analysis.novelty_scores import NOVELTY_SCORES
-from pathways.openset import PROTOCOLS, split_classes
+from pathways.experiment.openset import PROTOCOLS, split_classes
 
 from _cli import experiment_folder, pathways
 

@@ -115,7 +115,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
             f"SELECT count(*), avg(\"{first_layer}\") FROM read_parquet('{run / 'capture' / model / 'activations.parquet'}')"
         ).fetchall()[0]
         assert count == 180 and mean == pytest.approx(df[first_layer].mean(), rel=1e-5)
-    from pathways.store import provenance
+    from pathways.store.activations import provenance
 
     prov = provenance(run / "capture" / "mlp" / "activations.parquet")
     assert prov["experiment"]["name"] == "small" and prov["stage_versions"]["capture"] >= 1
@@ -272,7 +272,7 @@ def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: 
         "PATHWAYS_DATA": str(workdir / "data"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli", "run", str(config), "--workers", workers],
+        [sys.executable, "-m", "pathways.cli.main", "run", str(config), "--workers", workers],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,
@@ -301,7 +301,7 @@ def test_list_layout_and_feature_maps(workdir: Path):
         '[capture]\nfeature_maps = true\nlayout = "list"\n'
     )
     pathways("run", "maps.toml", "--only", "capture", cwd=workdir)  # what this test reads
-    from pathways.store import layer_matrix
+    from pathways.store.activations import layer_matrix
 
     run = workdir / "store" / "maps" / "capture" / "lenet5"
     df = pd.read_parquet(run / "activations.parquet")

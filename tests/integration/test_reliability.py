@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from pathways.app.data import StoreReader
+from pathways.app.reader import StoreReader
 from pathways.errors import StoreError
 
 pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)
@@ -47,7 +47,7 @@ def cli(
         **(extra or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli", *args],
+        [sys.executable, "-m", "pathways.cli.main", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -101,7 +101,7 @@ def _manifests(run: Path) -> dict[str, int]:
 
 
 # Every long stage, in the order the steps run, and where in it the process is killed
-# (pathways.faults): after a progress tick (inside the stage's work) or after its outputs were
+# (pathways.engine.faults): after a progress tick (inside the stage's work) or after its outputs were
 # written to RUN/.tmp but before its manifest ("saved").
 KILL_POINTS = [
     "train/mlp:1",  # after epoch 1 of 2
@@ -228,7 +228,7 @@ def _tree(folder: Path) -> dict[str, bytes]:
 
 EXPLORER_READS = """
 import sys
-from pathways.app.data import StoreReader
+from pathways.app.reader import StoreReader
 reader = StoreReader(sys.argv[1])
 for model in reader.models("tiny"):
     reader.check_model("tiny", model)
@@ -245,7 +245,7 @@ def test_read_only_store_is_one_clear_error_and_can_still_be_read(workdir: Path,
         pytest.skip(f"no unprivileged mount namespaces here: {probe.stderr.strip()}")
     store = _copy(reference, workdir, "read-only")
     before = _tree(store)
-    pathways = [sys.executable, "-m", "pathways.cli"]
+    pathways = [sys.executable, "-m", "pathways.cli.main"]
     for args, expected in [
         (("run", "tiny.toml", "--only", "capture/mlp", "--force"), 2),
         (("run", "tiny.toml"), 2),  # even with nothing to compute: the run record is written

@@ -113,7 +113,7 @@ def test_the_explorer_shows_rgb_images_and_class_names(project: Path):
     import base64
     import io
 
-    from pathways.app.data import StoreReader
+    from pathways.app.reader import StoreReader
     from pathways.app.frame import Frame
 
     reader = StoreReader(project / "store")

@@ -107,7 +107,7 @@ def _ensure_run(store: Path, run: str) -> None:
 
 def _cnn(store: Path, run: str) -> str | None:
     """The run's first convolutional model (its Explain view has every method), if any."""
-    from pathways.runs import read_run
+    from pathways.store.runs import read_run
 
     models = read_run(store, run)["experiment"]["models"]
     return next((m["name"] for m in models if m["type"] in ("lenet5", "cnn")), None)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pathways.analysis.activations import layer_names, load_layer, load_samples
+from pathways.store.reading import layer_names, load_layer, load_samples
 from pathways.analysis.novelty import (
     fisher_combination,
     knn_distance,

@@ -11,11 +11,11 @@ from pathlib import Path
 import grimp
 import pytest
 
-from pathways.config import default_experiment, parse_text
+from pathways.experiment.config import default_experiment, parse_text
 from pathways.errors import ConfigError
-from pathways.model_types import MODEL_TYPES
-from pathways.planning import Stage
-from pathways.stage_registry import STAGES, StageEntry, stage_parameters
+from pathways.experiment.model_types import MODEL_TYPES
+from pathways.engine.steps import Stage
+from pathways.stages.registry import STAGES, StageEntry, stage_parameters
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,7 +68,7 @@ def test_a_stage_asking_for_an_undefined_parameter_fails_when_the_plan_is_built(
     stage = Stage("novelty", 9, "misspelt_stages:novelty_stage", ("capture",))
     assert stage_parameters(stage) == ("knn_kk", "unseen_classes")  # read from its source
     monkeypatch.setitem(STAGES, "novelty", StageEntry(stage, section="analysis"))
-    from pathways.pipeline import build_plan
+    from pathways.stages.plan import build_plan
 
     with pytest.raises(ConfigError, match="stage novelty asks for parameter 'knn_kk'"):
         build_plan(default_experiment())
@@ -80,7 +80,7 @@ def test_an_added_stage_is_planned_and_a_wrong_declaration_fails_at_once(monkeyp
         return {}
 
     monkeypatch.setitem(STAGES, "census", StageEntry(Stage("census", 1, census), per="experiment"))
-    from pathways.pipeline import build_plan
+    from pathways.stages.plan import build_plan
 
     plan = build_plan(default_experiment())
     assert "census" in [s.id for s in plan] and plan[-1].id == "report"
@@ -96,9 +96,9 @@ def test_every_built_in_model_type_builds_from_its_defaults(name: str):
     import torch
 
     from pathways.data.subsets import ImageFormat
-    from pathways.layer_choice import analysis_layers
-    from pathways.model_input import model_inputs
-    from pathways.models import build_model
+    from pathways.nets.layer_choice import analysis_layers
+    from pathways.nets.inputs import model_inputs
+    from pathways.nets.models import build_model
 
     kind = MODEL_TYPES[name]
     spec = kind.spec.model_validate({"name": "m", "type": name})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pathways.config import (
+from pathways.experiment.config import (
     default_experiment,
     load_experiment,
     packaged_experiments,
@@ -15,7 +15,7 @@ from pathways.config import (
     parse_text,
 )
 from pathways.errors import ConfigError
-from pathways.starter import starter_text, write_starter
+from pathways.experiment.starter import starter_text, write_starter
 
 VALID = """
 name = "small"

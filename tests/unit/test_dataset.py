@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathways.analysis.activations import load_layer
+from pathways.store.reading import load_layer
 
 
 def test_partitions_hold_the_captured_values(small_store: Path):

@@ -8,12 +8,12 @@ import sys
 
 def test_cli_store_and_analysis_import_without_torch():
     code = (
-        "import sys; import pathways, pathways.cli, pathways.pipeline, pathways.planning, "
-        "pathways.artifacts, pathways.execution, pathways.executors, pathways.stage_registry, "
-        "pathways.model_types, pathways.store, pathways.config, pathways.runs, "
-        "pathways.analysis.analysis_stages, pathways.analysis.report, pathways.partitioned, "
+        "import sys; import pathways, pathways.cli.main, pathways.stages.plan, pathways.engine.steps, "
+        "pathways.engine.artifacts, pathways.engine.runner, pathways.engine.executors, pathways.stages.registry, "
+        "pathways.experiment.model_types, pathways.store.activations, pathways.experiment.config, pathways.store.runs, "
+        "pathways.stages.analysis, pathways.analysis.report, pathways.store.partitioned, "
         "pathways.app; "
-        "from pathways.config import default_experiment; from pathways.pipeline import build_plan; "
+        "from pathways.experiment.config import default_experiment; from pathways.stages.plan import build_plan; "
         "build_plan(default_experiment()); "
         "print('torch' in sys.modules)"
     )

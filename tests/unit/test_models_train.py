@@ -8,10 +8,10 @@ import torch
 
 from pathways.data.subsets import ImageFormat, select_samples
 from pathways.errors import TrainingDiverged
-from pathways.model_input import model_inputs
-from pathways.model_types import LeNet5Spec, MLPSpec
-from pathways.models import MLP, LeNet5, build_model
-from pathways.train import seeded, train_classifier
+from pathways.nets.inputs import model_inputs
+from pathways.experiment.model_types import LeNet5Spec, MLPSpec
+from pathways.nets.models import MLP, LeNet5, build_model
+from pathways.nets.training import seeded, train_classifier
 
 DIGIT = ImageFormat((28, 28))
 

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from pathways.errors import PathwaysError, TrainingDiverged
-from pathways.execution import Runner
-from pathways.executors import ProcessExecutor, critical_order
-from pathways.planning import Stage, Step, plan_status
+from pathways.engine.runner import Runner
+from pathways.engine.executors import ProcessExecutor, critical_order
+from pathways.engine.steps import Stage, Step, plan_status
 
 
 def _record(running: str, seconds: float, wait_for_peer: bool = False) -> dict:

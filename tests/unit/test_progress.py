@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from pathways import faults
-from pathways.progress import LineProgress, StepProgress
+from pathways.engine import faults
+from pathways.engine.progress import LineProgress, StepProgress
 
 
 def _console() -> tuple[Console, io.StringIO]:

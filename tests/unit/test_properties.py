@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pathways.analysis.activations import load_layer, load_samples
-from pathways.cli import app
-from pathways.config import Experiment, default_experiment, parse_experiment, parse_text
+from pathways.store.reading import load_layer, load_samples
+from pathways.cli.main import app
+from pathways.experiment.config import Experiment, default_experiment, parse_experiment, parse_text
 from pathways.data.idx import read_idx, write_idx
 from pathways.data.subsets import read_samples
 from pathways.errors import ConfigError, DataError, StoreError
-from pathways.store import activation_table, layer_matrix, layers
+from pathways.store.activations import activation_table, layer_matrix, layers
 
 SCALE = float(os.environ.get("PATHWAYS_HYPOTHESIS_SCALE", "1"))
 """More examples for a deeper search by hand: PATHWAYS_HYPOTHESIS_SCALE=20 pytest this file."""
@@ -173,7 +173,7 @@ def test_any_toml_text_loads_or_names_the_problem(config: dict[str, Any]):
 @examples(150)
 @given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
 def test_any_bytes_as_an_experiment_file_load_or_name_the_problem(raw: bytes):
-    from pathways.config import load_experiment
+    from pathways.experiment.config import load_experiment
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "exp.toml"

@@ -10,8 +10,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from pathways.execution import Runner
-from pathways.planning import Stage, Step, step_keys
+from pathways.engine.runner import Runner
+from pathways.engine.steps import Stage, Step, step_keys
 
 CALLS: list[str] = []
 
@@ -178,8 +178,8 @@ SLOW_RUN = textwrap.dedent(
     """
     import sys, time
     import pandas as pd
-    from pathways.execution import Runner
-    from pathways.planning import Stage, Step
+    from pathways.engine.runner import Runner
+    from pathways.engine.steps import Stage, Step
 
     def slow(*, log, progress):
         time.sleep(1.0)

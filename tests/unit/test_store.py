@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pathways.errors import StoreError
-from pathways.store import activation_table, feature_map_table, layer_matrix, layers
+from pathways.store.activations import activation_table, feature_map_table, layer_matrix, layers
 
 
 def _samples(n: int) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The explorer's views, registered by name in tab order.
 
 Adding a view: a module here with its layout, a class whose methods are its callbacks (over a
-:class:`~pathways.app.data.StoreReader`), its figures, ``register(app, callbacks)`` and
+:class:`~pathways.app.reader.StoreReader`), its figures, ``register(app, callbacks)`` and
 ``VIEW = View(...)``; then one line below.
 """
 

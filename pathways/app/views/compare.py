@@ -11,8 +11,8 @@ import pandas as pd
 from dash import Dash, Output, html
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import PALETTE, figure_layout, message_figure
+from pathways.app.reader import StoreReader
 from pathways.app.view import View, graph, on_tab
 from pathways.errors import StoreError
 

@@ -16,12 +16,12 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import class_colour, figure_layout, message_figure, typed
+from pathways.app.reader import StoreReader
 from pathways.app.view import ROW, View, graph, on_tab, picker
-from pathways.data.digits import class_label
+from pathways.engine.steps import step_id
 from pathways.errors import StoreError
-from pathways.planning import step_id
+from pathways.store.summaries import class_label
 
 NAME = "dynamics"
 DYNAMICS_MEASURE = "dynamics-measure"

@@ -10,7 +10,6 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import (
     COLOUR_BY,
     PALETTE,
@@ -19,10 +18,11 @@ from pathways.app.figures import (
     message_figure,
     typed,
 )
+from pathways.app.reader import StoreReader
 from pathways.app.view import View, graph, on_tab, table
 from pathways.app.views.sample import SAMPLE_ID
-from pathways.data.digits import class_label
 from pathways.errors import StoreError
+from pathways.store.summaries import class_label
 
 NAME = "embedding"
 """The view's tab (its registry name)."""

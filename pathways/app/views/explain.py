@@ -14,12 +14,12 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import message_figure
+from pathways.app.reader import StoreReader
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.app.views import explain_figures as figs
-from pathways.data.digits import class_label
 from pathways.errors import StoreError
+from pathways.store.summaries import class_label
 
 NAME = "explain"
 """The view's tab (its registry name)."""

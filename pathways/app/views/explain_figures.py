@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pathways.app.figures import class_colour, figure_layout
-from pathways.data.digits import class_label
+from pathways.store.summaries import class_label
 
 GREY = [[0, "#000000"], [1, "#ffffff"]]  # 0 = black: white digits on black, as stored
 DIVERGING = "RdBu"  # Plotly's RdBu runs blue (low) → red (high)

@@ -12,16 +12,16 @@ from sklearn.metrics import roc_curve
 from pathways.analysis.novelty_scores import ours_method
 from pathways.analysis.stats import auroc
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import (
     PALETTE,
     class_colour,
     figure_layout,
     message_figure,
 )
+from pathways.app.reader import StoreReader
 from pathways.app.view import View, graph, on_tab, picker
-from pathways.data.digits import class_label
 from pathways.errors import StoreError
+from pathways.store.summaries import class_label
 
 NAME = "novelty"
 """The view's tab (its registry name)."""

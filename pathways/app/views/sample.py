@@ -10,8 +10,8 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import class_colour, figure_layout, message_figure
+from pathways.app.reader import StoreReader
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.errors import StoreError
 

@@ -9,11 +9,11 @@ import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
 from pathways.app import ids
-from pathways.app.data import StoreReader
 from pathways.app.figures import class_colour, figure_layout, message_figure
+from pathways.app.reader import StoreReader
 from pathways.app.view import View, graph, on_tab, picker
-from pathways.data.digits import class_label
 from pathways.errors import StoreError
+from pathways.store.summaries import class_label
 
 NAME = "signatures"
 """The view's tab (its registry name)."""

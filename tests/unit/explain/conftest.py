@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pathways.artifacts import Artifact
+from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import ImageFormat, read_samples
-from pathways.model_input import model_inputs
-from pathways.network_stages import load_trained_model
+from pathways.nets.inputs import model_inputs
+from pathways.nets.trained import load_trained_model
 
 DIGIT = ImageFormat((28, 28))
 

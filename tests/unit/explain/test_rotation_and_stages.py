@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathways.artifacts import Artifact
+from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import read_samples
 from pathways.explain.rotation import rotate
 

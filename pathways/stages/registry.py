@@ -1,0 +1,252 @@
+"""Every stage of the pipeline, declared once: name, version, function, inputs, options.
+
+A stage's *parameters* are not listed here: they are the keyword-only arguments of its function
+(read from the function's source without importing it, so planning imports neither torch nor
+scikit-learn). :mod:`pathways.stages.plan` builds the plan from this registry and the experiment:
+each parameter takes the experiment's value of that name, and a parameter the experiment does
+not define is an error when the plan is built, not in the middle of a run.
+
+Adding a stage: write its function (named inputs, typed keyword-only parameters, ``progress``)
+and add one entry below; bump ``version`` whenever its code changes its results.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pathways.engine.steps import Stage
+
+PER = ("experiment", "model")
+SECTIONS = ("data", "analysis", "explain")
+CONDITIONS = ("several_seeds", "snapshots")
+
+
+@dataclass(frozen=True)
+class StageEntry:
+    """A stage and how the plan applies it.
+
+    ``per``: once per experiment, or once per model. ``section``: the experiment section whose
+    settings its parameters may take (``analysis``, ``explain``, ``data``), besides the values
+    every step may take (see :mod:`pathways.stages.plan`). ``sources``: a parameter that takes the
+    value of another name (``{"model": "model_name"}``). ``reads_models``: for a per-experiment
+    stage, the stages of every model it reads (by step id). ``per_seed``: repeated for each
+    extra training seed. ``only_if``: ``several_seeds`` (``analysis.stability_seeds`` > 1 and a model that is
+    trained here, not loaded from a checkpoint; the stage then reads the last per-seed stage's
+    output of every seed: the captures) or ``snapshots`` (``training.snapshots`` lists epochs
+    and the model is trained here). A value outside these is an error when the registry is built.
+    """
+
+    stage: Stage
+    per: str = "model"
+    section: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    reads_models: tuple[str, ...] = ()
+    per_seed: bool = False
+    only_if: str | None = None
+
+    def __post_init__(self) -> None:
+        name = self.stage.name
+        if self.per not in PER:
+            raise ValueError(f"stage {name}: per={self.per!r} — use one of {PER}")
+        if self.section is not None and self.section not in SECTIONS:
+            raise ValueError(f"stage {name}: section={self.section!r} — use one of {SECTIONS}")
+        if self.only_if is not None and self.only_if not in CONDITIONS:
+            raise ValueError(f"stage {name}: only_if={self.only_if!r} — use one of {CONDITIONS}")
+        if self.reads_models and self.per != "experiment":
+            raise ValueError(f"stage {name}: reads_models is for per-experiment stages")
+
+
+def _entry(
+    name: str,
+    version: int,
+    func: str,
+    inputs: tuple[str, ...] = (),
+    *,
+    options: tuple[str, ...] = (),
+    keyed_on: tuple[str, ...] = (),
+    compiled: bool = False,
+    sources: Mapping[str, str] | None = None,
+    **how: Any,
+) -> StageEntry:
+    """One registry entry; ``how``: the :class:`StageEntry` fields after ``sources``."""
+    stage = Stage(name, version, func, inputs, options, keyed_on, compiled)
+    return StageEntry(stage, sources=dict(sources or {}), **how)
+
+
+_CLASSES = ("trained_classes", "unseen_classes")
+_NETWORK = "pathways.stages.network"
+_ANALYSIS = "pathways.stages.analysis"
+_EXPLAIN = "pathways.stages.explain"
+
+# In plan order: per-experiment stages that read no model come first, then each model's steps in
+# this order (the extra training seeds' per_seed steps just before the stage that reads them),
+# then the per-experiment stages that read every model.
+STAGES: dict[str, StageEntry] = {
+    e.stage.name: e
+    for e in [
+        _entry(  # 2: image shapes, class names, normalisation
+            "data",
+            2,
+            f"{_NETWORK}:data_stage",
+            options=("cache_dir", "data_location"),
+            keyed_on=("path", "fingerprint"),
+            per="experiment",
+            section="data",
+        ),
+        _entry(  # 3: any image shape, a user's network, checkpoints
+            "train",
+            3,
+            f"{_NETWORK}:train_stage",
+            ("data",),
+            options=("device", "experiment_dir"),
+            keyed_on=("model_fingerprint",),
+            per_seed=True,
+        ),
+        _entry(
+            "capture",
+            3,  # class_name column; any layer key (relu#1), rank-adaptive reducers
+            f"{_NETWORK}:capture_stage",
+            ("data", "train"),
+            options=("device", "shard_samples", "scratch"),
+            per_seed=True,
+        ),
+        _entry("signatures", 1, f"{_ANALYSIS}:signatures_stage", ("capture",), section="analysis"),
+        _entry(
+            "clusters",
+            1,
+            f"{_ANALYSIS}:clusters_stage",
+            ("capture",),
+            keyed_on=_CLASSES,
+            section="analysis",
+        ),
+        _entry(
+            "embedding",
+            3,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
+            # 100 epochs from 10,000 samples; map_quality
+            f"{_ANALYSIS}:embedding_stage",
+            ("capture",),
+            keyed_on=_CLASSES,
+            compiled=True,  # UMAP and pynndescent (numba)
+            section="analysis",
+        ),
+        _entry(
+            "paths",
+            1,
+            f"{_ANALYSIS}:paths_stage",
+            ("capture", "clusters"),
+            keyed_on=("trained_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "divergence",
+            1,
+            f"{_ANALYSIS}:divergence_stage",
+            ("capture", "data", "clusters"),
+            keyed_on=("unseen_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "novelty",
+            4,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores
+            f"{_ANALYSIS}:novelty_stage",
+            ("capture", "clusters", "paths"),
+            keyed_on=("trained_classes",),
+            section="analysis",
+        ),
+        _entry(
+            "dataset",
+            1,
+            "pathways.stages.dataset:dataset_stage",
+            ("capture",),
+            sources={"model": "model_name"},
+        ),
+        _entry("rotation", 2, f"{_EXPLAIN}:rotation_stage", ("data", "train"), section="explain"),
+        _entry(
+            "explain",
+            2,  # every model: pixel space, Integrated Gradients, method notes
+            f"{_EXPLAIN}:explain_stage",
+            ("data", "train", "clusters"),
+            section="explain",
+        ),
+        _entry(
+            "dynamics",
+            1,
+            "pathways.stages.dynamics:dynamics_stage",
+            ("data", "train"),
+            options=("device",),
+            section="analysis",
+            only_if="snapshots",
+        ),
+        _entry(
+            "stability",
+            1,
+            f"{_ANALYSIS}:stability_stage",
+            keyed_on=("unseen_classes",),
+            section="analysis",
+            only_if="several_seeds",
+        ),
+        _entry(
+            "report",
+            8,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
+            # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in
+            "pathways.stages.report:report_stage",
+            per="experiment",
+            reads_models=(
+                "train",
+                "capture",
+                "signatures",
+                "clusters",
+                "paths",
+                "divergence",
+                "novelty",
+                "stability",
+                "dynamics",
+            ),
+        ),
+    ]
+}
+
+
+@functools.cache
+def stage_parameters(stage: Stage) -> tuple[str, ...]:
+    """The parameter names of ``stage``: its function's keyword-only arguments, less its
+    options and ``progress``. Read from the source (``ast``) for a ``"module:function"``
+    stage, so its module is not imported."""
+    if callable(stage.func):
+        names = [
+            p.name
+            for p in inspect.signature(stage.func).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
+    else:
+        module, _, name = stage.func.partition(":")
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ValueError(f"stage {stage.name}: no module {module}")
+        names = [arg.arg for arg in _signature(Path(spec.origin), name).args.kwonlyargs]
+    return tuple(n for n in names if n != "progress" and n not in stage.options)
+
+
+def _signature(source: Path, name: str) -> ast.FunctionDef:
+    """The ``def`` of top-level function ``name`` in ``source``: only its signature is parsed
+    (parsing whole modules cost ~50 ms per plan)."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"def {name}(")), None)
+    if start is None:
+        raise ValueError(f"no function {name} in {source}")
+    for end in range(start, len(lines)):
+        if not lines[end].rstrip().endswith(":"):
+            continue
+        try:  # the first line ending in ":" that closes a valid ``def … :``
+            tree = ast.parse("\n".join([*lines[start : end + 1], "    pass"]))
+        except SyntaxError:
+            continue
+        return tree.body[0]  # type: ignore[return-value]
+    raise ValueError(f"cannot read the signature of {name} in {source}")
