@@ -123,8 +123,8 @@ def small_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Pat
     import tomllib
 
     from pathways.experiment.config import parse_experiment
-    from pathways.stages.plan import build_plan, runner_for
     from pathways.nets.threads import configure_threads
+    from pathways.stages.plan import build_plan, runner_for
 
     configure_threads(1)
     store = tmp_path_factory.mktemp("store")
@@ -143,8 +143,8 @@ def rgb_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from image_folders import rgb_experiment, write_images
 
     from pathways.experiment.config import parse_experiment
-    from pathways.stages.plan import build_plan, runner_for
     from pathways.nets.threads import configure_threads
+    from pathways.stages.plan import build_plan, runner_for
 
     configure_threads(1)
     project = tmp_path_factory.mktemp("rgb-project")

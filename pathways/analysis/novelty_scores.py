@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pathways.registry import load_named
+from pathways.registry import Registry, load_named
 
 
 @dataclass(frozen=True)
@@ -39,36 +39,35 @@ class NoveltyScore:
 
 
 _NOVELTY = "pathways.analysis.novelty"
-NOVELTY_SCORES: dict[str, NoveltyScore] = {
-    s.name: s
-    for s in [
-        NoveltyScore("signature_knn_path", "ours", f"{_NOVELTY}:signature_knn_path_scores"),
-        NoveltyScore(
-            "signature_knn",
-            "variant",
-            f"{_NOVELTY}:signature_knn_scores",
-            note="ours without the path term",
-        ),
-        NoveltyScore(
-            "signature_path",
-            "variant",
-            f"{_NOVELTY}:signature_path_scores",
-            note="ours without the kNN terms (the first default)",
-        ),
-        NoveltyScore("msp", "baseline", f"{_NOVELTY}:msp_scores"),
-        NoveltyScore("energy", "baseline", f"{_NOVELTY}:energy_scores"),
-        NoveltyScore("knn", "baseline", f"{_NOVELTY}:knn_scores"),
-        NoveltyScore("mahalanobis", "baseline", f"{_NOVELTY}:mahalanobis_scores", per_layer=True),
-        NoveltyScore(
-            "relative_mahalanobis",
-            "baseline",
-            f"{_NOVELTY}:relative_mahalanobis_scores",
-            version=2,  # 2: unshrunk covariances, as OpenOOD (1: one Ledoit–Wolf shrinkage)
-        ),
-        NoveltyScore("vim", "baseline", f"{_NOVELTY}:vim_scores"),
-        NoveltyScore("mahalanobis_sum", "baseline", f"{_NOVELTY}:mahalanobis_sum_scores"),
-    ]
-}
+NOVELTY_SCORES: Registry[NoveltyScore] = Registry("novelty score")
+for _score in [
+    NoveltyScore("signature_knn_path", "ours", f"{_NOVELTY}:signature_knn_path_scores"),
+    NoveltyScore(
+        "signature_knn",
+        "variant",
+        f"{_NOVELTY}:signature_knn_scores",
+        note="ours without the path term",
+    ),
+    NoveltyScore(
+        "signature_path",
+        "variant",
+        f"{_NOVELTY}:signature_path_scores",
+        note="ours without the kNN terms (the first default)",
+    ),
+    NoveltyScore("msp", "baseline", f"{_NOVELTY}:msp_scores"),
+    NoveltyScore("energy", "baseline", f"{_NOVELTY}:energy_scores"),
+    NoveltyScore("knn", "baseline", f"{_NOVELTY}:knn_scores"),
+    NoveltyScore("mahalanobis", "baseline", f"{_NOVELTY}:mahalanobis_scores", per_layer=True),
+    NoveltyScore(
+        "relative_mahalanobis",
+        "baseline",
+        f"{_NOVELTY}:relative_mahalanobis_scores",
+        version=2,  # 2: unshrunk covariances, as OpenOOD (1: one Ledoit–Wolf shrinkage)
+    ),
+    NoveltyScore("vim", "baseline", f"{_NOVELTY}:vim_scores"),
+    NoveltyScore("mahalanobis_sum", "baseline", f"{_NOVELTY}:mahalanobis_sum_scores"),
+]:
+    NOVELTY_SCORES.add(_score.name, _score)
 
 
 def score_versions() -> dict[str, int]:

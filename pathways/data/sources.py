@@ -20,7 +20,7 @@ from typing import Any
 from pathways.data.idx import PARTS
 from pathways.data.user_files import file_digest
 from pathways.errors import DataError
-from pathways.registry import load_named
+from pathways.registry import Registry, load_named
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -46,21 +46,15 @@ class DataSource:
         return None if self.classes is None else load_named(self.classes)(location)
 
 
-SOURCES: dict[str, DataSource] = {}
+SOURCES: Registry[DataSource] = Registry("data source", DataError)
 
 
 def register(source: DataSource) -> DataSource:
-    if source.name in SOURCES:
-        raise ValueError(f"data source {source.name!r} is registered twice")
-    SOURCES[source.name] = source
-    return source
+    return SOURCES.add(source.name, source)
 
 
 def data_source(name: str) -> DataSource:
-    try:
-        return SOURCES[name]
-    except KeyError:
-        raise DataError(f"unknown data source {name!r} — use one of {', '.join(SOURCES)}") from None
+    return SOURCES[name]
 
 
 def _given_path(path: str, _data_dir: Path, experiment_dir: Path | None) -> Path:

@@ -65,7 +65,9 @@ class LocalExecutor:
                 status.seconds = _timed_step(run_step, status.step, keys, progress)
 
 
-def _timed_step(run_step: RunStep, step: Step, keys: Mapping[str, str], progress: Progress) -> float:
+def _timed_step(
+    run_step: RunStep, step: Step, keys: Mapping[str, str], progress: Progress
+) -> float:
     """Run one step; its seconds."""
     start = time.perf_counter()
     run_step(step, keys, progress)

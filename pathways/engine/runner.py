@@ -200,6 +200,7 @@ class Runner:
         scratch = tmp.with_name(tmp.name + "-scratch")
         try:
             outputs = self._call(step, inputs, scratch, StepProgress(progress, step.id))
+            step.stage.check_outputs(outputs)
             manifest = {
                 "step": step.id,
                 "stage": step.stage.name,

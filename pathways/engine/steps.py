@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from pathways.errors import StoreError
@@ -62,6 +63,10 @@ class Stage:
     """Keyword arguments that are run-time settings (device, cache folder): passed, not keyed."""
     keyed_on: tuple[str, ...] = ()
     """Values of the experiment in the step's key that the function itself does not take."""
+    outputs: tuple[str, ...] = ()
+    """The outputs every step of it returns, by name (what downstream stages may read)."""
+    may_output: tuple[str, ...] = ()
+    """Outputs it returns in some runs only: names, or patterns such as ``maps_*``."""
     compiled: bool = False
     """Its code is compiled (numba) by each process that first runs it — ~30 s for UMAP at full
     size. A run on several local worker processes sends every such step to one of them, so
@@ -69,6 +74,30 @@ class Stage:
 
     def load(self) -> Callable[..., dict[str, Any]]:
         return self.func if callable(self.func) else load_named(self.func)
+
+    def declares(self, output: str) -> bool:
+        """``output`` is one of its declared outputs (always or sometimes returned)."""
+        return output in self.outputs or any(fnmatchcase(output, p) for p in self.may_output)
+
+    def check_outputs(self, returned: Iterable[str]) -> None:
+        """Refuse what a stage function returned when it differs from the declaration: a
+        bug in the stage, reported before anything is saved.
+
+        >>> Stage("census", 1, print, outputs=("counts",)).check_outputs(["counts", "extra"])
+        Traceback (most recent call last):
+        ...
+        RuntimeError: stage census returned extra, which it does not declare (declared: counts)
+        """
+        returned = list(returned)
+        missing = [o for o in self.outputs if o not in returned]
+        extra = [o for o in returned if not self.declares(o)]
+        if missing or extra:
+            what = [f"no {', '.join(missing)}"] if missing else []
+            what += [f"{', '.join(extra)}, which it does not declare"] if extra else []
+            declared = ", ".join((*self.outputs, *self.may_output)) or "nothing"
+            raise RuntimeError(
+                f"stage {self.name} returned {' and '.join(what)} (declared: {declared})"
+            )
 
 
 @dataclass(frozen=True)

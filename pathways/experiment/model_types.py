@@ -7,7 +7,7 @@ form its input takes (:mod:`pathways.nets.inputs`: ``flat``, ``image``, ``image2
 ``image32``) and the image shape it needs, if any. The config's ``[[models]]`` union, its error
 messages and the network stages read it from here.
 
-Adding a model type: its settings class and one :func:`register` call below, and its network
+Adding a model type: its settings class and one entry in the ``MODEL_TYPES.add`` loop below, and its network
 builder ``build(spec, n_classes, image) -> nn.Module`` (``image``: the stored images'
 :class:`~pathways.data.subsets.ImageFormat`). A network may declare ``hidden_layers`` (the
 modules whose outputs are its analysis layers); otherwise the output of every activation module
@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, NonNegativeInt, model_validator
 
 from pathways.experiment.schema import ModelName, Strict
+from pathways.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -46,22 +47,12 @@ class ModelType:
         )
 
 
-MODEL_TYPES: dict[str, ModelType] = {}
-
-
-def register(model_type: ModelType) -> ModelType:
-    if model_type.name in MODEL_TYPES:
-        raise ValueError(f"model type {model_type.name!r} is registered twice")
-    MODEL_TYPES[model_type.name] = model_type
-    return model_type
+MODEL_TYPES: Registry[ModelType] = Registry("model type")
 
 
 def model_type(name: str) -> ModelType:
-    """The registered model type ``name`` (KeyError naming the known ones otherwise)."""
-    try:
-        return MODEL_TYPES[name]
-    except KeyError:
-        raise KeyError(f"unknown model type {name!r} — known: {', '.join(MODEL_TYPES)}") from None
+    """The registered model type ``name`` (a LookupError naming the known ones otherwise)."""
+    return MODEL_TYPES[name]
 
 
 class MLPSpec(Strict):
@@ -188,10 +179,13 @@ class TorchSpec(Strict):
 
 
 _BUILT_IN = "pathways.nets.models:build_network"
-register(ModelType("mlp", MLPSpec, _BUILT_IN, "flat"))
-register(ModelType("lenet5", LeNet5Spec, _BUILT_IN, "image32", image_shape=(28, 28)))
-register(ModelType("cnn", CNNSpec, _BUILT_IN, "image28", image_shape=(28, 28)))
-register(ModelType("torch", TorchSpec, "pathways.nets.user_models:build_user_model", "image"))
+for _type in (
+    ModelType("mlp", MLPSpec, _BUILT_IN, "flat"),
+    ModelType("lenet5", LeNet5Spec, _BUILT_IN, "image32", image_shape=(28, 28)),
+    ModelType("cnn", CNNSpec, _BUILT_IN, "image28", image_shape=(28, 28)),
+    ModelType("torch", TorchSpec, "pathways.nets.user_models:build_user_model", "image"),
+):
+    MODEL_TYPES.add(_type.name, _type)
 
 
 def comes_trained(spec: Any) -> bool:

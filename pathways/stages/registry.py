@@ -7,7 +7,9 @@ each parameter takes the experiment's value of that name, and a parameter the ex
 not define is an error when the plan is built, not in the middle of a run.
 
 Adding a stage: write its function (named inputs, typed keyword-only parameters, ``progress``)
-and add one entry below; bump ``version`` whenever its code changes its results.
+and add one entry below with the outputs it returns (the runner refuses others; a test checks
+that every downstream stage reads only declared outputs); bump ``version`` whenever its code
+changes its results.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pathways.engine.steps import Stage
+from pathways.registry import Registry
 
 PER = ("experiment", "model")
 SECTIONS = ("data", "analysis", "explain")
@@ -71,147 +74,215 @@ def _entry(
     *,
     options: tuple[str, ...] = (),
     keyed_on: tuple[str, ...] = (),
+    outputs: tuple[str, ...] = (),
+    may_output: tuple[str, ...] = (),
     compiled: bool = False,
     sources: Mapping[str, str] | None = None,
     **how: Any,
 ) -> StageEntry:
     """One registry entry; ``how``: the :class:`StageEntry` fields after ``sources``."""
-    stage = Stage(name, version, func, inputs, options, keyed_on, compiled)
+    stage = Stage(name, version, func, inputs, options, keyed_on, outputs, may_output, compiled)
     return StageEntry(stage, sources=dict(sources or {}), **how)
 
 
 _CLASSES = ("trained_classes", "unseen_classes")
-_NETWORK = "pathways.stages.network"
 _ANALYSIS = "pathways.stages.analysis"
 _EXPLAIN = "pathways.stages.explain"
 
 # In plan order: per-experiment stages that read no model come first, then each model's steps in
 # this order (the extra training seeds' per_seed steps just before the stage that reads them),
 # then the per-experiment stages that read every model.
-STAGES: dict[str, StageEntry] = {
-    e.stage.name: e
-    for e in [
-        _entry(  # 2: image shapes, class names, normalisation
-            "data",
-            2,
-            f"{_NETWORK}:data_stage",
-            options=("cache_dir", "data_location"),
-            keyed_on=("path", "fingerprint"),
-            per="experiment",
-            section="data",
+STAGES: Registry[StageEntry] = Registry("stage")
+for _e in [
+    _entry(  # 2: image shapes, class names, normalisation
+        "data",
+        2,
+        "pathways.stages.samples:data_stage",
+        outputs=("samples",),
+        options=("cache_dir", "data_location"),
+        keyed_on=("path", "fingerprint"),
+        per="experiment",
+        section="data",
+    ),
+    _entry(  # 3: any image shape, a user's network, checkpoints
+        "train",
+        3,
+        "pathways.stages.training:train_stage",
+        ("data",),
+        outputs=("weights.pt", "model", "history", "per_class", "confusion"),
+        may_output=("snapshots.pt",),
+        options=("device", "experiment_dir"),
+        keyed_on=("model_fingerprint",),
+        per_seed=True,
+    ),
+    _entry(
+        "capture",
+        3,  # class_name column; any layer key (relu#1), rank-adaptive reducers
+        "pathways.stages.capture:capture_stage",
+        ("data", "train"),
+        outputs=("activations",),
+        may_output=("feature_maps",),
+        options=("device", "shard_samples", "scratch"),
+        per_seed=True,
+    ),
+    _entry(
+        "signatures",
+        1,
+        f"{_ANALYSIS}:signatures_stage",
+        ("capture",),
+        section="analysis",
+        outputs=("signatures", "differences", "difference_summary"),
+    ),
+    _entry(
+        "clusters",
+        1,
+        f"{_ANALYSIS}:clusters_stage",
+        ("capture",),
+        outputs=("assignments", "cluster_summary", "composition", "unit_groups"),
+        keyed_on=_CLASSES,
+        section="analysis",
+    ),
+    _entry(
+        "embedding",
+        3,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
+        # 100 epochs from 10,000 samples; map_quality
+        f"{_ANALYSIS}:embedding_stage",
+        ("capture",),
+        outputs=("embedding", "map_quality"),
+        keyed_on=_CLASSES,
+        compiled=True,  # UMAP and pynndescent (numba)
+        section="analysis",
+    ),
+    _entry(
+        "paths",
+        1,
+        f"{_ANALYSIS}:paths_stage",
+        ("capture", "clusters"),
+        outputs=(
+            "sample_paths",
+            "transitions",
+            "distribution",
+            "class_purity",
+            "path_purity",
+            "unseen_flow",
         ),
-        _entry(  # 3: any image shape, a user's network, checkpoints
-            "train",
-            3,
-            f"{_NETWORK}:train_stage",
-            ("data",),
-            options=("device", "experiment_dir"),
-            keyed_on=("model_fingerprint",),
-            per_seed=True,
-        ),
-        _entry(
-            "capture",
-            3,  # class_name column; any layer key (relu#1), rank-adaptive reducers
-            f"{_NETWORK}:capture_stage",
-            ("data", "train"),
-            options=("device", "shard_samples", "scratch"),
-            per_seed=True,
-        ),
-        _entry("signatures", 1, f"{_ANALYSIS}:signatures_stage", ("capture",), section="analysis"),
-        _entry(
+        keyed_on=("trained_classes",),
+        section="analysis",
+    ),
+    _entry(
+        "divergence",
+        1,
+        f"{_ANALYSIS}:divergence_stage",
+        ("capture", "data", "clusters"),
+        outputs=("divergence", "divergence_layer"),
+        keyed_on=("unseen_classes",),
+        section="analysis",
+    ),
+    _entry(
+        "novelty",
+        4,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores
+        f"{_ANALYSIS}:novelty_stage",
+        ("capture", "clusters", "paths"),
+        outputs=("scores", "metrics", "metrics_by_class", "differences", "signature_affinity"),
+        keyed_on=("trained_classes",),
+        section="analysis",
+    ),
+    _entry(
+        "dataset",
+        1,
+        "pathways.stages.dataset:dataset_stage",
+        ("capture",),
+        outputs=("activations",),
+        sources={"model": "model_name"},
+    ),
+    _entry(
+        "rotation",
+        2,
+        f"{_EXPLAIN}:rotation_stage",
+        ("data", "train"),
+        section="explain",
+        outputs=("curves", "drift", "drift_layers"),
+    ),
+    _entry(
+        "explain",
+        2,  # every model: pixel space, Integrated Gradients, method notes
+        f"{_EXPLAIN}:explain_stage",
+        ("data", "train", "clusters"),
+        outputs=(
+            "explained",
             "clusters",
-            1,
-            f"{_ANALYSIS}:clusters_stage",
-            ("capture",),
-            keyed_on=_CLASSES,
-            section="analysis",
+            "cluster_members",
+            "images",
+            "occlusion_predicted",
+            "occlusion_true",
+            "integrated_gradients",
+            "gradcam",
+            "deconv",
+            "cluster_image",
+            "cluster_occlusion",
+            "cluster_integrated_gradients",
+            "cluster_gradcam",
+            "settings",
         ),
-        _entry(
-            "embedding",
-            3,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
-            # 100 epochs from 10,000 samples; map_quality
-            f"{_ANALYSIS}:embedding_stage",
-            ("capture",),
-            keyed_on=_CLASSES,
-            compiled=True,  # UMAP and pynndescent (numba)
-            section="analysis",
-        ),
-        _entry(
-            "paths",
-            1,
-            f"{_ANALYSIS}:paths_stage",
-            ("capture", "clusters"),
-            keyed_on=("trained_classes",),
-            section="analysis",
-        ),
-        _entry(
+        may_output=("maps_*",),
+        section="explain",
+    ),
+    _entry(
+        "dynamics",
+        1,
+        "pathways.stages.dynamics:dynamics_stage",
+        ("data", "train"),
+        outputs=(
+            "pairs",
+            "layers",
             "divergence",
-            1,
-            f"{_ANALYSIS}:divergence_stage",
-            ("capture", "data", "clusters"),
-            keyed_on=("unseen_classes",),
-            section="analysis",
-        ),
-        _entry(
+            "affinity",
+            "predictions",
             "novelty",
-            4,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores
-            f"{_ANALYSIS}:novelty_stage",
-            ("capture", "clusters", "paths"),
-            keyed_on=("trained_classes",),
-            section="analysis",
+            "embedding",
+            "samples",
+            "activations",
         ),
-        _entry(
-            "dataset",
-            1,
-            "pathways.stages.dataset:dataset_stage",
-            ("capture",),
-            sources={"model": "model_name"},
+        options=("device",),
+        section="analysis",
+        only_if="snapshots",
+    ),
+    _entry(
+        "stability",
+        1,
+        f"{_ANALYSIS}:stability_stage",
+        outputs=(
+            "cluster_agreement",
+            "divergence_agreement",
+            "divergence_by_seed",
+            "dominant_path_agreement",
+            "path_agreement",
         ),
-        _entry("rotation", 2, f"{_EXPLAIN}:rotation_stage", ("data", "train"), section="explain"),
-        _entry(
-            "explain",
-            2,  # every model: pixel space, Integrated Gradients, method notes
-            f"{_EXPLAIN}:explain_stage",
-            ("data", "train", "clusters"),
-            section="explain",
-        ),
-        _entry(
-            "dynamics",
-            1,
-            "pathways.stages.dynamics:dynamics_stage",
-            ("data", "train"),
-            options=("device",),
-            section="analysis",
-            only_if="snapshots",
-        ),
-        _entry(
+        keyed_on=("unseen_classes",),
+        section="analysis",
+        only_if="several_seeds",
+    ),
+    _entry(
+        "report",
+        8,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
+        # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in
+        "pathways.stages.report:report_stage",
+        outputs=("report", "report.md"),
+        per="experiment",
+        reads_models=(
+            "train",
+            "capture",
+            "signatures",
+            "clusters",
+            "paths",
+            "divergence",
+            "novelty",
             "stability",
-            1,
-            f"{_ANALYSIS}:stability_stage",
-            keyed_on=("unseen_classes",),
-            section="analysis",
-            only_if="several_seeds",
+            "dynamics",
         ),
-        _entry(
-            "report",
-            8,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
-            # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in
-            "pathways.stages.report:report_stage",
-            per="experiment",
-            reads_models=(
-                "train",
-                "capture",
-                "signatures",
-                "clusters",
-                "paths",
-                "divergence",
-                "novelty",
-                "stability",
-                "dynamics",
-            ),
-        ),
-    ]
-}
+    ),
+]:
+    STAGES.add(_e.stage.name, _e)
 
 
 @functools.cache

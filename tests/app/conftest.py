@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pathways.app.reader import StoreReader
 from pathways.app.frame import Frame
+from pathways.app.reader import StoreReader
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,9 @@ import pytest
 
 from pathways.analysis.stats import auroc
 from pathways.app import create_app
-from pathways.app.reader import StoreReader
 from pathways.app.figures import decode
 from pathways.app.frame import Frame
+from pathways.app.reader import StoreReader
 
 
 def _points(figure: dict) -> int:

@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pathways.nets.capture import capture_activations, layer_reducers, of_layers
 from pathways.data.subsets import ImageFormat
-from pathways.nets.layer_choice import analysis_layers
+from pathways.nets.capture import capture_activations, layer_reducers, of_layers
 from pathways.nets.inputs import model_inputs
+from pathways.nets.layer_choice import analysis_layers
 from pathways.nets.models import MLP, LeNet5
 
 from _common import interleaved, large_images, median

@@ -47,7 +47,7 @@ from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import ImageFormat
 from pathways.nets.trained import load_trained_model
 from pathways.nets.inputs import input_batches
-from pathways.stages.network import _batch_tables
+from pathways.stages.capture import _batch_tables
 from pathways.nets.capture import capture_activations, channel_stats_and_maps, keep_output
 import pyarrow.parquet as pq
 run = Path(sys.argv[1])

@@ -23,8 +23,8 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from pathways.analysis.cluster import LayerClusterer, auto_min_cluster_size
-from pathways.nets.capture import capture_activations
 from pathways.data.subsets import ImageFormat
+from pathways.nets.capture import capture_activations
 from pathways.nets.inputs import model_inputs
 from pathways.nets.models import MLP
 from pathways.nets.training import seeded, train_classifier

@@ -49,7 +49,6 @@ def main() -> None:
     from sklearn.manifold import trustworthiness
     from sklearn.preprocessing import StandardScaler
 
-    from pathways.store.reading import load_layer
     from pathways.analysis.embed import embed_2d
     from pathways.analysis.map_quality import (
         checked_samples,
@@ -57,6 +56,7 @@ def main() -> None:
         neighbour_preservation,
     )
     from pathways.nets.threads import configure_threads
+    from pathways.store.reading import load_layer
 
     configure_threads(1)
     candidates = {

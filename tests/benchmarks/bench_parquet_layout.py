@@ -19,8 +19,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import torch
 
-from pathways.nets.capture import capture_activations
 from pathways.data.subsets import ImageFormat
+from pathways.nets.capture import capture_activations
 from pathways.nets.inputs import model_inputs
 from pathways.nets.models import MLP
 from pathways.store.activations import activation_table, layer_matrix

@@ -88,8 +88,8 @@ def test_a_cnn_too_deep_for_28_pixels_is_one_line(tmp_path: Path):
 
 
 def test_the_explorer_shows_the_cnn_run(run: Path):
-    from pathways.app.reader import StoreReader
     from pathways.app.frame import Frame
+    from pathways.app.reader import StoreReader
 
     frame = Frame(StoreReader(run.parent))
     state = frame.initial(["cnn"])

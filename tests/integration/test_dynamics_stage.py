@@ -13,12 +13,12 @@ import pyarrow.dataset as ds
 import pytest
 import torch
 
-from pathways.experiment.config import parse_experiment
 from pathways.data.subsets import ImageFormat
+from pathways.experiment.config import parse_experiment
 from pathways.nets.models import build_model
 from pathways.nets.trained import model_spec
-from pathways.stages.plan import build_plan, runner_for
 from pathways.nets.training import seeded
+from pathways.stages.plan import build_plan, runner_for
 
 from _cli import pathways
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathways.experiment.config import parse_experiment
 from pathways.engine.executors import DaskExecutor, ProcessExecutor, local_cluster
+from pathways.experiment.config import parse_experiment
 from pathways.stages.plan import build_plan, runner_for
 
 pytestmark = pytest.mark.slow  # runs whole experiments (see README, Development)

@@ -113,8 +113,8 @@ def test_the_explorer_shows_rgb_images_and_class_names(project: Path):
     import base64
     import io
 
-    from pathways.app.reader import StoreReader
     from pathways.app.frame import Frame
+    from pathways.app.reader import StoreReader
 
     reader = StoreReader(project / "store")
     frame = Frame(reader)

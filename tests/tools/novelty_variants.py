@@ -28,7 +28,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pathways.store.reading import layer_names, load_layer, load_samples
 from pathways.analysis.novelty import (
     fisher_combination,
     knn_distance,
@@ -36,6 +35,7 @@ from pathways.analysis.novelty import (
     path_rarity,
 )
 from pathways.analysis.stats import auroc
+from pathways.store.reading import layer_names, load_layer, load_samples
 
 CANDIDATES = {
     "maha": ("maha",),

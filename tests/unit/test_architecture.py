@@ -11,10 +11,10 @@ from pathlib import Path
 import grimp
 import pytest
 
-from pathways.experiment.config import default_experiment, parse_text
-from pathways.errors import ConfigError
-from pathways.experiment.model_types import MODEL_TYPES
 from pathways.engine.steps import Stage
+from pathways.errors import ConfigError
+from pathways.experiment.config import default_experiment, parse_text
+from pathways.experiment.model_types import MODEL_TYPES
 from pathways.stages.registry import STAGES, StageEntry, stage_parameters
 
 REPO = Path(__file__).resolve().parents[2]
@@ -96,8 +96,8 @@ def test_every_built_in_model_type_builds_from_its_defaults(name: str):
     import torch
 
     from pathways.data.subsets import ImageFormat
-    from pathways.nets.layer_choice import analysis_layers
     from pathways.nets.inputs import model_inputs
+    from pathways.nets.layer_choice import analysis_layers
     from pathways.nets.models import build_model
 
     kind = MODEL_TYPES[name]

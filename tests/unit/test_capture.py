@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
-from pathways.nets.capture import capture_activations, channel_stats, recording
 from pathways.errors import PathwaysError
+from pathways.nets.capture import capture_activations, channel_stats, recording
 
 
 def _linear(weight: list[list[float]], bias: list[float]) -> nn.Linear:
@@ -170,7 +170,7 @@ def test_shards_hold_whole_capture_batches(n: int, shard: int, batch: int):
     """A sharded capture's forward passes see exactly the local capture's batches: every shard
     starts on a batch boundary, the shards tile the rows in order, none is larger than asked
     (unless one batch is)."""
-    from pathways.stages.network import shard_bounds
+    from pathways.stages.capture import shard_bounds
 
     shards = shard_bounds(n, shard, batch)
     assert shards[0][0] == 0 and shards[-1][1] == n

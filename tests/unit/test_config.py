@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from pathways.errors import ConfigError
 from pathways.experiment.config import (
     default_experiment,
     load_experiment,
@@ -14,7 +15,6 @@ from pathways.experiment.config import (
     packaged_text,
     parse_text,
 )
-from pathways.errors import ConfigError
 from pathways.experiment.starter import starter_text, write_starter
 
 VALID = """

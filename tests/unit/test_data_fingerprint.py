@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from image_folders import rgb_experiment, write_images
 
+from pathways.engine.steps import step_keys
 from pathways.experiment.config import parse_experiment
 from pathways.stages.plan import build_plan
-from pathways.engine.steps import step_keys
 
 HERE = Path(__file__).parent
 

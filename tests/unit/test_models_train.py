@@ -8,8 +8,8 @@ import torch
 
 from pathways.data.subsets import ImageFormat, select_samples
 from pathways.errors import TrainingDiverged
-from pathways.nets.inputs import model_inputs
 from pathways.experiment.model_types import LeNet5Spec, MLPSpec
+from pathways.nets.inputs import model_inputs
 from pathways.nets.models import MLP, LeNet5, build_model
 from pathways.nets.training import seeded, train_classifier
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pathways.errors import PathwaysError, TrainingDiverged
-from pathways.engine.runner import Runner
 from pathways.engine.executors import ProcessExecutor, critical_order
+from pathways.engine.runner import Runner
 from pathways.engine.steps import Stage, Step, plan_status
+from pathways.errors import PathwaysError, TrainingDiverged
 
 
 def _record(running: str, seconds: float, wait_for_peer: bool = False) -> dict:
@@ -61,10 +61,10 @@ def die(src, *, seconds, progress):
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-ROOT = Stage("root", 1, root)
-WORK = Stage("work", 1, after, ("src",))
-MAPS = Stage("maps", 1, after, ("src",), compiled=True)
-JOIN = Stage("join", 1, join, ("a", "b"))
+ROOT = Stage("root", 1, root, outputs=("record",))
+WORK = Stage("work", 1, after, ("src",), outputs=("record",))
+MAPS = Stage("maps", 1, after, ("src",), outputs=("record",), compiled=True)
+JOIN = Stage("join", 1, join, ("a", "b"), outputs=("record",))
 
 
 def plan(running: Path | str = "") -> list[Step]:
@@ -139,7 +139,7 @@ def test_compiled_stages_then_the_longest_chains_go_first():
 )
 def test_a_failing_step_stops_the_run_with_one_line(tmp_path, func, message):
     steps = plan(tmp_path)[:1] + [
-        Step("bad", Stage("bad", 1, func, ("src",)), {"seconds": 0}, {"src": "root"})
+        Step("bad", Stage("bad", 1, func, ("src",), outputs=("record",)), {"seconds": 0}, {"src": "root"})
     ]
     runner = Runner(tmp_path / "run")
     with pytest.raises(PathwaysError, match=message):

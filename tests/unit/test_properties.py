@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from pathways.store.reading import load_layer, load_samples
 from pathways.cli.main import app
-from pathways.experiment.config import Experiment, default_experiment, parse_experiment, parse_text
 from pathways.data.idx import read_idx, write_idx
 from pathways.data.subsets import read_samples
 from pathways.errors import ConfigError, DataError, StoreError
+from pathways.experiment.config import Experiment, default_experiment, parse_experiment, parse_text
 from pathways.store.activations import activation_table, layer_matrix, layers
+from pathways.store.reading import load_layer, load_samples
 
 SCALE = float(os.environ.get("PATHWAYS_HYPOTHESIS_SCALE", "1"))
 """More examples for a deeper search by hand: PATHWAYS_HYPOTHESIS_SCALE=20 pytest this file."""

@@ -31,7 +31,9 @@ def broken(src, *, factor, progress):
     raise RuntimeError("stage crashed")
 
 
-MAKE, DOUBLE = Stage("make", 1, make), Stage("double", 1, double, ("src",))
+DOUBLED = ("table", "blob")
+MAKE = Stage("make", 1, make, outputs=("table", "info"))
+DOUBLE = Stage("double", 1, double, ("src",), outputs=DOUBLED)
 
 
 def plan(n=5, factor=2, version=1):
@@ -39,7 +41,7 @@ def plan(n=5, factor=2, version=1):
         Step("make", MAKE, {"n": n}),
         Step(
             "double/a",
-            Stage("double", version, double, ("src",)),
+            Stage("double", version, double, ("src",), outputs=DOUBLED),
             {"factor": factor},
             upstream={"src": "make"},
         ),
@@ -126,7 +128,7 @@ def test_failed_stage_leaves_previous_output_and_no_partial_files(tmp_path):
     before = (tmp_path / "run" / "double/a" / "manifest.json").read_text()
     failing = plan(factor=9)
     failing[1] = Step(
-        "double/a", Stage("double", 1, broken, ("src",)), {"factor": 9}, upstream={"src": "make"}
+        "double/a", Stage("double", 1, broken, ("src",), outputs=DOUBLED), {"factor": 9}, upstream={"src": "make"}
     )
     with pytest.raises(RuntimeError, match="stage crashed"):
         runner.run(failing)
@@ -151,7 +153,7 @@ def interrupted(src, *, factor, progress):
 
 def _failing(func) -> list[Step]:
     steps = plan()
-    steps[1] = Step("double/a", Stage("double", 1, func, ("src",)), {"factor": 2}, {"src": "make"})
+    steps[1] = Step("double/a", Stage("double", 1, func, ("src",), outputs=DOUBLED), {"factor": 2}, {"src": "make"})
     return steps
 
 
@@ -187,7 +189,7 @@ SLOW_RUN = textwrap.dedent(
             fh.write("ran\\n")
         return {"table": pd.DataFrame({"x": range(1000)})}
 
-    step = Step("slow", Stage("slow", 1, slow), {"log": sys.argv[2]})
+    step = Step("slow", Stage("slow", 1, slow, outputs=("table",)), {"log": sys.argv[2]})
     statuses = Runner(sys.argv[1]).run([step])
     print(statuses[0].action)
     """

@@ -18,17 +18,17 @@ from pathways.app.views import (
     sample,
     signatures,
 )
+from pathways.registry import Registry
 
-VIEWS: dict[str, View] = {
-    v.name: v
-    for v in (
-        embedding.VIEW,
-        signatures.VIEW,
-        compare.VIEW,
-        paths.VIEW,
-        sample.VIEW,
-        novelty.VIEW,
-        explain.VIEW,
-        dynamics.VIEW,
-    )
-}
+VIEWS: Registry[View] = Registry("view")
+for _view in (
+    embedding.VIEW,
+    signatures.VIEW,
+    compare.VIEW,
+    paths.VIEW,
+    sample.VIEW,
+    novelty.VIEW,
+    explain.VIEW,
+    dynamics.VIEW,
+):
+    VIEWS.add(_view.name, _view)

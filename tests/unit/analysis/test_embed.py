@@ -11,8 +11,8 @@ from test_cluster import planted
 
 from pathways.analysis.embed import METHODS, _optional, embed_2d, map_input
 from pathways.analysis.map_quality import map_quality, neighbour_accuracy, neighbour_preservation
-from pathways.experiment.config import AnalysisSpec
 from pathways.errors import PathwaysError
+from pathways.experiment.config import AnalysisSpec
 
 
 def test_the_config_offers_exactly_the_methods_there_are():
@@ -79,8 +79,8 @@ def test_a_map_that_tears_clusters_keeps_fewer_neighbours_than_one_that_keeps_th
 def test_a_run_whose_map_method_is_not_installed_stops_before_training(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
-    from pathways.cli import main as cli
     from pathways.analysis import embed
+    from pathways.cli import main as cli
 
     monkeypatch.setitem(embed.PACKAGES, "tsne", "no_such_tsne_package")  # as if not installed
     config = tmp_path / "maps.toml"

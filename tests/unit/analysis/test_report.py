@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pathways.stages.report import report_stage
 from pathways.analysis.report_markdown import render_markdown
 from pathways.analysis.report_terminal import render_terminal, short_names
 from pathways.analysis.report_text import trail_sentence
 from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Silent
+from pathways.stages.report import report_stage
 
 
 def _cli(*args: str, columns: str | None = "80") -> subprocess.CompletedProcess:

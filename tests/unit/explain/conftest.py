@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import ImageFormat, read_samples
+from pathways.engine.artifacts import Artifact
 from pathways.nets.inputs import model_inputs
 from pathways.nets.trained import load_trained_model
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathways.engine.artifacts import Artifact
 from pathways.data.subsets import read_samples
+from pathways.engine.artifacts import Artifact
 from pathways.explain.rotation import rotate
 
 
