@@ -40,7 +40,8 @@ from sklearn.preprocessing import StandardScaler
 
 from pathways.analysis.cluster import LayerClusterer
 from pathways.analysis.layers import divergence_layer, linear_cka, pair_separation
-from pathways.analysis.novelty import NoveltyInputs, evaluate, signature_affinity
+from pathways.analysis.novelty import NoveltyInputs
+from pathways.analysis.novelty_evaluation import evaluate, signature_affinity
 from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
 from pathways.analysis.paths import path_strings
 from pathways.analysis.stats import benjamini_hochberg, mann_whitney_p

@@ -25,8 +25,8 @@ from pathways.analysis.differences import class_pairs, summarise_differences, un
 from pathways.analysis.embed import embed_2d, method_used
 from pathways.analysis.layers import LinearCka, divergence_layer, pair_divergence
 from pathways.analysis.map_quality import map_quality
-from pathways.analysis.novelty import (
-    NoveltyInputs,
+from pathways.analysis.novelty import NoveltyInputs
+from pathways.analysis.novelty_evaluation import (
     by_class_with_notes_and_oracle,
     evaluate,
     evaluate_by_class,
@@ -139,6 +139,41 @@ def _cluster_one(
     }
 
 
+def _layer_clusters(
+    layer: str, one: dict[str, Any], samples: pd.DataFrame, fit: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """One layer's clustering as its assignments, class composition and summary row."""
+    result = one["result"]
+    frame = pd.DataFrame(
+        {
+            "sample_id": samples["sample_id"].to_numpy(),
+            "layer": layer,
+            "cluster": result.cluster,
+            "strength": result.strength.astype(np.float32),
+            "outlier": result.outlier,
+            "fitted": fit,
+        }
+    )
+    counts = (
+        frame.assign(**{"class": samples["label"].to_numpy()})
+        .groupby(["cluster", "class"])
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    counts["share"] = counts["n"] / counts.groupby("cluster")["n"].transform("sum")
+    unseen = ~samples["seen"].to_numpy()
+    row = {
+        "layer": layer,
+        "n_units": one["n_units"],
+        "n_clusters": one["n_clusters"],
+        "noise_share_fitted": float(result.outlier[fit].mean()),
+        "outlier_share_unseen": float(result.outlier[unseen].mean()) if unseen.any() else np.nan,
+        "degenerate": one["degenerate"],
+    }
+    return frame, counts.assign(layer=layer), row
+
+
 def clusters_stage(
     capture: Artifact,
     *,
@@ -159,45 +194,15 @@ def clusters_stage(
     )
     path, samples, layers = _activations(capture)
     fit = fit_sample_mask(samples)
-    labels = samples["label"].to_numpy()
     assignments, composition, summary, units = [], [], [], []
     advance = progress.task("clusters", total=len(layers))
     job = functools.partial(_cluster_one, path, fit, settings, unit_correlation)
     fitted = map_items(job, layers, advance)
     for layer, one in zip(layers, fitted, strict=True):
-        result = one["result"]
-        frame = pd.DataFrame(
-            {
-                "sample_id": samples["sample_id"].to_numpy(),
-                "layer": layer,
-                "cluster": result.cluster,
-                "strength": result.strength.astype(np.float32),
-                "outlier": result.outlier,
-                "fitted": fit,
-            }
-        )
+        frame, counts, row = _layer_clusters(layer, one, samples, fit)
         assignments.append(frame)
-        counts = (
-            frame.assign(**{"class": labels})
-            .groupby(["cluster", "class"])
-            .size()
-            .rename("n")
-            .reset_index()
-        )
-        counts["share"] = counts["n"] / counts.groupby("cluster")["n"].transform("sum")
-        composition.append(counts.assign(layer=layer))
-        summary.append(
-            {
-                "layer": layer,
-                "n_units": one["n_units"],
-                "n_clusters": one["n_clusters"],
-                "noise_share_fitted": float(result.outlier[fit].mean()),
-                "outlier_share_unseen": float(result.outlier[~samples["seen"].to_numpy()].mean())
-                if (~samples["seen"]).any()
-                else np.nan,
-                "degenerate": one["degenerate"],
-            }
-        )
+        composition.append(counts)
+        summary.append(row)
         units.append(one["units"])
     return {
         "assignments": pd.concat(assignments, ignore_index=True),

@@ -96,16 +96,10 @@ def dynamics_stage(
     activations as a partitioned dataset; aligned 2-D maps per epoch and layer."""
     description = train["model"]
     meta, images, samples = _subset(data, dynamics_samples, seed, trained_classes, unseen_classes)
-    settings = DynamicsSettings(
-        ClusterSettings(
-            cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters, seed
-        ).clusterer(),
-        seed,
-        alpha,
-        knn_k,
-        divergence_probe_fraction,
-        divergence_purity,
-    )
+    clustering = (cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters)
+    probe = (divergence_probe_fraction, divergence_purity)
+    clusterer = ClusterSettings(*clustering, seed).clusterer()
+    settings = DynamicsSettings(clusterer, seed, alpha, knn_k, *probe)
     snapshots = read_snapshots(train.path("snapshots.pt"))
     epochs = sorted(snapshots)
     network = load_trained_model(description, train["weights.pt"], device)

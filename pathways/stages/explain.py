@@ -96,23 +96,12 @@ def explain_stage(
     by_id = samples.set_index("sample_id")  # examples first: feature maps index them
     x = pixels(images[ids])
     labels = by_id.loc[ids, "label"].to_numpy()
-    index = {c: i for i, c in enumerate(classes)}
-    true_index = np.array([index.get(int(c), -1) for c in labels])
+    true_index = np.array([classes.index(c) if c in classes else -1 for c in labels.tolist()])
     target = _explain_layer(description, layer)
     advance = progress.task(f"explain {name}", total=5)
     methods = _applicable(model, network, target, x)
-    found = _attributions(
-        model,
-        x,
-        true_index,
-        len(examples),
-        target,
-        methods,
-        occlusion_patch,
-        occlusion_stride,
-        ig_steps,
-        advance,
-    )
+    windows = (occlusion_patch, occlusion_stride, ig_steps)
+    found = _attributions(model, x, true_index, len(examples), target, methods, *windows, advance)
     shown = _feature_map_layers(network, description)
     maps = feature_maps(model, x[: len(examples)], shown) if shown else {}
     advance(1, note="feature maps")
@@ -132,6 +121,22 @@ def explain_stage(
         "cluster_layers": chosen,
         "classes": classes,
         "methods": methods,
+    }
+    return _outputs(explained, members, pictures, found, means, settings, maps)
+
+
+def _outputs(
+    explained: pd.DataFrame,
+    members: pd.DataFrame,
+    pictures: np.ndarray,
+    found: dict[str, Any],
+    means: dict[str, Any],
+    settings: dict[str, Any],
+    maps: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """The explain step's outputs; ``settings`` gains the feature-map layers."""
+    settings = {
+        **settings,
         "feature_map_layers": list(maps),
         "feature_maps": None if maps else "no layer of this model has spatial feature maps",
     }

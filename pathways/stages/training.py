@@ -65,19 +65,13 @@ def train_stage(
     classes = list(trained_classes)  # output i is trained_classes[i]
     samples, images = read_samples(data.path("samples"))
     image = read_image_format(data.path("samples"))
-    refused = kind.refuses(image.shape)
-    if refused:
+    if refused := kind.refuses(image.shape):
         raise ModelError(f"models: {spec.name!r}: {refused}")
     tensors = _split_tensors(samples, images, classes, kind.input_kind, image, on)
     folders = [str(f) for f in search_folders(experiment_dir)]
     with seeded(training["seed"]):
         network = build_model(spec, len(classes), image, folders).to(on)
-    try:
-        layers = analysis_layers(
-            network, tensors["train"][0][:2], len(classes), getattr(spec, "layers", None)
-        )
-    except ModelError as exc:
-        raise ModelError(f"models: {spec.name!r}: {exc}") from None
+    layers = _layers(network, spec, tensors["train"][0][:2], len(classes))
     _check_explain_layer(spec, layers)
     kept: dict[int, dict[str, torch.Tensor]] = {}
     if comes_trained(spec):
@@ -109,6 +103,14 @@ def train_stage(
     if kept:
         outputs["snapshots.pt"] = snapshot_bytes(kept)
     return outputs
+
+
+def _layers(network: torch.nn.Module, spec: Any, x: torch.Tensor, n_classes: int) -> dict:
+    """The model's analysis layers (its declared ``layers``, or found by a forward pass)."""
+    try:
+        return analysis_layers(network, x, n_classes, getattr(spec, "layers", None))
+    except ModelError as exc:
+        raise ModelError(f"models: {spec.name!r}: {exc}") from None
 
 
 def _load_checkpoints(

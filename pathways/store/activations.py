@@ -15,6 +15,11 @@ Example
 >>> df.groupby("label")["fc3__12"].mean()                            # doctest: +SKIP
 >>> layer_matrix("data/store/default/capture/mlp/activations.parquet", "fc1").shape  # doctest: +SKIP
 (1500, 256)
+
+A layer's wide columns are named ``LAYER__UNIT``, units zero-padded so they sort in order:
+
+>>> layer_columns("relu#1", "dense", unit_names(12), "wide").columns[:2]
+['relu_1__00', 'relu_1__01']
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ and a damaged key-value metadata block as bad JSON); :func:`reading` turns all o
 Example
 -------
 >>> import pyarrow.parquet as pq
->>> with reading("missing.parquet"):                        # doctest: +SKIP
+>>> with reading("missing.parquet"):
 ...     pq.read_metadata("missing.parquet")
-StoreError: missing.parquet: no such file — …
+Traceback (most recent call last):
+...
+pathways.errors.StoreError: missing.parquet: no such file — run the step that wrote it again ...
 """
 
 from __future__ import annotations

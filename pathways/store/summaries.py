@@ -6,6 +6,11 @@ Example
 >>> run = read_summary("data/store/default")                        # doctest: +SKIP
 >>> run.trained, run.unseen, run.models, run.hidden("mlp")           # doctest: +SKIP
 ([1, 7], [3], ['mlp', 'lenet5'], ['fc1', 'fc2', 'fc3'])
+
+A class is shown by its name when the source names it, by its number otherwise:
+
+>>> class_label(3), class_label(0, {0: "T-shirt"}), class_label(5, {5: "5"})
+('class 3', 'T-shirt', 'class 5')
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pathways.analysis import novelty, uncertainty
+from pathways.analysis import novelty_evaluation as novelty
+from pathways.analysis import uncertainty
 
 
 def previous_auroc(positive, negative, draws):

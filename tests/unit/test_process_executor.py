@@ -139,7 +139,12 @@ def test_compiled_stages_then_the_longest_chains_go_first():
 )
 def test_a_failing_step_stops_the_run_with_one_line(tmp_path, func, message):
     steps = plan(tmp_path)[:1] + [
-        Step("bad", Stage("bad", 1, func, ("src",), outputs=("record",)), {"seconds": 0}, {"src": "root"})
+        Step(
+            "bad",
+            Stage("bad", 1, func, ("src",), outputs=("record",)),
+            {"seconds": 0},
+            {"src": "root"},
+        )
     ]
     runner = Runner(tmp_path / "run")
     with pytest.raises(PathwaysError, match=message):

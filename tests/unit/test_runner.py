@@ -128,7 +128,10 @@ def test_failed_stage_leaves_previous_output_and_no_partial_files(tmp_path):
     before = (tmp_path / "run" / "double/a" / "manifest.json").read_text()
     failing = plan(factor=9)
     failing[1] = Step(
-        "double/a", Stage("double", 1, broken, ("src",), outputs=DOUBLED), {"factor": 9}, upstream={"src": "make"}
+        "double/a",
+        Stage("double", 1, broken, ("src",), outputs=DOUBLED),
+        {"factor": 9},
+        upstream={"src": "make"},
     )
     with pytest.raises(RuntimeError, match="stage crashed"):
         runner.run(failing)
@@ -153,7 +156,12 @@ def interrupted(src, *, factor, progress):
 
 def _failing(func) -> list[Step]:
     steps = plan()
-    steps[1] = Step("double/a", Stage("double", 1, func, ("src",), outputs=DOUBLED), {"factor": 2}, {"src": "make"})
+    steps[1] = Step(
+        "double/a",
+        Stage("double", 1, func, ("src",), outputs=DOUBLED),
+        {"factor": 2},
+        {"src": "make"},
+    )
     return steps
 
 

@@ -11,7 +11,6 @@ from sklearn.metrics import roc_auc_score
 from pathways.analysis.novelty import (
     NoveltyInputs,
     energy,
-    evaluate,
     fisher_combination,
     knn_distance,
     mahalanobis,
@@ -24,6 +23,7 @@ from pathways.analysis.novelty import (
     signature_score,
     tail_probability,
 )
+from pathways.analysis.novelty_evaluation import evaluate
 from pathways.analysis.novelty_scores import NOVELTY_SCORES, score_kind
 from pathways.analysis.stability import stability_tables
 
@@ -196,7 +196,7 @@ def test_every_registered_score_loads_and_scores_every_sample():
 
 
 def test_no_unseen_class_gives_metrics_without_an_oracle_row():
-    from pathways.analysis.novelty import evaluate, with_notes_and_oracle
+    from pathways.analysis.novelty_evaluation import evaluate, with_notes_and_oracle
 
     layers, labels, split, fit = planted_layers()
     scores = {f"mahalanobis:{n}": mahalanobis(v, labels, fit) for n, v in layers.items()}

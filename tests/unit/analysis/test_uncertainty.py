@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
-from pathways.analysis.novelty import evaluate, evaluate_by_class, score_differences
+from pathways.analysis.novelty_evaluation import evaluate, evaluate_by_class, score_differences
 from pathways.analysis.stats import auroc, fpr_at_tpr
 from pathways.analysis.uncertainty import (
     auroc_resampled,
