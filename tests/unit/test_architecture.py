@@ -152,3 +152,17 @@ def test_every_built_in_model_type_builds_from_its_defaults(name: str):
         assert all(layers[c] == "conv" for c in spec.conv_layers)
     toml = f'[[models]]\nname = "m"\ntype = "{name}"\n'
     assert parse_text(toml).models[0].type == name
+
+
+def test_stage_modules_do_not_import_each_other():
+    """What two stages share lives below them (nets, analysis, store), never in a stage."""
+    graph = grimp.build_graph("pathways", exclude_type_checking_imports=False)
+    modules = {entry.stage.func.partition(":")[0] for entry in STAGES.values()}
+    assert len(modules) >= 6
+    shared = [
+        f"{a} imports {b}"
+        for a in sorted(modules)
+        for b in sorted(modules - {a})
+        if graph.chain_exists(a, b)
+    ]
+    assert not shared, shared
