@@ -31,8 +31,9 @@ def run_loudly(
 
 
 def pathways_command(*args: str) -> list[str]:
-    """The ``pathways`` command line, run by this interpreter (``python -m pathways.cli.main``)."""
-    return [sys.executable, "-m", "pathways.cli.main", *args]
+    """The ``pathways`` command line, run by this interpreter (``python -m pathways``, which
+    every version has, so a worktree of an older one runs the same way)."""
+    return [sys.executable, "-m", "pathways", *args]
 
 
 @contextlib.contextmanager

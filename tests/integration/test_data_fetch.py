@@ -65,7 +65,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
 
 def fetch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pathways.cli.main", "data", "fetch", "mnist", *args],
+        [sys.executable, "-m", "pathways", "data", "fetch", "mnist", *args],
         cwd=cwd,
         env={**os.environ, "PATHWAYS_DATA": str(cwd / "data"), "COLUMNS": "250"},
         capture_output=True,
@@ -161,7 +161,7 @@ def test_an_experiment_reads_the_fetched_set(server, tmp_path: Path):
         "PATHWAYS_STORE": str(tmp_path / "store"),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "pathways.cli.main", "run", "exp.toml", "--only", "data"],
+        [sys.executable, "-m", "pathways", "run", "exp.toml", "--only", "data"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -179,7 +179,7 @@ def test_an_experiment_reads_the_fetched_set(server, tmp_path: Path):
     )
     env["PATHWAYS_DATA"] = str(tmp_path / "empty")
     result = subprocess.run(
-        [sys.executable, "-m", "pathways.cli.main", "run", "exp2.toml", "--only", "data"],
+        [sys.executable, "-m", "pathways", "run", "exp2.toml", "--only", "data"],
         cwd=tmp_path,
         env=env,
         capture_output=True,

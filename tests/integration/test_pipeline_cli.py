@@ -272,7 +272,7 @@ def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: 
         "PATHWAYS_DATA": str(workdir / "data"),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli.main", "run", str(config), "--workers", workers],
+        [sys.executable, "-m", "pathways", "run", str(config), "--workers", workers],
         cwd=workdir,
         env=env,
         stdout=subprocess.PIPE,

@@ -47,7 +47,7 @@ def cli(
         **(extra or {}),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "pathways.cli.main", *args],
+        [sys.executable, "-m", "pathways", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,
@@ -245,7 +245,7 @@ def test_read_only_store_is_one_clear_error_and_can_still_be_read(workdir: Path,
         pytest.skip(f"no unprivileged mount namespaces here: {probe.stderr.strip()}")
     store = _copy(reference, workdir, "read-only")
     before = _tree(store)
-    pathways = [sys.executable, "-m", "pathways.cli.main"]
+    pathways = [sys.executable, "-m", "pathways"]
     for args, expected in [
         (("run", "tiny.toml", "--only", "capture/mlp", "--force"), 2),
         (("run", "tiny.toml"), 2),  # even with nothing to compute: the run record is written
