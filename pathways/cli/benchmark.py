@@ -48,8 +48,9 @@ def benchmark_openset(
     check_splits(chosen, splits)
     types = [m.strip() for m in models.split(",") if m.strip()]
     configure_threads(threads)
-    settings = (types, epochs, samples_per_class, bootstrap)
-    results, ran = run_splits(chosen, splits, settings, Path(store), Path(data_dir))
+    results, ran = run_splits(
+        chosen, splits, types, epochs, samples_per_class, bootstrap, Path(store), Path(data_dir)
+    )
     summary = summarise(results)
     folder = Path(store) / "openset"
     _write(folder, results, summary, markdown(summary))
@@ -58,11 +59,17 @@ def benchmark_openset(
 
 
 def run_splits(
-    chosen: list[Any], splits: int | None, settings: tuple, store: Path, data_dir: Path
+    chosen: list[Any],
+    splits: int | None,
+    types: list[str],
+    epochs: int,
+    samples_per_class: int | None,
+    bootstrap: int,
+    store: Path,
+    data_dir: Path,
 ) -> tuple[pd.DataFrame, int]:
-    """Every split of every protocol run up to its novelty steps (cached ones are read): the
-    results' rows and how many steps ran. ``settings``: (model types, epochs, samples per
-    class, bootstrap resamples)."""
+    """Every split of every protocol (``splits`` each, or the protocol's own number) run up to
+    its novelty steps, cached ones read: the results' rows and how many steps ran."""
     import pandas as pd
 
     from pathways.engine.steps import step_id
@@ -70,7 +77,6 @@ def run_splits(
     from pathways.experiment.openset import collect, experiment
     from pathways.stages.plan import build_plan, runner_for
 
-    types, epochs, samples_per_class, bootstrap = settings
     frames, ran = [], 0
     with progress() as shown:
         for p in chosen:

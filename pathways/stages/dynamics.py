@@ -96,9 +96,10 @@ def dynamics_stage(
     activations as a partitioned dataset; aligned 2-D maps per epoch and layer."""
     description = train["model"]
     meta, images, samples = _subset(data, dynamics_samples, seed, trained_classes, unseen_classes)
-    clustering = (cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters)
+    clusterer = ClusterSettings(
+        cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters, seed
+    ).clusterer()
     probe = (divergence_probe_fraction, divergence_purity)
-    clusterer = ClusterSettings(*clustering, seed).clusterer()
     settings = DynamicsSettings(clusterer, seed, alpha, knn_k, *probe)
     snapshots = read_snapshots(train.path("snapshots.pt"))
     epochs = sorted(snapshots)

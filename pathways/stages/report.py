@@ -22,6 +22,9 @@ def report_stage(
 ) -> dict[str, Any]:
     """One report over all models. ``upstream`` holds each model's steps by step id
     (``novelty/mlp``); the report reads them by (model, stage)."""
-    outputs = {step_parts(step)[::-1]: found for step, found in upstream.items()}
+    outputs = {}
+    for step, found in upstream.items():
+        stage, model = step_parts(step)
+        outputs[model, stage] = found
     report = build_report(outputs, models, trained_classes, unseen_classes)
     return {"report": report, "report.md": render_markdown(report).encode()}

@@ -31,9 +31,9 @@ def _run(code: Path, experiment: str, store: Path) -> Path:
     command = pathways_command(
         "run", experiment, "--store", str(store), "--data-dir", str(REPO / "data")
     )
-    done = run_loudly(command, cwd=code, env=env)
-    name = next(line for line in done.stdout.splitlines() if "run '" in line).split("'")[1]
-    return store / name
+    run_loudly(command, cwd=code, env=env)
+    (run,) = (p for p in store.iterdir() if p.is_dir())  # the store holds this one run
+    return run
 
 
 def main() -> int:
