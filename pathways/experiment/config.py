@@ -180,6 +180,31 @@ class ExplainSpec(Strict):
     seed: int = 0
 
 
+class InterventionsSpec(Strict):
+    """Checks of the three answers by editing the network (``interventions/M``, every model)."""
+
+    samples_per_class: PositiveInt = 500
+    """Test samples of each class (a seeded draw; all of them when a class has fewer) that every
+    intervention runs on, and train samples of each trained class for means and centroids."""
+    ablation: Literal["mean", "zero"] = "mean"
+    """An ablated unit is set to the trained classes' mean output (per position, for a
+    channel) or to zero."""
+    max_share: float = Field(0.25, gt=0.0, le=1.0)
+    """Ablate up to this share of a layer's units (k = 1, 2, 4, … and this share)."""
+    random_draws: int = Field(20, ge=2, le=1000)
+    """Draws of k random units, the baseline a signature must beat."""
+    route_steps: int = Field(8, ge=1, le=30)
+    """Bisection steps finding how far along the way to another class's route a sample must be
+    moved to switch (the fraction is found within 1 / 2**steps)."""
+    ig_steps: PositiveInt = Field(16, le=512)
+    """Steps of the layer Integrated Gradients that ranks units for the attribution baseline."""
+    break_share: float = Field(0.5, gt=0.0, lt=1.0)
+    """A class is broken once its accuracy is at most this share of its accuracy untouched."""
+    bootstrap: int = Field(1000, ge=0, le=100_000)
+    """Bootstrap resamples of the 95 % intervals (0 = none)."""
+    seed: int = 0
+
+
 ClassName = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)]
 """A class by its label (a whole number) or its name (a class folder's name, say)."""
 
@@ -197,6 +222,7 @@ class Experiment(Strict):
     capture: CaptureSpec = CaptureSpec()
     analysis: AnalysisSpec = AnalysisSpec()
     explain: ExplainSpec = ExplainSpec()
+    interventions: InterventionsSpec = InterventionsSpec()
 
     @model_validator(mode="after")
     def _check_classes_and_models(self) -> Experiment:

@@ -120,6 +120,19 @@ def _model_fingerprint(spec: Any, experiment_dir: str | Path | None) -> list[str
     return found
 
 
+def _sections(experiment: Experiment, location: Path | None) -> dict[str, dict[str, Any]]:
+    """The settings each section's stages may take, by section."""
+    return {
+        "data": {  # keyed on the path as written and the content, not where it lies
+            **experiment.data.model_dump(mode="json"),
+            "fingerprint": fingerprint(location),
+        },
+        "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
+        "explain": experiment.explain.model_dump(mode="json"),
+        "interventions": experiment.interventions.model_dump(mode="json"),
+    }
+
+
 def build_plan(
     experiment: Experiment,
     data_dir: str | Path = "data",
@@ -143,14 +156,7 @@ def build_plan(
         "unseen_classes": unseen,
         "models": [m.name for m in experiment.models],
     }
-    sections = {
-        "data": {  # keyed on the path as written and the content, not where it lies
-            **data.model_dump(mode="json"),
-            "fingerprint": fingerprint(location),
-        },
-        "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
-        "explain": experiment.explain.model_dump(mode="json"),
-    }
+    sections = _sections(experiment, location)
     options = {
         "device": device,
         "shard_samples": shard_samples,

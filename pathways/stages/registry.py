@@ -27,7 +27,7 @@ from pathways.engine.steps import Stage
 from pathways.registry import Registry
 
 PER = ("experiment", "model")
-SECTIONS = ("data", "analysis", "explain")
+SECTIONS = ("data", "analysis", "explain", "interventions")
 CONDITIONS = ("several_seeds", "snapshots")
 
 
@@ -188,6 +188,23 @@ for _e in [
         section="analysis",
     ),
     _entry(
+        "interventions",
+        1,
+        "pathways.stages.interventions:interventions_stage",
+        ("data", "train", "signatures", "clusters", "divergence"),
+        outputs=(
+            "ablation",
+            "ablation_contrasts",
+            "ablation_summary",
+            "patching",
+            "patching_summary",
+            "routes",
+            "route_summary",
+            "settings",
+        ),
+        section="interventions",
+    ),
+    _entry(
         "dataset",
         1,
         "pathways.stages.dataset:dataset_stage",
@@ -277,6 +294,7 @@ for _e in [
             "paths",
             "divergence",
             "novelty",
+            "interventions",
             "stability",
             "dynamics",
         ),
