@@ -161,7 +161,7 @@ def median_interval(
         return median, float("nan"), float("nan")
     draws = np.random.default_rng(seed).integers(0, len(filled), (n, len(filled)))
     tail = (1 - level) / 2
-    low, high = np.quantile(np.median(filled[draws], axis=1), [tail, 1 - tail])
+    low, high = np.quantile(np.median(filled[draws], axis=1), [tail, 1 - tail], method="nearest")
     return tuple(float(v) if np.isfinite(v) else float("nan") for v in (median, low, high))
 
 

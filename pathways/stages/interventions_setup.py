@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,11 +14,9 @@ from pathways.nets.interventions import layer_outputs
 from pathways.nets.trained import load_trained_model
 
 
+@dataclass
 class Setup:
     """One model's network and the seeded samples every intervention runs on."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.__dict__.update(fields)
 
     name: str
     model: torch.nn.Module
@@ -33,10 +31,45 @@ class Setup:
     """Per class: the network's input for those samples."""
     train_ids: dict[int, np.ndarray]
     baseline: dict[str, torch.Tensor]
-    """Per layer: the value ablation sets a unit to (the trained classes' mean, or zero)."""
+    """Per layer: the trained classes' mean output (what mean-ablation sets a unit to)."""
     train_outputs: dict[str, torch.Tensor]
-    """Per layer: full outputs of the trained classes' seeded train samples (``train_ids`` order)."""
-    n_samples: int
+    """Per layer: full outputs of the trained classes' seeded train samples (``train_ids``
+    order, classes in output order)."""
+
+    @property
+    def n_samples(self) -> int:
+        return sum(len(ids) for ids in self.test.values())
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        model: torch.nn.Module,
+        classes: list[int],
+        layers: list[str],
+        test: dict[int, tuple[np.ndarray, torch.Tensor]],
+        train: dict[int, tuple[np.ndarray, torch.Tensor]],
+    ) -> Setup:
+        """A setup from its samples: ``test`` for every class and ``train`` for every trained
+        class, each (sample_ids, network inputs)."""
+        for module in model.modules():  # edits replace outputs; an in-place op would undo them
+            if getattr(module, "inplace", False):
+                module.inplace = False
+        model.eval()
+        pooled = torch.cat([train[c][1] for c in classes])
+        outputs = layer_outputs(model, pooled, layers)
+        return cls(
+            name=name,
+            model=model,
+            classes=list(classes),
+            layers=list(layers),
+            units={layer: int(outputs[layer].shape[1]) for layer in layers},
+            test={c: ids for c, (ids, _) in test.items()},
+            inputs={c: x for c, (_, x) in test.items()},
+            train_ids={c: train[c][0] for c in classes},
+            baseline={layer: values.mean(0) for layer, values in outputs.items()},
+            train_outputs=outputs,
+        )
 
     @classmethod
     def build(
@@ -48,40 +81,23 @@ class Setup:
         per_class: int,
         seed: int,
     ) -> Setup:
+        """The setup of a trained model of the store: ``per_class`` seeded test samples of
+        every class and train samples of every trained class."""
         description = train["model"]
         model = load_trained_model(description, train["weights.pt"])
-        for module in model.modules():  # edits replace outputs; an in-place op would undo them
-            if getattr(module, "inplace", False):
-                module.inplace = False
         samples, images = read_samples(data.path("samples"))
         image = ImageFormat.from_json(description["image"])
         rng = np.random.default_rng(seed)
 
-        def sample(label: int, split: str) -> np.ndarray:
+        def sample(label: int, split: str) -> tuple[np.ndarray, torch.Tensor]:
             mine = samples.loc[
                 (samples["label"] == label) & (samples["split"].astype(str) == split), "sample_id"
             ].to_numpy()
-            return np.sort(rng.choice(mine, size=min(per_class, len(mine)), replace=False))
-
-        def inputs(ids: np.ndarray) -> torch.Tensor:
-            return model_inputs(images[ids], description["input_kind"], image)
+            ids = np.sort(rng.choice(mine, size=min(per_class, len(mine)), replace=False))
+            return ids, model_inputs(images[ids], description["input_kind"], image)
 
         classes = list(description["classes"])  # the trained classes, in output order
         test = {c: sample(c, "test") for c in [*classes, *unseen]}
-        train_ids = {c: sample(c, "train") for c in classes}
+        fitted = {c: sample(c, "train") for c in classes}
         layers = list(description["hidden_layers"])
-        pooled = torch.cat([inputs(train_ids[c]) for c in classes])
-        outputs = layer_outputs(model, pooled, layers)
-        return cls(
-            name=description["spec"]["name"],
-            model=model,
-            classes=classes,
-            layers=layers,
-            units={layer: int(outputs[layer].shape[1]) for layer in layers},
-            test=test,
-            inputs={c: inputs(ids) for c, ids in test.items()},
-            train_ids=train_ids,
-            baseline={layer: values.mean(0) for layer, values in outputs.items()},
-            train_outputs=outputs,
-            n_samples=sum(len(v) for v in test.values()),
-        )
+        return cls.of(description["spec"]["name"], model, classes, layers, test, fitted)

@@ -124,6 +124,16 @@ def test_valid_small_config(tmp_path: Path):
             "explain.rotation_angles",
             "between -180 and 180",
         ),
+        (
+            ("hidden = [16]", 'hidden = [16]\n[interventions]\nablation = "noise"'),
+            "interventions.ablation",
+            "'mean' or 'zero' (got 'noise')",
+        ),
+        (
+            ("hidden = [16]", "hidden = [16]\n[interventions]\nsample_per_class = 5"),
+            "interventions.sample_per_class",
+            "did you mean samples_per_class?",
+        ),
     ],
 )
 def test_bad_configs_name_field_and_fix_in_one_line(tmp_path: Path, change, field, fix):
