@@ -266,7 +266,8 @@ def route_summary(
     sample must move for its call to become the target (a sample that does not even at the
     whole way counts as more) — with its interval, the share that switches by the whole way,
     and the share a random move as long switches. Per (class, target): the *deciding layer*,
-    where the smallest move switches the median sample (the earliest on ties)."""
+    where the smallest move switches the median sample (the earliest on ties), and whether it
+    is clear (its interval lies below every other layer's)."""
     rows = []
     keys = ["group", "label", "target", "layer"]
     for (group, label, target, layer), part in routes.groupby(keys, sort=False):
@@ -295,15 +296,16 @@ def route_summary(
         return table
     table["depth"] = table["layer"].map({layer: i for i, layer in enumerate(layers)})
     table = table.sort_values(["group", "label", "target", "depth"], kind="stable")
-    deciding = {}
-    for key, part in table.groupby(["label", "target"], sort=False):
-        known = part.dropna(subset=["switch_fraction"])
-        deciding[key] = (
-            known.sort_values("switch_fraction", kind="stable")["layer"].iloc[0]
-            if len(known)
-            else None
+    deciding, clear = {}, {}
+    for key, part in table.groupby(["group", "label", "target"], sort=False):
+        known = part.dropna(subset=["switch_fraction"]).sort_values(
+            "switch_fraction", kind="stable"
         )
-    table["deciding_layer"] = [
-        deciding[k] for k in zip(table["label"], table["target"], strict=True)
-    ]
+        deciding[key] = known["layer"].iloc[0] if len(known) else None
+        others = known.iloc[1:]
+        first_high = known["switch_fraction_high"].iloc[0] if len(known) else float("nan")
+        clear[key] = bool(len(known)) and bool((others["switch_fraction_low"] > first_high).all())
+    keys = list(zip(table["group"], table["label"], table["target"], strict=True))
+    table["deciding_layer"] = [deciding[k] for k in keys]
+    table["deciding_clear"] = [clear[k] for k in keys]
     return table.drop(columns="depth").reset_index(drop=True)

@@ -12,26 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from pathways.analysis.dynamics_report import during_training
+from pathways.analysis.interventions_report import interventions_checks
 from pathways.analysis.novelty_scores import ours_method
+from pathways.analysis.records import records
 
 Outputs = Mapping[tuple[str, str], Mapping[str, Any]]
 """Each model's stage outputs by (model, stage): ``outputs["mlp", "novelty"]["metrics"]``."""
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and np.isnan(value):
-        return None
-    return value
 
 
 def _in_order(a: int, b: int, trained: list[int]) -> bool:
@@ -44,11 +33,11 @@ def _question_1(inputs: Outputs, model: str, trained: list[int]) -> list[dict[st
     chosen = inputs[model, "divergence"]["divergence_layer"]
     stability = inputs.get((model, "stability"))
     answers = []
-    for row in _records(chosen):
+    for row in records(chosen):
         pair = divergence[
             (divergence.class_a == row["class_a"]) & (divergence.class_b == row["class_b"])
         ]
-        curve = _records(
+        curve = records(
             pair[
                 [
                     "layer",
@@ -95,7 +84,7 @@ def _question_2(inputs: Outputs, model: str, trained: list[int]) -> list[dict[st
         ]
         strongest = units.reindex(units["cohen_d"].abs().sort_values(ascending=False).index).head(8)
         in_order = _in_order(int(a), int(b), trained)
-        layers = _records(group.drop(columns=["class_a", "class_b"]))  # symmetric in a and b
+        layers = records(group.drop(columns=["class_a", "class_b"]))  # symmetric in a and b
         for row in layers:
             row["n_dead"] = len(dead[row["layer"]]) if row["layer"] in dead else None
             row["dead_units"] = dead.get(row["layer"])
@@ -125,7 +114,7 @@ def _strongest_units(
     """The units with the largest abs(d), their figures turned to the report's order when the
     stored pair (a, b) is the other way round; ``separation``: the AUROC either way round
     (max(AUROC, 1 − AUROC): 1 when the unit alone tells the two classes apart)."""
-    rows = _records(strongest[["layer", "unit", "mean_a", "mean_b", "cohen_d", "auroc", "q_value"]])
+    rows = records(strongest[["layer", "unit", "mean_a", "mean_b", "cohen_d", "auroc", "q_value"]])
     for row in rows:
         if not in_order:
             row["mean_a"], row["mean_b"] = row["mean_b"], row["mean_a"]
@@ -148,7 +137,7 @@ def _novelty_rows(metrics: pd.DataFrame, differences: pd.DataFrame) -> list[dict
     if not differences.empty:
         keep = ["method", "auroc_difference", "auroc_difference_low", "auroc_difference_high"]
         table = table.merge(differences[keep], on="method", how="left")
-    return _records(table)
+    return records(table)
 
 
 def _pooled_novelty(inputs: Outputs, model: str) -> list[dict[str, Any]]:
@@ -201,7 +190,7 @@ def _question_3(
                 "mean_confidence": float(members["confidence"].mean()),
                 "by_layer": by_layer,
                 **merge,
-                "dominant_paths": _records(paths[["path", "n", "share"]]),
+                "dominant_paths": records(paths[["path", "n", "share"]]),
                 "trained_dominant_paths": {
                     int(c): p
                     for c, p in zip(trained_paths["class"], trained_paths["path"], strict=True)
@@ -298,7 +287,7 @@ def build_report(
     """One report over all models: the three answers with their figures.
 
     ``inputs`` holds each model's stage outputs by (model, stage): ``inputs["mlp", "novelty"]``
-    (``stability`` and ``dynamics`` may be absent)."""
+    (``stability``, ``dynamics`` and ``interventions`` may be absent)."""
     first = inputs[models[0], "train"]["model"]
     report: dict[str, Any] = {
         "trained_classes": trained_classes,
@@ -322,6 +311,9 @@ def build_report(
             )
             if (model, "dynamics") in inputs
             else None,
-            "clusters": _records(inputs[model, "clusters"]["cluster_summary"]),
+            "clusters": records(inputs[model, "clusters"]["cluster_summary"]),
+            "interventions": interventions_checks(
+                inputs.get((model, "interventions")), trained_classes, unseen_classes
+            ),
         }
     return report

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pathways.analysis.dynamics_report import markdown_during_training
+from pathways.analysis.interventions_report import ablation_lines, patching_lines, route_lines
 
 Namer = Callable[[Any], str]
 
@@ -85,14 +86,18 @@ def _model_blocks(model: str, r: Mapping[str, Any], trained: list[int], name: Na
         "### 1. From which layer does the network treat the trained classes differently?",
         "",
     ]
+    checks = r.get("interventions")
     for q in r["question_1"]:
         blocks += _question_1(q, name)
+        blocks += patching_lines(checks, q["class_a"], q["class_b"], name)
     blocks += ["### 2. Are the signatures of the trained classes different?", ""]
     for q in r["question_2"]:
         blocks += _question_2(q, name)
+    blocks += ablation_lines(checks, trained, name)
     blocks += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
     for q in r["question_3"]:
         blocks += _question_3(q, trained, name)
+        blocks += route_lines(checks, q["class"], name)
     if not r["question_3"]:
         blocks += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]
     if r.get("novelty_pooled"):

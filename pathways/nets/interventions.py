@@ -25,7 +25,7 @@ Example
 ...     _ = net[2].weight.copy_(torch.tensor([[1.0, 10.0]])); _ = net[2].bias.zero_()
 >>> x = torch.tensor([[1.0, 1.0]])
 >>> off = replace_units(unit_mask(2, torch.tensor([1])), torch.zeros(2))
->>> float(net(x)[0, 0]), float(forward_edited(net, x, "1", off)[0, 0])
+>>> float(net(x).detach()[0, 0]), float(forward_edited(net, x, "1", off)[0, 0])
 (11.0, 1.0)
 """
 

@@ -216,3 +216,28 @@ def test_explore_given_a_file_says_it_is_a_file(tmp_path: Path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stdout == ""
     assert "is a file, not a store folder" in result.stderr and "data/store" in result.stderr
+
+
+def test_each_answer_is_followed_by_its_check_by_intervention(small_store: Path):
+    """Under each question the report states what the interventions step measured, as that
+    step's summaries say it: the causal layer and the probe layer, how many (class, layer)
+    cases the signature beats random units in, and each unseen class's move to each route."""
+    report = _report(small_store)
+    markdown = (small_store / "small" / "report" / "report.md").read_text()
+    for model, r in report["models"].items():
+        folder = small_store / "small" / "interventions" / model
+        patching = pd.read_parquet(folder / "patching_summary.parquet")
+        ablation = pd.read_parquet(folder / "ablation_summary.parquet")
+        routes = pd.read_parquet(folder / "route_summary.parquet")
+        checks = r["interventions"]
+        causal = patching["causal_layer"].iloc[0]
+        assert checks["patching"][0]["causal_layer"] == causal
+        assert checks["patching"][0]["probe_layer"] == r["question_1"][0]["divergence_layer"]
+        cases = f"**{int(ablation['beats_random'].sum())} of {len(ablation)}** (class, layer)"
+        assert cases in markdown
+        moves = routes[routes["group"] == "unseen"]
+        assert len(checks["routes"]["3"]) == moves["target"].nunique()
+    section_1 = markdown.split("### 2.")[0]
+    assert "**Checked by patching**" in section_1
+    assert markdown.count("**Checked by ablation**") == len(report["models"])
+    assert "**Checked by moving it onto 1's route**" in markdown
