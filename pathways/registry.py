@@ -67,3 +67,13 @@ def load_named(name: str) -> Any:
     """
     module, _, attribute = name.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+def call_named(name: str, kwargs: dict[str, Any]) -> Any:
+    """Call the function ``"package.module:function"`` names with ``kwargs``: how a process
+    runs code it does not import itself (the explorer's worker runs torch code by name).
+
+    >>> call_named("pathways.registry:load_named", {"name": "pathways.registry:Registry"})
+    <class 'pathways.registry.Registry'>
+    """
+    return load_named(name)(**kwargs)

@@ -239,6 +239,21 @@ class StoreReader:
         data = load_layer(self._path(run, step_id("capture", model), "activations"), layer)
         return data.units, data.values
 
+    def interventions(self, run: str, model: str) -> dict[str, Any]:
+        """The interventions step's tables (``ablation``, ``ablation_summary``,
+        ``patching_summary``, ``route_summary``) and its ``settings``."""
+        step = step_id("interventions", model)
+        if not (run_path(self.store, run) / step / "manifest.json").is_file():
+            raise StoreError(
+                f"run {run!r} has no {step} output — run `pathways run` for its experiment "
+                "(a run made before the stage existed gains it then)"
+            )
+        found: dict[str, Any] = {
+            name: self.table(run, step, name)
+            for name in ("ablation", "ablation_summary", "patching_summary", "route_summary")
+        }
+        return found | {"settings": self.json(run, step, "settings")}
+
     # -- CNN interpretation and rotation ---------------------------------------------------
     def explain_array(self, run: str, model: str, name: str) -> np.ndarray:
         """One array of ``explain/MODEL`` (memory-mapped: a view reads only what it shows)."""

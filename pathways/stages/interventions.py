@@ -41,7 +41,7 @@ from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
 from pathways.stages.interventions_ablation import ablate_layer
 from pathways.stages.interventions_routes import patch_layer, route_layer
-from pathways.stages.interventions_setup import Setup
+from pathways.stages.interventions_setup import Setup, stored_model
 
 
 def interventions_stage(
@@ -65,7 +65,9 @@ def interventions_stage(
     progress: Progress,
 ) -> dict[str, Any]:
     """Ablation curves, patching rates and route moves of one model, with their verdicts."""
-    setup = Setup.build(data, train, trained_classes, unseen_classes, samples_per_class, seed)
+    setup = Setup.build(
+        stored_model(data, train), trained_classes, unseen_classes, samples_per_class, seed
+    )
     differences = signatures["differences"]
     advance = progress.task(f"interventions {setup.name}", total=3 * len(setup.layers))
     settings = {"ablation": ablation, "max_share": max_share, "random_draws": random_draws}

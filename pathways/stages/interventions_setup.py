@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from pathways.data.subsets import ImageFormat, read_samples
@@ -12,6 +14,9 @@ from pathways.engine.artifacts import Artifact
 from pathways.nets.inputs import model_inputs
 from pathways.nets.interventions import layer_outputs
 from pathways.nets.trained import load_trained_model
+
+StoredModel = tuple[dict[str, Any], torch.nn.Module, pd.DataFrame, np.ndarray]
+"""A trained model's description, its network, the run's samples and their images."""
 
 
 @dataclass
@@ -74,19 +79,15 @@ class Setup:
     @classmethod
     def build(
         cls,
-        data: Artifact,
-        train: Artifact,
+        stored: StoredModel,
         trained: list[int],
         unseen: list[int],
         per_class: int,
         seed: int,
     ) -> Setup:
-        """The setup of a trained model of the store: ``per_class`` seeded test samples of
-        every class and train samples of every trained class."""
-        description = train["model"]
-        model = load_trained_model(description, train["weights.pt"])
-        samples, images = read_samples(data.path("samples"))
-        image = ImageFormat.from_json(description["image"])
+        """The setup of a trained model of the store (:func:`stored_model`): ``per_class``
+        seeded test samples of every class and train samples of every trained class."""
+        description, model, samples, images = stored
         rng = np.random.default_rng(seed)
 
         def sample(label: int, split: str) -> tuple[np.ndarray, torch.Tensor]:
@@ -94,10 +95,24 @@ class Setup:
                 (samples["label"] == label) & (samples["split"].astype(str) == split), "sample_id"
             ].to_numpy()
             ids = np.sort(rng.choice(mine, size=min(per_class, len(mine)), replace=False))
-            return ids, model_inputs(images[ids], description["input_kind"], image)
+            return ids, network_inputs(description, images[ids])
 
         classes = list(description["classes"])  # the trained classes, in output order
         test = {c: sample(c, "test") for c in [*classes, *unseen]}
         fitted = {c: sample(c, "train") for c in classes}
         layers = list(description["hidden_layers"])
         return cls.of(description["spec"]["name"], model, classes, layers, test, fitted)
+
+
+def stored_model(data: Artifact, train: Artifact) -> StoredModel:
+    """A trained model of the store: its description, the network, the run's samples and images."""
+    description = train["model"]
+    model = load_trained_model(description, train["weights.pt"])
+    samples, images = read_samples(data.path("samples"))
+    return description, model, samples, images
+
+
+def network_inputs(description: dict[str, Any], images: np.ndarray) -> torch.Tensor:
+    """Stored images as the network described by ``description`` takes them."""
+    image = ImageFormat.from_json(description["image"])
+    return model_inputs(images, description["input_kind"], image)

@@ -72,6 +72,7 @@ def test_every_view_in_a_real_browser(server: str, browser, small_store: Path, s
     _embedding(page, shots)
     _signatures_compare_paths(page, shots)
     _sample_and_novelty(page, shots, a_three)
+    _interventions(page, shots)
     _explain_a_cnn(page, shots)
     _dynamics(page, shots)
     assert console_errors == []
@@ -115,6 +116,13 @@ def _signatures_compare_paths(page, shots: Path) -> None:
     assert "class signatures" in title(page, "signature-heatmap")
     assert "units of fc1 never vary (dead" in page.inner_text("#signature-dead-units")
     page.screenshot(path=str(shots / "signatures.png"), full_page=True)
+    # the ablation panel: the sort class's most selective units are chosen; the network runs
+    # in the explorer's worker process
+    page.click("#ablate-run")
+    page.wait_for_selector("#ablate-sample-line", timeout=120_000)
+    result = page.inner_text("#ablate-result")
+    assert "5 of 32 units of fc1 set to the trained classes’ mean" in result
+    assert "accuracy class 1" in result and "called class 7" in result and "→" in result
 
     open_tab(page, "Compare")
     page.wait_for_selector("#compare-summary li")
@@ -153,6 +161,20 @@ def _sample_and_novelty(page, shots: Path, a_three: int) -> None:
     )
     assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
     page.screenshot(path=str(shots / "novelty.png"), full_page=True)
+
+
+def _interventions(page, shots: Path) -> None:
+    """Ablation curves at the chosen layer, patching per layer, moves of the unseen 3."""
+    open_tab(page, "Interventions")
+    wait_for_title(page, "interventions-ablation", "fc1: class 1's accuracy")
+    legend = page.text_content("#interventions-ablation .legend") or ""
+    assert "signature units" in legend and "random units" in legend
+    wait_for_title(page, "interventions-patching", "class 1 ↔ class 7")
+    wait_for_title(page, "interventions-routes", "class 3:")
+    assert "Which neurons" in page.inner_text("#interventions-verdicts")
+    page.get_by_text("logit margin", exact=True).first.click()
+    wait_for_title(page, "interventions-ablation", "margin")
+    page.screenshot(path=str(shots / "interventions.png"), full_page=True)
 
 
 def _explain_a_cnn(page, shots: Path) -> None:

@@ -124,12 +124,8 @@ def test_ablating_a_layer_without_the_information_changes_nothing(known):
 
 def test_patching_flips_where_the_information_enters_and_not_before(known):
     setup, differences = known
-    orders = {
-        (A, B): np.argsort(
-            -differences[differences["layer"] == layer]["cohen_d"].abs().to_numpy(), kind="stable"
-        )
-        for layer in ["enter"]
-    }
+    entering = differences[differences["layer"] == "enter"]["cohen_d"].abs().to_numpy()
+    orders = {(A, B): np.argsort(-entering, kind="stable")}
     enter = patch_layer(setup, "enter", orders, seed=0)
     early_order = {(A, B): np.arange(4)}
     early = patch_layer(setup, "early", early_order, seed=0)

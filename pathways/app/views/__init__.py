@@ -13,6 +13,7 @@ from pathways.app.views import (
     dynamics,
     embedding,
     explain,
+    interventions,
     novelty,
     paths,
     sample,
@@ -29,6 +30,7 @@ for _view in (
     sample.VIEW,
     novelty.VIEW,
     explain.VIEW,
+    interventions.VIEW,
     dynamics.VIEW,
 ):
     VIEWS.add(_view.name, _view)

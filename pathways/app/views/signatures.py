@@ -12,6 +12,7 @@ from pathways.app import ids
 from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.reader import StoreReader
 from pathways.app.view import View, graph, on_tab, picker
+from pathways.app.views import ablation_panel
 from pathways.errors import StoreError
 from pathways.store.summaries import class_label
 
@@ -38,14 +39,17 @@ def layout(state: Mapping[str, Any]) -> list:
         html.P(id=DEAD_UNITS, role="note", style={"padding": "0 16px", "color": "#555"}),
         graph(SIGNATURE_HEATMAP, 360),
         graph(TOP_UNITS, 380),
+        *ablation_panel.layout(state),
     ]
 
 
 class SignaturesView:
-    """Each class's signature at a layer: mean activation and firing rate per unit."""
+    """Each class's signature at a layer: mean activation and firing rate per unit; and the
+    panel that switches units off (:mod:`~pathways.app.views.ablation_panel`)."""
 
     def __init__(self, reader: StoreReader) -> None:
         self.reader = reader
+        self.panel = ablation_panel.AblationPanel(reader)
 
     def options(self, run: str | None, model: str | None) -> tuple:
         """The classes to sort by: every class of the run, the first trained one first chosen."""
@@ -81,7 +85,8 @@ class SignaturesView:
 
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         options, chosen = self.options(state["run"], state["model"])
-        return {"sort_options": options, "sort_class": chosen}
+        mine = {"sort_options": options, "sort_class": chosen}
+        return mine | self.panel.initial({**state, **mine})
 
 
 def register(app: Dash, view: SignaturesView) -> None:
@@ -99,6 +104,7 @@ def register(app: Dash, view: SignaturesView) -> None:
         Input(SIGNATURE_SORT, "value"),
         ids.TAB,
     )(on_tab(NAME, view.signatures, 3))
+    ablation_panel.register(app, view.panel, Input(SIGNATURE_SORT, "value"))
 
 
 def dead_units_line(dead: list[str], n_units: int, layer: str, shown: int = 24) -> str:
