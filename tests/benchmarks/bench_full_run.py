@@ -10,7 +10,7 @@ side, the total wall time of each run and the ratios. numba's compiled code is c
 environment by earlier runs; a first run in a new environment compiles for about a minute more.
 Needs Debian's dataset-fashion-mnist. Takes about 15 minutes on 2 cores.
 
-Run: python tests/benchmarks/bench_full_run.py [--base REV] [--workers 2]
+Run: python tests/benchmarks/bench_full_run.py [--base REV] [--workers 2] [--no-dask]
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", default=BASE, help="the previous version (a git revision)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--no-dask", action="store_true", help="leave out the dask run")
     args = parser.parse_args()
     if not FASHION_MNIST.is_dir():
         raise SystemExit(
@@ -61,6 +62,8 @@ def main() -> None:
             "now, local": (REPO, ["--workers", str(args.workers)]),
             "now, dask": (REPO, ["--executor", "dask", "--workers", str(args.workers)]),
         }
+        if args.no_dask:
+            del runs["now, dask"]
         wall, steps = {}, {}
         for i, (name, (code, extra)) in enumerate(runs.items()):
             store = work / f"store{i}"
@@ -83,11 +86,9 @@ def main() -> None:
     for stage, by_run in sorted(stages.items(), key=lambda kv: -kv[1].get(names[0], 0.0)):
         print(f"{stage:22}" + "".join(f"{by_run.get(n, float('nan')):24.1f}" for n in names))
     print(f"{'wall time':22}" + "".join(f"{wall[n]:24.1f}" for n in names))
-    before, local, dask = (wall[n] for n in names)
-    print(
-        f"\nprevious / now (local): {before / local:.2f}×   local / dask: {local / dask:.2f}×   "
-        "(one run each)"
-    )
+    before, local = wall[names[0]], wall[names[1]]
+    dask = f"   local / dask: {local / wall[names[2]]:.2f}×" if len(names) > 2 else ""
+    print(f"\nprevious / now (local): {before / local:.2f}×{dask}   (one run each)")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 Serves the explorer over STORE (default ``data/store``) and opens every view of the registry
 (``pathways.app.views.VIEWS``: Embedding, Signatures, Compare, Paths, Sample, Novelty, Explain,
-Dynamics) in headless Chromium at a fixed window size (``browsing.WINDOW``), saving
+Interventions, Dynamics) in headless Chromium at a fixed window size (``browsing.WINDOW``), saving
 ``<view>.png`` into the gallery. The views before Explain show the run's first model (the
 MLP in the default run), Explain and the views after it its first CNN (LeNet-5); Sample shows
 an unseen digit. When STORE has no run RUN, the default experiment is run into it first
@@ -70,6 +70,8 @@ def _recipes(sample_id: int, cnn: str | None) -> dict:
         "signatures": lambda page: (
             open_tab(page, "Signatures"),
             wait_for_title(page, "signature-heatmap", "class signatures", 60_000),
+            page.click("#ablate-run"),  # the ablation panel's first answer (the worker starts)
+            _wait(page, "document.querySelector('#ablate-sample-line') !== null"),
         ),
         "compare": lambda page: (
             open_tab(page, "Compare"),
@@ -86,6 +88,11 @@ def _recipes(sample_id: int, cnn: str | None) -> dict:
             _wait(page, "document.querySelector('#novelty-roc .legend') !== null"),
         ),
         "explain": lambda page: _explain(page, cnn),
+        "interventions": lambda page: (
+            open_tab(page, "Interventions"),
+            wait_for_title(page, "interventions-ablation", "switched off", 60_000),
+            _wait(page, "document.querySelector('#interventions-routes .gtitle') !== null"),
+        ),
         "dynamics": lambda page: (
             open_tab(page, "Dynamics"),
             _wait(  # the snapshots' figures, or the note saying how to get them
