@@ -29,7 +29,7 @@ BASE = "1ff56e4"  # the last commit before the full-size speed-up (issue 18)
 
 def _run(code: Path, store: Path, env: dict[str, str], *extra: str) -> float:
     start = time.perf_counter()
-    config = str(REPO / "pipelines/fashion-full.toml")
+    config = str(code / "pipelines/fashion-full.toml")  # each version its own config
     command = pathways_command("run", config, "--store", str(store), *extra)
     run_loudly(command, cwd=code, env={**env, "PYTHONPATH": str(code)})
     return time.perf_counter() - start
