@@ -221,36 +221,7 @@ def route_figure(
         return message_figure(f"no route moves for {class_label(label, names)}")
     traces = []
     for target, line in part.groupby("target", sort=False):
-        colour = class_colour(int(target), trained)
-        values = line["switch_fraction"].to_numpy(dtype=float)
-        name = f"onto {class_label(int(target), names)}'s route"
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "name": name,
-                "x": line["layer"].tolist(),
-                "y": values,
-                "line": {"color": colour, "width": 3},
-                "error_y": {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": line["switch_fraction_high"].to_numpy(dtype=float) - values,
-                    "arrayminus": values - line["switch_fraction_low"].to_numpy(dtype=float),
-                },
-            }
-        )
-        traces.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": f"random move as long: share called {class_label(int(target), names)}",
-                "x": line["layer"].tolist(),
-                "y": line["random_moved"].to_numpy(dtype=float),
-                "yaxis": "y2",
-                "line": {"color": colour, "dash": "dot", "width": 1},
-            }
-        )
+        traces += _route_traces(line, int(target), class_colour(int(target), trained), names)
     return {
         "data": traces,
         "layout": figure_layout(
@@ -274,3 +245,37 @@ def route_figure(
             margin={"l": 60, "r": 70, "t": 50, "b": 45},
         ),
     }
+
+
+def _route_traces(
+    line: pd.DataFrame, target: int, colour: str, names: Mapping[int, str] | None
+) -> list[dict[str, Any]]:
+    """One target's median share of the way per layer (with intervals), and its random moves."""
+    values = line["switch_fraction"].to_numpy(dtype=float)
+    name = f"onto {class_label(int(target), names)}'s route"
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": name,
+            "x": line["layer"].tolist(),
+            "y": values,
+            "line": {"color": colour, "width": 3},
+            "error_y": {
+                "type": "data",
+                "symmetric": False,
+                "array": line["switch_fraction_high"].to_numpy(dtype=float) - values,
+                "arrayminus": values - line["switch_fraction_low"].to_numpy(dtype=float),
+            },
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": f"random move as long: share called {class_label(int(target), names)}",
+            "x": line["layer"].tolist(),
+            "y": line["random_moved"].to_numpy(dtype=float),
+            "yaxis": "y2",
+            "line": {"color": colour, "dash": "dot", "width": 1},
+        },
+    ]
+    return traces
