@@ -8,13 +8,13 @@ between calls. Errors come back as :class:`~pathways.errors.PathwaysError` with 
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from pathways.engine.executors import process_context
 from pathways.errors import PathwaysError
 from pathways.registry import call_named, load_named
 
@@ -27,8 +27,8 @@ def _start(threads: int) -> None:
 
 
 class Worker:
-    """A lazily started single worker process (forkserver: nothing of this process's state is
-    forked; spawn where there is none)."""
+    """A lazily started single worker process (started as the pipeline's workers are:
+    :func:`~pathways.engine.executors.process_context`)."""
 
     def __init__(self, threads: int = 1, timeout: float = 300.0) -> None:
         self.threads = threads
@@ -40,12 +40,8 @@ class Worker:
         """``name(**kwargs)`` run in the worker; its result."""
         with self._lock:
             if self._pool is None:
-                methods = multiprocessing.get_all_start_methods()
-                context = multiprocessing.get_context(
-                    "forkserver" if "forkserver" in methods else "spawn"
-                )
                 self._pool = ProcessPoolExecutor(
-                    1, mp_context=context, initializer=_start, initargs=(self.threads,)
+                    1, mp_context=process_context(), initializer=_start, initargs=(self.threads,)
                 )
             pool = self._pool
         try:

@@ -74,6 +74,15 @@ def _timed_step(
     return time.perf_counter() - start
 
 
+def process_context() -> Any:
+    """The start method of worker processes: forkserver (no torch or OpenMP state is forked),
+    spawn where there is none (Windows)."""
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
 def _start_process(setup: str, threads: int) -> None:
     """A local worker process's set-up: torch's threads and oneDNN (``setup``), and one thread
     for BLAS and OpenMP, so the workers share the cores instead of fighting over them."""
@@ -186,7 +195,6 @@ class ProcessExecutor:
         keys: Mapping[str, str],
         progress: Progress,
     ) -> None:
-        import multiprocessing
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
@@ -196,9 +204,7 @@ class ProcessExecutor:
         quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
         if quiet not in sys.warnoptions:
             sys.warnoptions.append(quiet)
-        # forkserver: no torch or OpenMP state is forked; spawn where there is none (Windows)
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        context = process_context()
         pools = [
             ProcessPoolExecutor(
                 1,

@@ -19,12 +19,10 @@ import torch
 from pathways.engine.artifacts import Artifact
 from pathways.engine.steps import step_id
 from pathways.errors import PathwaysError
+from pathways.experiment.config import InterventionsSpec
 from pathways.nets.interventions import forward_edited, replace_units, unit_mask
 from pathways.stages.interventions_setup import Setup, StoredModel, network_inputs, stored_model
 from pathways.store.runs import run_path
-
-DEFAULT_SAMPLES = 500
-"""Samples per class when the run has no interventions output to take the number from."""
 
 _LOADED: dict[tuple[str, str, int], tuple[Setup, StoredModel]] = {}
 
@@ -115,5 +113,6 @@ def _stage_settings(folder: Path) -> tuple[int, int]:
     try:
         settings = json.loads((folder / "settings.json").read_text())
         return int(settings["samples_per_class"]), int(settings["seed"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_SAMPLES, 0
+    except (OSError, ValueError, KeyError, TypeError):  # not run yet: the config's defaults
+        defaults = InterventionsSpec()
+        return defaults.samples_per_class, defaults.seed

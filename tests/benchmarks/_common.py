@@ -55,6 +55,16 @@ def worktree(revision: str) -> Iterator[Path]:
         )
 
 
+def step_seconds(run: Path) -> dict[str, float]:
+    """Step → seconds, from the manifests of a run folder: what ran, and how long it took."""
+    import json
+
+    return {
+        record["step"]: record["seconds"]
+        for record in (json.loads(m.read_text()) for m in run.glob("**/manifest.json"))
+    }
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()

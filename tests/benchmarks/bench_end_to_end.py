@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
-from _common import REPO, median, pathways_command, run_loudly, worktree
+from _common import REPO, median, pathways_command, run_loudly, step_seconds, worktree
 
 
 def pathways(*args: str, cwd: Path, code: Path = REPO) -> float:
@@ -33,7 +32,7 @@ def pathways(*args: str, cwd: Path, code: Path = REPO) -> float:
 
 def steps_run(store: Path) -> set[str]:
     """The steps a run wrote (from their manifests): proof the whole experiment ran."""
-    return {json.loads(m.read_text())["step"] for m in (store / "default").glob("**/manifest.json")}
+    return set(step_seconds(store / "default"))
 
 
 def main() -> None:

@@ -16,13 +16,12 @@ Run: python tests/benchmarks/bench_full_run.py [--base REV] [--workers 2] [--no-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from _common import FASHION_MNIST, REPO, pathways_command, run_loudly, worktree
+from _common import FASHION_MNIST, REPO, pathways_command, run_loudly, step_seconds, worktree
 
 BASE = "1ff56e4"  # the last commit before the full-size speed-up (issue 18)
 
@@ -33,14 +32,6 @@ def _run(code: Path, store: Path, env: dict[str, str], *extra: str) -> float:
     command = pathways_command("run", config, "--store", str(store), *extra)
     run_loudly(command, cwd=code, env={**env, "PYTHONPATH": str(code)})
     return time.perf_counter() - start
-
-
-def _step_seconds(run: Path) -> dict[str, float]:
-    seconds = {}
-    for manifest in run.glob("**/manifest.json"):
-        record = json.loads(manifest.read_text())
-        seconds[record["step"]] = record["seconds"]
-    return seconds
 
 
 def main() -> None:
@@ -68,7 +59,7 @@ def main() -> None:
         for i, (name, (code, extra)) in enumerate(runs.items()):
             store = work / f"store{i}"
             wall[name] = _run(code, store, env, *extra)
-            steps[name] = _step_seconds(store / "fashion-full")
+            steps[name] = step_seconds(store / "fashion-full")
             if len(steps[name]) < 20:
                 raise SystemExit(f"{name}: only {len(steps[name])} steps ran — not the full run")
             print(f"{name:22} {wall[name]:7.1f} s", flush=True)

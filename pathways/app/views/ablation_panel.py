@@ -86,11 +86,11 @@ class AblationPanel:
         sig = sig[(sig["layer"] == layer) & ~sig["unit"].isin(dead)]
         mine = sig[sig["class"] == sort_class].sort_values("selectivity", ascending=False)
         ranked = (mine if len(mine) else sig)["unit"].astype(str)
-        order = list(dict.fromkeys(ranked.map(unit_index)))
+        named = dict(zip(ranked.map(unit_index), ranked, strict=True))  # index → a stored name
+        order = list(named)
         if ranked.str.contains("_").any():  # conv parts ("mean_3", "max_3"): one channel each
             options = [{"label": f"channel {u}", "value": u} for u in order]
         else:  # dense units by their stored names, as the figures above show them
-            named = dict(zip(ranked.map(unit_index), ranked, strict=True))
             options = [{"label": f"unit {named[u]}", "value": u} for u in order]
         test = samples[(samples["label"] == sort_class) & (samples["split"] == "test")]
         sample = int(test["sample_id"].iloc[0]) if len(test) else None

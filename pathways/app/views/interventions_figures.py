@@ -37,6 +37,16 @@ def _band(x: Any, low: Any, high: Any, colour: str, name: str) -> list[dict[str,
     ]
 
 
+def _error_bars(values: np.ndarray, table: pd.DataFrame, column: str) -> dict[str, Any]:
+    """Asymmetric error bars from ``values`` to the table's ``COLUMN_low`` and ``COLUMN_high``."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": table[f"{column}_high"].to_numpy(dtype=float) - values,
+        "arrayminus": values - table[f"{column}_low"].to_numpy(dtype=float),
+    }
+
+
 def _transparent(colour: str, alpha: float = 0.18) -> str:
     r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
@@ -155,12 +165,7 @@ def patching_figure(
                 "x": layers,
                 "y": values,
                 "line": {"color": colour},
-                "error_y": {
-                    "type": "data",
-                    "symmetric": False,
-                    "array": part[f"{name}_share_high"].to_numpy(dtype=float) - values,
-                    "arrayminus": values - part[f"{name}_share_low"].to_numpy(dtype=float),
-                },
+                "error_y": _error_bars(values, part, f"{name}_share"),
                 "hovertemplate": "%{x}: %{y:.0%} of the layer<extra>" + label + "</extra>",
             }
         )
@@ -261,12 +266,7 @@ def _route_traces(
             "x": line["layer"].tolist(),
             "y": values,
             "line": {"color": colour, "width": 3},
-            "error_y": {
-                "type": "data",
-                "symmetric": False,
-                "array": line["switch_fraction_high"].to_numpy(dtype=float) - values,
-                "arrayminus": values - line["switch_fraction_low"].to_numpy(dtype=float),
-            },
+            "error_y": _error_bars(values, line, "switch_fraction"),
         },
         {
             "type": "scatter",
