@@ -73,12 +73,22 @@ class NoveltyInputs:
     def last_layer(self) -> str:
         return list(self.hidden)[-1]
 
+    @property
+    def trained(self) -> np.ndarray:
+        """The trained classes (those of the fitted samples), sorted."""
+        return np.unique(self.labels[self.fit])
+
+    def class_distances(self, layer: str) -> np.ndarray:
+        """float[n_classes, n]: :func:`mahalanobis_to_classes` of one hidden layer (classes in
+        :attr:`trained` order), computed once for every score that asks."""
+        key = ("class_distances", layer)
+        if key not in self._memo:
+            self._memo[key] = mahalanobis_to_classes(self.hidden[layer], self.labels, self.fit)
+        return self._memo[key]
+
     def mahalanobis(self, layer: str) -> np.ndarray:
         """:func:`mahalanobis` of one hidden layer, computed once for every score that asks."""
-        key = ("mahalanobis", layer)
-        if key not in self._memo:
-            self._memo[key] = mahalanobis(self.hidden[layer], self.labels, self.fit)
-        return self._memo[key]
+        return self.class_distances(layer).min(axis=0)
 
     def knn(self, layer: str) -> np.ndarray:
         """:func:`knn_distance` of one hidden layer (k = ``knn_k``), computed once."""
@@ -115,12 +125,17 @@ def _squared_distances(x: np.ndarray, means: np.ndarray, precision: np.ndarray) 
     return np.stack(distances)
 
 
-def mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
-    """Minimum over classes of the Mahalanobis distance with a shared shrunk covariance."""
+def mahalanobis_to_classes(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """float[n_classes, n]: the Mahalanobis distance of every sample to every trained class's
+    mean (the class *signature*), with the classes' shared, Ledoit–Wolf-shrunk covariance."""
     x = values.astype(np.float64)
     means, shrunk = _class_model(x, labels, fit)
-    distances = _squared_distances(x, means, shrunk.precision_)
-    return np.sqrt(np.maximum(np.min(distances, axis=0), 0.0))
+    return np.sqrt(np.maximum(_squared_distances(x, means, shrunk.precision_), 0.0))
+
+
+def mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """Minimum over classes of the Mahalanobis distance with a shared shrunk covariance."""
+    return mahalanobis_to_classes(values, labels, fit).min(axis=0)
 
 
 def relative_mahalanobis(values: np.ndarray, labels: np.ndarray, fit: np.ndarray) -> np.ndarray:
@@ -236,12 +251,18 @@ def path_rarity(paths: np.ndarray, fit: np.ndarray) -> np.ndarray:
     return -np.log(np.array([(frequency.get(p, 0) + 0.5) / (n + 1.0) for p in paths]))
 
 
+def fisher_term(score: np.ndarray, fit: np.ndarray) -> np.ndarray:
+    """One component's share of Fisher's statistic: −2 log of its empirical upper-tail
+    probability against the fitted samples' values."""
+    return -2.0 * np.log(tail_probability(score, score[fit]))
+
+
 def fisher_combination(components: list[np.ndarray], fit: np.ndarray) -> np.ndarray:
     """Fisher's method over score components: −2 Σ log p, each p the empirical upper-tail
     probability of a component against its fitted samples' values. Higher = more unusual."""
     total = np.zeros(len(fit))
     for score in components:
-        total += -2.0 * np.log(tail_probability(score, score[fit]))
+        total += fisher_term(score, fit)
     return total
 
 
@@ -268,14 +289,27 @@ def signature_score(
     return fisher_combination(components, fit)
 
 
+SIGNATURE_TERM, NEIGHBOUR_TERM, PATH_TERM = "signature distance", "neighbour distance", "path rarity"
+
+
+def signature_components(
+    inputs: NoveltyInputs, knn: bool = True, path: bool = True
+) -> dict[tuple[str, str], np.ndarray]:
+    """The parts :func:`signature_score` combines, by (term, layer): every hidden layer's
+    closest-signature distance, its k-th-neighbour distance (``knn``) and the path rarity
+    (``path``; layer ``""``)."""
+    components = {(SIGNATURE_TERM, layer): inputs.mahalanobis(layer) for layer in inputs.hidden}
+    if knn:
+        components |= {(NEIGHBOUR_TERM, layer): inputs.knn(layer) for layer in inputs.hidden}
+    if path:
+        components[(PATH_TERM, "")] = path_rarity(inputs.paths, inputs.fit)
+    return components
+
+
 def _signature_components(inputs: NoveltyInputs, knn: bool, path: bool) -> np.ndarray:
     """:func:`signature_score` from the stage's inputs (distances shared with the baselines)."""
-    components = [inputs.mahalanobis(layer) for layer in inputs.hidden]
-    if knn:
-        components += [inputs.knn(layer) for layer in inputs.hidden]
-    if path:
-        components.append(path_rarity(inputs.paths, inputs.fit))
-    return fisher_combination(components, inputs.fit)
+    components = signature_components(inputs, knn, path)
+    return fisher_combination(list(components.values()), inputs.fit)
 
 
 def signature_knn_path_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:

@@ -142,6 +142,12 @@ class AnalysisSpec(Strict):
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)
     knn_k: PositiveInt = 10
+    novelty_fdr: float = Field(0.1, gt=0.0, lt=1.0)
+    """Target false discovery rate of the novelty flags: Benjamini–Hochberg over conformal
+    p-values keeps the expected share of trained-class samples among the flagged at or below it."""
+    novelty_calibration: float = Field(0.5, gt=0.0, lt=1.0)
+    """Share of each trained class's test samples (a seeded draw) held out to calibrate the
+    novelty p-values; the rest of the test split is screened."""
     dynamics_samples: PositiveInt = 1000
     """Samples (a seeded draw over all classes and both splits) every training snapshot is
     measured on."""

@@ -120,39 +120,73 @@ def check_splits(protocols: Sequence[Protocol], splits: int | None) -> None:
             )
 
 
+DECISION_COLUMNS = (
+    "alpha",
+    "flagged",
+    "fdp",
+    "power",
+    "uncorrected_fdp",
+    "uncorrected_power",
+    "oracle_power",
+)
+"""What each score's novelty flags did (``novelty/M/decisions``), kept beside its AUROC."""
+
+
 def collect(run_dir: Path, protocol: str, split: int, models: Sequence[str]) -> pd.DataFrame:
-    """The pooled novelty metrics of one split's models, as benchmark rows."""
+    """The pooled novelty metrics of one split's models, and what each score's flags did, as
+    benchmark rows."""
     frames = []
     for model in models:
-        metrics = pd.read_parquet(run_dir / "novelty" / model / "metrics.parquet")
+        folder = run_dir / "novelty" / model
+        metrics = pd.read_parquet(folder / "metrics.parquet")
+        decisions = pd.read_parquet(
+            folder / "decisions.parquet", columns=["method", *DECISION_COLUMNS]
+        )
+        metrics = metrics.merge(decisions, on="method", how="left")
         frames.append(metrics.assign(protocol=protocol, split=split, model=model))
     table = pd.concat(frames, ignore_index=True)
     first = ["protocol", "split", "model", "method", "kind"]
     return table[[*first, *[c for c in table.columns if c not in first]]]
 
 
+def mean_interval(
+    values: Any, lowest: float = -np.inf, highest: float = np.inf
+) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of ``values`` with its 95 % t-interval, clipped to
+    [``lowest``, ``highest``] (NaN bounds from a single value)."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    k, mean = len(values), values.mean() if len(values) else np.nan
+    if k < 2:
+        return mean, np.nan, np.nan
+    half = stats.t.ppf(0.975, k - 1) * values.std(ddof=1) / np.sqrt(k)
+    return mean, max(mean - half, lowest), min(mean + half, highest)
+
+
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
     """Per (protocol, model, method): mean AUROC and FPR at 95 % TPR over the splits, with a
-    95 % t-interval of the mean AUROC (none from a single split)."""
+    95 % t-interval of the mean AUROC (none from a single split), and the mean realised false
+    discovery proportion and power of its novelty flags."""
     rows = []
     keys = ["protocol", "model", "method", "kind"]
     for (protocol, model, method, kind), group in results.groupby(keys, sort=False):
-        values = group["auroc"].to_numpy(dtype=float)
-        k = len(values)
-        half = stats.t.ppf(0.975, k - 1) * values.std(ddof=1) / np.sqrt(k) if k > 1 else np.nan
-        rows.append(
-            {
-                "protocol": protocol,
-                "model": model,
-                "method": method,
-                "kind": kind,
-                "splits": k,
-                "mean_auroc": values.mean(),
-                "auroc_low": max(values.mean() - half, 0.0),  # an AUROC lies in [0, 1]
-                "auroc_high": min(values.mean() + half, 1.0),
-                "mean_fpr_at_95_tpr": group["fpr_at_95_tpr"].mean(),
-            }
-        )
+        mean, low, high = mean_interval(group["auroc"], 0.0, 1.0)  # an AUROC lies in [0, 1]
+        row = {
+            "protocol": protocol,
+            "model": model,
+            "method": method,
+            "kind": kind,
+            "splits": len(group),
+            "mean_auroc": mean,
+            "auroc_low": low,
+            "auroc_high": high,
+            "mean_fpr_at_95_tpr": group["fpr_at_95_tpr"].mean(),
+        }
+        if "fdp" in group:
+            row["mean_fdp"], row["fdp_low"], row["fdp_high"] = mean_interval(group["fdp"], 0.0, 1.0)
+            for column in ("power", "uncorrected_fdp", "uncorrected_power", "oracle_power"):
+                row[f"mean_{column}"] = group[column].mean()
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

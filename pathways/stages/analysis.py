@@ -21,6 +21,7 @@ from pathways.analysis.cluster import (
     fit_sample_mask,
     unit_clusters,
 )
+from pathways.analysis.conformal import calibration_split, decide
 from pathways.analysis.differences import class_pairs, summarise_differences, unit_differences
 from pathways.analysis.embed import embed_2d, method_used
 from pathways.analysis.layers import LinearCka, divergence_layer, pair_divergence
@@ -34,7 +35,8 @@ from pathways.analysis.novelty_evaluation import (
     signature_affinity,
     with_notes_and_oracle,
 )
-from pathways.analysis.novelty_scores import NOVELTY_SCORES, ours_method
+from pathways.analysis.novelty_reasons import sample_reasons
+from pathways.analysis.novelty_scores import NOVELTY_SCORES, ours_method, score_kind
 from pathways.analysis.paths import (
     class_path_purity,
     path_distribution,
@@ -338,18 +340,23 @@ def novelty_stage(
     knn_k: int,
     bootstrap: int,
     seed: int,
+    novelty_fdr: float,
+    novelty_calibration: float,
     unseen_classes: list[int],
     scores: dict[str, int],
     progress: Progress,
 ) -> dict[str, Any]:
-    """Every novelty score named in ``scores`` (the registered ones, with their versions) of every sample (ours and the baselines), their AUROC and
-    FPR@95 on test samples, and the unseen classes' closest signatures."""
+    """Every novelty score named in ``scores`` (the registered ones, with their versions) of
+    every sample (ours and the baselines), their AUROC and FPR@95 on test samples, conformal
+    p-values and flags at ``novelty_fdr`` with what they did, each sample's reason, and the
+    unseen classes' closest signatures."""
     path, samples, layers = _activations(capture)
     labels = samples["label"].to_numpy()
     seen = samples["seen"].to_numpy()
     fit = fit_sample_mask(samples)
     test = samples["split"].astype(str).to_numpy() == "test"
-    hidden = {layer: load_layer(path, layer).values for layer in _hidden(layers)}
+    loaded = {layer: load_layer(path, layer) for layer in _hidden(layers)}
+    hidden = {layer: data.values for layer, data in loaded.items()}
     logits = load_layer(path, "logit").values
     sample_paths = paths["sample_paths"].set_index("sample_id").loc[samples["sample_id"], "path"]
     inputs = NoveltyInputs(
@@ -375,10 +382,9 @@ def novelty_stage(
     differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed, memo)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()
     for method, values in computed.items():
-        score_table[method] = values.astype(
-            np.float64
-        )  # as evaluated: float32 would tie scores apart
+        score_table[method] = values.astype(np.float64)  # as evaluated: float32 ties scores
     affinity = signature_affinity(hidden | {"logit": logits}, labels, fit, sorted(unseen_classes))
+    units = {layer: data.units for layer, data in loaded.items()}
     advance()
     return {
         "scores": score_table,
@@ -386,6 +392,40 @@ def novelty_stage(
         "metrics_by_class": by_class,
         "differences": differences,
         "signature_affinity": affinity,
+        **novelty_decisions(score_table, computed, ours, novelty_fdr, novelty_calibration, seed),
+        "reasons": sample_reasons(inputs, samples["sample_id"].to_numpy(), units),
+    }
+
+
+def novelty_decisions(
+    score_table: pd.DataFrame,
+    computed: dict[str, np.ndarray],
+    ours: str,
+    fdr: float,
+    calibration_share: float,
+    seed: int,
+) -> dict[str, pd.DataFrame]:
+    """Conformal p-values of every score against a calibration part of the trained classes'
+    test samples, Benjamini–Hochberg flags at ``fdr`` over the rest of the test split, and what
+    the flags did (``decisions``). ``score_table`` gains each sample's ``role`` and our score's
+    ``pvalue`` and ``novel`` flag."""
+    labels = score_table["label"].to_numpy()
+    seen = score_table["seen"].to_numpy()
+    test = score_table["split"].astype(str).to_numpy() == "test"
+    calibration = calibration_split(labels, test & seen, calibration_share, seed)
+    screened = test & ~calibration
+    pvalues, flags, rows = decide(computed, calibration, screened, ~seen, fdr)
+    role = np.where(calibration, "calibration", np.where(screened, "screened", "other"))
+    role = np.where(seen & ~test, "fit", role)
+    score_table["role"] = pd.Categorical(role, ["fit", "calibration", "screened", "other"])
+    score_table["pvalue"], score_table["novel"] = pvalues[ours], flags[ours]
+    ids = score_table[["sample_id"]]
+    decisions = pd.DataFrame(rows)
+    decisions.insert(1, "kind", [score_kind(m) for m in decisions["method"]])
+    return {
+        "pvalues": ids.assign(**pvalues),
+        "flags": ids.assign(**flags),
+        "decisions": decisions,
     }
 
 

@@ -180,10 +180,20 @@ for _e in [
     ),
     _entry(
         "novelty",
-        4,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores
+        5,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores; 5: decisions, reasons
         f"{_ANALYSIS}:novelty_stage",
         ("capture", "clusters", "paths"),
-        outputs=("scores", "metrics", "metrics_by_class", "differences", "signature_affinity"),
+        outputs=(
+            "scores",
+            "metrics",
+            "metrics_by_class",
+            "differences",
+            "signature_affinity",
+            "pvalues",
+            "flags",
+            "decisions",
+            "reasons",
+        ),
         keyed_on=("trained_classes",),
         section="analysis",
     ),

@@ -7,7 +7,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pathways.analysis.conformal import conformal_pvalues, flag_novel, realised_rates
+from pathways.analysis.conformal import (
+    best_power_at,
+    calibration_split,
+    conformal_pvalues,
+    decide,
+    flag_novel,
+    proportion_interval,
+    realised_rates,
+)
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 
@@ -76,3 +84,55 @@ def test_rates_and_errors():
         conformal_pvalues(np.array([1.0]), np.array([np.nan]))
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         flag_novel(np.array([0.1]), 1.5)
+
+
+def test_calibration_split_takes_the_share_of_each_class_and_only_eligible_samples():
+    labels = np.repeat([1, 7, 3], [40, 21, 30])
+    eligible = labels != 3
+    eligible[:10] = False  # class 1: 30 eligible
+    chosen = calibration_split(labels, eligible, 0.5, seed=4)
+    assert not (chosen & ~eligible).any()
+    assert (chosen & (labels == 1)).sum() == 15 and (chosen & (labels == 7)).sum() == 10
+    assert (chosen == calibration_split(labels, eligible, 0.5, seed=4)).all()
+    assert (chosen != calibration_split(labels, eligible, 0.5, seed=5)).any()
+    with pytest.raises(ValueError, match="calibration share"):
+        calibration_split(labels, eligible, 1.0, seed=0)
+
+
+def test_wilson_interval_of_a_known_proportion():
+    low, high = proportion_interval(8, 10)  # Wilson: 0.4902, 0.9433
+    assert low == pytest.approx(0.4902, abs=1e-4) and high == pytest.approx(0.9433, abs=1e-4)
+    assert np.isnan(proportion_interval(0, 0)).all()
+
+
+def test_best_power_picks_the_loosest_threshold_within_the_rate():
+    scores = np.array([9.0, 8.0, 7.0, 6.0, 5.0, 4.0, 3.0])
+    novel = np.array([True, True, False, True, True, False, True])
+    # flag top k: FDP 0, 0, 1/3, 1/4, 1/5, 2/6, 2/7 → at 0.2 the top 5 (4 of 5 novel)
+    assert best_power_at(scores, novel, 0.2) == pytest.approx(4 / 5)
+    assert best_power_at(scores, novel, 0.1) == pytest.approx(2 / 5)
+    # a tie straddling the cut: both or neither
+    tie = np.array([5.0, 5.0, 1.0]), np.array([True, False, True])
+    assert best_power_at(*tie, 0.3) == 0.0  # top 2: FDP 1/2; all 3: 1/3
+    assert best_power_at(*tie, 0.4) == 1.0
+    assert best_power_at(scores, novel, 0.01) == pytest.approx(2 / 5)
+
+
+def test_decide_flags_only_screened_samples_and_reports_what_the_flags_did():
+    rng = np.random.default_rng(1)
+    novel = np.r_[np.zeros(600, bool), np.ones(100, bool)]
+    score = np.where(novel, rng.normal(4, 1, 700), rng.normal(0, 1, 700))
+    calibration = np.zeros(700, bool)
+    calibration[:300] = True
+    screened = ~calibration
+    screened[300:350] = False  # neither: a p-value, no flag
+    pvalues, flags, rows = decide({"s": score}, calibration, screened, novel, 0.1)
+    assert np.isfinite(pvalues["s"]).all() and not flags["s"][~screened].any()
+    row = rows[0]
+    assert row["screened"] == 350 and row["novel"] == 100 and row["calibration"] == 300
+    assert row["flagged"] == flags["s"].sum() > 50
+    assert row["fdp"] <= 0.2 and row["fdp_low"] <= row["fdp"] <= row["fdp_high"]
+    assert row["power"] <= row["oracle_power"]
+    assert row["uncorrected_flagged"] >= row["flagged"]  # BH is never looser than p ≤ α
+    _, flags, rows = decide({"s": score}, np.zeros(700, bool), screened, novel, 0.1)
+    assert not flags["s"].any() and rows[0]["flagged"] == 0
