@@ -167,6 +167,19 @@ def vim_principal_dim(n_features: int) -> int:
     return max(1, n_features // 2)
 
 
+def output_layer(
+    features: np.ndarray, logits: np.ndarray, fit: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(W float[classes, features], b float[classes]) of the output layer ``logits = W x + b``,
+    recovered by least squares from the fitted samples (the weights are not stored): exact when
+    ``features`` feed the output layer directly and have full rank on the fitted samples; a
+    unit that never varies leaves its weight undetermined (the minimum-norm solution)."""
+    x, z = features.astype(np.float64), logits.astype(np.float64)
+    design = np.hstack([x[fit], np.ones((fit.sum(), 1))])
+    coef, *_ = np.linalg.lstsq(design, z[fit], rcond=None)
+    return coef[:-1].T, coef[-1]
+
+
 def vim(features: np.ndarray, logits: np.ndarray, fit: np.ndarray) -> np.ndarray:
     """Virtual-logit matching (Wang et al., 2022): the norm of a sample's features outside the
     principal subspace of the fitted samples (around the origin ``u = −W⁺b``), scaled by ``α``
@@ -174,17 +187,12 @@ def vim(features: np.ndarray, logits: np.ndarray, fit: np.ndarray) -> np.ndarray
     ``logsumexp(logits)``. Higher = more unusual; as ``−log`` of one minus the virtual class's
     softmax probability, it orders samples exactly as that probability does.
 
-    ``W`` and ``b`` (the output layer) are not stored: they are recovered by least squares from
-    the fitted samples' features and logits — exact when ``features`` feed the output layer
-    directly (as the last hidden layer of the built-in networks does) and have full rank on the
-    fitted samples; a unit that never varies (a dead ReLU) leaves its weight undetermined, and
-    the minimum-norm solution is used.
+    ``W`` and ``b`` come from :func:`output_layer` (exact when ``features`` feed the output
+    layer directly, as the last hidden layer of the built-in networks does).
     """
     x = features.astype(np.float64)
     z = logits.astype(np.float64)
-    design = np.hstack([x[fit], np.ones((fit.sum(), 1))])
-    coef, *_ = np.linalg.lstsq(design, z[fit], rcond=None)
-    weights, bias = coef[:-1].T, coef[-1]  # W: [classes, features], b: [classes]
+    weights, bias = output_layer(x, z, fit)
     origin = -np.linalg.pinv(weights) @ bias
     centred = x[fit] - origin
     _, vectors = np.linalg.eigh(centred.T @ centred / len(centred))  # ascending eigenvalues
@@ -289,7 +297,11 @@ def signature_score(
     return fisher_combination(components, fit)
 
 
-SIGNATURE_TERM, NEIGHBOUR_TERM, PATH_TERM = "signature distance", "neighbour distance", "path rarity"
+SIGNATURE_TERM, NEIGHBOUR_TERM, PATH_TERM = (
+    "signature distance",
+    "neighbour distance",
+    "path rarity",
+)
 
 
 def signature_components(

@@ -6,7 +6,8 @@ novelty step (and only what reads it). The report, the CLI summary and the explo
 take the methods and their kinds from the stage's ``metrics`` output. No numpy here: the plan
 reads this registry without importing the scores.
 
-Adding a score: its function in :mod:`pathways.analysis.novelty` (``NoveltyInputs`` →
+Adding a score: its function in :mod:`pathways.analysis.novelty` or
+:mod:`pathways.analysis.novelty_baselines` (``NoveltyInputs`` →
 ``{method: float[n]}``, higher = more unusual) and one entry below.
 """
 
@@ -39,6 +40,7 @@ class NoveltyScore:
 
 
 _NOVELTY = "pathways.analysis.novelty"
+_BASELINES = "pathways.analysis.novelty_baselines"
 NOVELTY_SCORES: Registry[NoveltyScore] = Registry("novelty score")
 for _score in [
     NoveltyScore("signature_knn_path", "ours", f"{_NOVELTY}:signature_knn_path_scores"),
@@ -66,6 +68,17 @@ for _score in [
     ),
     NoveltyScore("vim", "baseline", f"{_NOVELTY}:vim_scores"),
     NoveltyScore("mahalanobis_sum", "baseline", f"{_NOVELTY}:mahalanobis_sum_scores"),
+    NoveltyScore(
+        "nac", "baseline", f"{_BASELINES}:nac_scores", note="NAC-UE on the last hidden layer"
+    ),
+    NoveltyScore(
+        "combood",
+        "baseline",
+        f"{_BASELINES}:combood_scores",
+        note="kNN (k = 50) and Mahalanobis of the layers' extremes",
+    ),
+    NoveltyScore("ash", "baseline", f"{_BASELINES}:ash_scores", note="ASH-B, percentile 90"),
+    NoveltyScore("scale", "baseline", f"{_BASELINES}:scale_scores", note="percentile 85"),
 ]:
     NOVELTY_SCORES.add(_score.name, _score)
 

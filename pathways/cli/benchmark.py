@@ -24,9 +24,15 @@ from pathways.cli.common import (
 def benchmark_openset(
     protocol: Annotated[
         list[str] | None,
-        typer.Option("--protocol", help="mnist, fashion or pairs (repeat for several)."),
+        typer.Option(
+            "--protocol",
+            help="mnist, fashion, pairs or fashion-rgb (a residual CNN on RGB images, by "
+            "factory); repeat for several.",
+        ),
     ] = None,
-    models: Annotated[str, typer.Option(help="Model types, comma-separated.")] = "mlp,lenet5",
+    models: Annotated[
+        str, typer.Option(help="Model types, comma-separated (fashion-rgb runs its own).")
+    ] = "mlp,lenet5,cnn",
     splits: Annotated[
         int | None, typer.Option(min=1, help="Splits per protocol (default: its own, 5).")
     ] = None,
@@ -74,24 +80,32 @@ def run_splits(
 
     from pathways.engine.steps import step_id
     from pathways.experiment.config import parse_experiment
-    from pathways.experiment.openset import collect, experiment
+    from pathways.experiment.openset import collect, experiment, model_names, prepare
     from pathways.stages.plan import build_plan, runner_for
 
     frames, ran = [], 0
     with progress() as shown:
         for p in chosen:
+            prepare(p, data_dir)
+            names = model_names(p, types)
             for split in range(splits or p.splits):
                 config = experiment(
-                    p, split, types, epochs, samples_per_class or p.samples_per_class, bootstrap
+                    p,
+                    split,
+                    types,
+                    epochs,
+                    samples_per_class or p.samples_per_class,
+                    bootstrap,
+                    data_dir,
                 )
                 exp = parse_experiment(config, f"open-set protocol {p.name}, split {split}")
                 runner = runner_for(exp, store)
-                wanted = [step_id("novelty", m) for m in types]
+                wanted = [step_id("novelty", m) for m in names]
                 statuses = runner.run(
                     build_plan(exp, data_dir=data_dir), only=wanted, progress=shown
                 )
                 ran += sum(s.action == "run" for s in statuses)
-                frames.append(collect(runner.run_dir, p.name, split, types))
+                frames.append(collect(runner.run_dir, p.name, split, names))
     return pd.concat(frames, ignore_index=True), ran
 
 

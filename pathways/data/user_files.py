@@ -47,6 +47,7 @@ def on_import_path(folders: Sequence[str | Path]) -> Iterator[None]:
 def module_file(module: str, folders: Sequence[str | Path]) -> Path | None:
     """The source file of ``module`` (dotted) found in ``folders``, then on ``sys.path``,
     without importing it (None when there is none)."""
+    import importlib.util
     from importlib.machinery import PathFinder
 
     parts = module.split(".")
@@ -54,6 +55,8 @@ def module_file(module: str, folders: Sequence[str | Path]) -> Path | None:
     spec = None
     for i in range(len(parts)):
         spec = PathFinder.find_spec(".".join(parts[: i + 1]), search)
+        if spec is None and i == 0:  # an editable install's package is found by its own finder
+            spec = importlib.util.find_spec(parts[0])
         if spec is None:
             return None
         search = list(spec.submodule_search_locations or [])
