@@ -35,7 +35,7 @@ returns.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import logsumexp, softmax
+from scipy.special import expit, logsumexp, softmax
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
 from pathways.analysis.novelty import NoveltyInputs, knn_distance, output_layer
@@ -89,7 +89,7 @@ def nac_states(
     KL(uniform ‖ softmax) with respect to a layer that feeds the output layer."""
     p = softmax(logits.astype(np.float64), axis=1)
     gradient = (p - 1.0 / p.shape[1]) @ weights
-    return 1.0 / (1.0 + np.exp(-alpha * features.astype(np.float64) * gradient))
+    return expit(alpha * features.astype(np.float64) * gradient)
 
 
 def nac_edges(bins: int = NAC_BINS) -> np.ndarray:

@@ -11,6 +11,9 @@ against that class's fitted samples' mean and standard deviation per unit.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -103,16 +106,16 @@ def sample_reasons(
     return table
 
 
-def reason_text(row: pd.Series | dict) -> str:
-    """One line: "fc2's signature distance (61 % of the statistic); units fc2:17 +6.2 σ, …
-    from 7's signature"."""
+def reason_text(row: Mapping[str, Any], name: Callable[[Any], str] = str) -> str:
+    """One line: "`fc2`'s signature distance (61 % of the statistic); at `fc2`, units
+    fc2:017 +6.2 σ, … from 7's signature" (``name``: a class's name from its label)."""
     units = ", ".join(
-        f"{row[f'unit_{i}']} {row[f'z_{i}']:+.1f} σ"
+        f"{row['layer']}:{row[f'unit_{i}']} {row[f'z_{i}']:+.1f} σ"
         for i in range(1, TOP_UNITS + 1)
-        if f"unit_{i}" in row and row[f"unit_{i}"]
+        if row.get(f"unit_{i}")
     )
-    where = "its path's rarity" if row["term"] == PATH_TERM else f"{row['layer']}'s {row['term']}"
+    where = "its path's rarity" if row["term"] == PATH_TERM else f"`{row['layer']}`'s {row['term']}"
     return (
-        f"{where} ({row['share']:.0%} of the statistic); at {row['layer']}, units {units} "
-        f"from {row['closest_class']}'s signature"
+        f"{where} ({100 * row['share']:.0f} % of the statistic); at `{row['layer']}`, units "
+        f"{units} from {name(int(row['closest_class']))}'s signature"
     )

@@ -16,6 +16,7 @@ import pandas as pd
 
 from pathways.analysis.dynamics_report import during_training
 from pathways.analysis.interventions_report import interventions_checks
+from pathways.analysis.novelty_report import novelty_decisions
 from pathways.analysis.novelty_scores import ours_method
 from pathways.analysis.records import records
 
@@ -315,5 +316,12 @@ def build_report(
             "interventions": interventions_checks(
                 inputs.get((model, "interventions")), trained_classes, unseen_classes
             ),
+            "novelty_decisions": novelty_decisions(
+                inputs[model, "novelty"],
+                ours_method(inputs[model, "novelty"]["metrics"]),
+                unseen_classes,
+            )
+            if unseen_classes
+            else None,
         }
     return report

@@ -16,6 +16,7 @@ from typing import Any
 
 from pathways.analysis.dynamics_report import markdown_during_training
 from pathways.analysis.interventions_report import ablation_lines, patching_lines, route_lines
+from pathways.analysis.novelty_report import decision_lines, unusual_lines
 
 Namer = Callable[[Any], str]
 
@@ -97,6 +98,8 @@ def _model_blocks(model: str, r: Mapping[str, Any], trained: list[int], name: Na
     blocks += ["### 3. What does an unseen class look like, and how unusual is it?", ""]
     for q in r["question_3"]:
         blocks += _question_3(q, trained, name)
+        blocks += decision_lines(r.get("novelty_decisions"), q["class"], name)
+        blocks += unusual_lines(r.get("novelty_decisions"), q["class"], name)
         blocks += route_lines(checks, q["class"], name)
     if not r["question_3"]:
         blocks += ["- This experiment has no unseen classes (`unseen_classes = []`).", ""]

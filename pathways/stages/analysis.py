@@ -370,14 +370,9 @@ def novelty_stage(
     last = list(hidden)[-1]
     memo: dict = {}  # each score's resampled metrics per group, computed once
     metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed, memo), last)
-    only = np.unique(labels[~seen])
-    if len(only) == 1:  # one unseen class: its own figures are the pooled ones
-        by_class = metrics.assign(unseen_class=int(only[0]))
-        by_class = by_class[["unseen_class", *metrics.columns]]
-    else:
-        by_class = by_class_with_notes_and_oracle(
-            evaluate_by_class(computed, labels, ~seen, test, bootstrap, seed, memo), last
-        )
+    by_class = _metrics_by_class(
+        metrics, computed, labels, ~seen, test, last, (bootstrap, seed), memo
+    )
     ours = ours_method(metrics)
     differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed, memo)
     score_table = samples[["sample_id", "label", "split", "seen"]].copy()
@@ -395,6 +390,26 @@ def novelty_stage(
         **novelty_decisions(score_table, computed, ours, novelty_fdr, novelty_calibration, seed),
         "reasons": sample_reasons(inputs, samples["sample_id"].to_numpy(), units),
     }
+
+
+def _metrics_by_class(
+    metrics: pd.DataFrame,
+    computed: dict[str, np.ndarray],
+    labels: np.ndarray,
+    unseen: np.ndarray,
+    test: np.ndarray,
+    last_layer: str,
+    resampling: tuple[int, int],
+    memo: dict,
+) -> pd.DataFrame:
+    """Each unseen class's metrics (with one unseen class: the pooled ones); ``resampling``:
+    bootstrap resamples and seed."""
+    only = np.unique(labels[unseen])
+    if len(only) == 1:
+        by_class = metrics.assign(unseen_class=int(only[0]))
+        return by_class[["unseen_class", *metrics.columns]]
+    found = evaluate_by_class(computed, labels, unseen, test, *resampling, memo)
+    return by_class_with_notes_and_oracle(found, last_layer)
 
 
 def novelty_decisions(

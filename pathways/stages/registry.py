@@ -291,9 +291,9 @@ for _e in [
     ),
     _entry(
         "report",
-        9,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
+        10,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
         # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in;
-        # 9: the checks by intervention under each question
+        # 9: the checks by intervention under each question; 10: novelty flags and reasons
         "pathways.stages.report:report_stage",
         outputs=("report", "report.md"),
         per="experiment",

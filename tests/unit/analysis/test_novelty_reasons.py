@@ -54,7 +54,8 @@ def test_the_reason_names_the_planted_layer_and_unit():
     )
     assert (reasons["share"] > 0).all() and (reasons["share"] <= 1).all()
     assert reasons["contribution"].le(reasons["statistic"] + 1e-9).all()
-    assert "fc2" in reason_text(row) and "05 +" in reason_text(row)
+    assert "`fc2`" in reason_text(row) and "fc2:05 +" in reason_text(row)
+    assert "from seven" in reason_text(row, lambda c: {1: "one", 7: "seven"}[c])
 
 
 def test_unit_zscores_against_a_class():
