@@ -106,16 +106,18 @@ def sample_reasons(
     return table
 
 
-def reason_text(row: Mapping[str, Any], name: Callable[[Any], str] = str) -> str:
+def reason_text(row: Mapping[str, Any], name: Callable[[Any], str] = str, code: str = "`") -> str:
     """One line: "`fc2`'s signature distance (61 % of the statistic); at `fc2`, units
-    fc2:017 +6.2 σ, … from 7's signature" (``name``: a class's name from its label)."""
+    fc2:017 +6.2 σ, … from 7's signature" (``name``: a class's name from its label; ``code``:
+    the quotes around a layer's name, Markdown's by default)."""
+    layer = f"{code}{row['layer']}{code}"
     units = ", ".join(
         f"{row['layer']}:{row[f'unit_{i}']} {row[f'z_{i}']:+.1f} σ"
         for i in range(1, TOP_UNITS + 1)
         if row.get(f"unit_{i}")
     )
-    where = "its path's rarity" if row["term"] == PATH_TERM else f"`{row['layer']}`'s {row['term']}"
+    where = "its path's rarity" if row["term"] == PATH_TERM else f"{layer}'s {row['term']}"
     return (
-        f"{where} ({100 * row['share']:.0f} % of the statistic); at `{row['layer']}`, units "
+        f"{where} ({100 * row['share']:.0f} % of the statistic); at {layer}, units "
         f"{units} from {name(int(row['closest_class']))}'s signature"
     )

@@ -229,6 +229,22 @@ class StoreReader:
             run, step_id("novelty", model), "metrics"
         )
 
+    def novelty_pvalues(self, run: str, model: str) -> pd.DataFrame:
+        """Every score's conformal p-value of every sample (by sample_id)."""
+        return self.table(run, step_id("novelty", model), "pvalues")
+
+    def novelty_target(self, run: str, model: str) -> float | None:
+        """The run's target false discovery rate (``analysis.novelty_fdr``; None before flags)."""
+        try:
+            decisions = self.table(run, step_id("novelty", model), "decisions", ("alpha",))
+        except StoreError:
+            return None
+        return float(decisions["alpha"].iloc[0]) if len(decisions) else None
+
+    def novelty_reasons(self, run: str, model: str) -> pd.DataFrame:
+        """Each sample's reason: the default score's heaviest part and its units."""
+        return self.table(run, step_id("novelty", model), "reasons")
+
     def novelty_by_class(self, run: str, model: str) -> pd.DataFrame:
         """Each unseen class's own novelty metrics (with bootstrap intervals)."""
         return self.table(run, step_id("novelty", model), "metrics_by_class")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pathways.analysis.conformal import flag_novel
 from pathways.analysis.stats import auroc
 from pathways.app import create_app
 from pathways.app.figures import decode
@@ -186,6 +187,11 @@ def test_sample_view(frame: Frame):
     )
     assert src.startswith("data:image/png")
     assert "unseen class" in str(info) and "path " in str(info)
+    reason = frame.reader.novelty_reasons("small", "mlp").set_index("sample_id").loc[unseen]
+    scores = frame.reader.novelty("small", "mlp")[0].set_index("sample_id").loc[unseen]
+    why = str(info.children[-1])
+    assert f"at {reason['layer']}, units {reason['layer']}:{reason['unit_1']}" in why
+    assert f"p = {scores['pvalue']:.3g}" in str(info.children[-2])
     assert figure["data"][0]["name"] == "this sample" and len(figure["data"]) == 4
     assert "all 16 units" in figure["layout"]["title"]["text"]  # fc2 has fewer than 20
     # at fc1, the 20 of 32 units where the sample is farthest from its own class's signature
@@ -205,7 +211,9 @@ def test_sample_view(frame: Frame):
 
 
 def test_novelty_roc_matches_stored_auroc(frame: Frame):
-    histogram, roc = frame.views["novelty"].novelty("small", "mlp", "signature_knn_path", [1, 7, 3])
+    histogram, _, roc = frame.views["novelty"].novelty(
+        "small", "mlp", "signature_knn_path", 0.1, [1, 7, 3]
+    )
     assert [t["name"] for t in histogram["data"]] == ["class 1", "class 7", "class 3"]
     scores, metrics = frame.reader.novelty("small", "mlp")
     row = metrics.set_index("method").loc["signature_knn_path"]
@@ -221,6 +229,32 @@ def test_novelty_roc_matches_stored_auroc(frame: Frame):
     assert stored == pytest.approx(
         auroc(test["signature_knn_path"].to_numpy(), ~test["seen"].to_numpy())
     )
+
+
+def test_novelty_flags_follow_the_chosen_rate_and_match_the_stored_ones(frame: Frame):
+    """At the run's own target the view's flags are the stored ones; a looser target flags at
+    least as many; the histogram marks the lowest flagged score."""
+    view = frame.views["novelty"]
+    assert view.initial({"run": "small", "model": "mlp"})["fdr"] == 0.1
+    scores, _ = frame.reader.novelty("small", "mlp")
+    pvalues = frame.reader.novelty_pvalues("small", "mlp").set_index("sample_id")
+    screened = scores[scores["role"] == "screened"]
+    counts = {}
+    for fdr in (0.1, 0.5):
+        histogram, flags, _ = view.novelty("small", "mlp", "signature_knn_path", fdr, [1, 7, 3])
+        bars = flags["data"][0]
+        assert [x.split(" (")[0] for x in bars["x"]] == ["class 1", "class 7", "class 3"]
+        counts[fdr] = sum(int(x.split(" (")[1].split(" of ")[0]) for x in bars["x"])
+        assert f"false discovery rate of {100 * fdr:.0f} %" in flags["layout"]["title"]["text"]
+        expected = flag_novel(pvalues.loc[screened["sample_id"], "signature_knn_path"], fdr)
+        assert counts[fdr] == expected.sum()
+        if expected.any():
+            lowest = screened.loc[expected, "signature_knn_path"].min()
+            assert histogram["layout"]["shapes"][0]["x0"] == lowest
+        else:
+            assert "shapes" not in histogram["layout"]
+    assert counts[0.1] == int(screened["novel"].sum())  # the stage's own flags
+    assert counts[0.5] > counts[0.1]
 
 
 def test_missing_incomplete_and_escaping_runs_are_messages(small_store: Path, tmp_path: Path):

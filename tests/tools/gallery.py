@@ -86,6 +86,7 @@ def _recipes(sample_id: int, cnn: str | None) -> dict:
         "novelty": lambda page: (
             open_tab(page, "Novelty"),
             _wait(page, "document.querySelector('#novelty-roc .legend') !== null"),
+            wait_for_title(page, "novelty-flags", "false discovery rate", 60_000),
         ),
         "explain": lambda page: _explain(page, cnn),
         "interventions": lambda page: (

@@ -1,4 +1,5 @@
-"""The Novelty view: every novelty score's distribution per class and its ROC curve."""
+"""The Novelty view: every novelty score's distribution per class, its flags at a chosen false
+discovery rate (and the score threshold they amount to), and its ROC curve."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from pathways.app.figures import (
     message_figure,
 )
 from pathways.app.reader import StoreReader
-from pathways.app.view import View, graph, on_tab, picker
+from pathways.app.view import ROW, View, graph, on_tab, picker
+from pathways.app.views.novelty_flags import Flags, flags_at, flags_figure, threshold_marks
 from pathways.errors import StoreError
 from pathways.store.summaries import class_label
 
@@ -30,6 +32,11 @@ NOVELTY_HISTOGRAM = "novelty-histogram"
 NOVELTY_ROC = "novelty-roc"
 
 
+NOVELTY_FDR = "novelty-fdr"
+NOVELTY_FLAGS = "novelty-flags"
+FDR_MARKS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5)
+
+
 def layout(state: Mapping[str, Any]) -> list:
     method = dcc.Dropdown(
         id=NOVELTY_METHOD,
@@ -37,9 +44,24 @@ def layout(state: Mapping[str, Any]) -> list:
         options=state.get("methods", []),
         value=state.get("method"),
     )
+    fdr = dcc.Slider(
+        id=NOVELTY_FDR,
+        min=0.01,
+        max=0.5,
+        step=0.01,
+        value=state.get("fdr", 0.1),
+        marks={m: f"{100 * m:g} %" for m in FDR_MARKS},
+    )
     return [
-        html.Div(picker("score", method), style={"padding": "8px 16px", "width": "300px"}),
+        html.Div(
+            [
+                html.Div(picker("score", method), style={"width": "300px"}),
+                html.Div(picker("target false discovery rate", fdr), style={"width": "420px"}),
+            ],
+            style={**ROW, "padding": "8px 16px", "gap": "32px"},
+        ),
         graph(NOVELTY_HISTOGRAM, 400),
+        graph(NOVELTY_FLAGS, 400),
         graph(NOVELTY_ROC, 480),
     ]
 
@@ -61,20 +83,48 @@ class NoveltyView:
             return [], None
         return metrics.loc[metrics["kind"] != "oracle", "method"].tolist(), ours_method(metrics)
 
-    def novelty(self, run: str, model: str, method: str, classes: list[int]) -> tuple:
+    def novelty(
+        self, run: str, model: str, method: str, fdr: float | None, classes: list[int]
+    ) -> tuple:
         try:
             scores, metrics = self.reader.novelty(run, model)
             _, unseen = self.reader.classes(run)
         except StoreError as exc:
-            return message_figure(str(exc)), message_figure("")
+            return message_figure(str(exc)), message_figure(""), message_figure("")
         classes = [int(c) for c in classes or []]
         methods = metrics.loc[metrics["kind"] != "oracle", "method"].tolist()  # every score
         method = method if method in scores.columns else ours_method(metrics)
         names = self.reader.class_names(run)
         chosen = [c for c in unseen if c in classes] or unseen
-        return novelty_histogram(scores, method, classes, names), roc_figure(
+        flags, flagged = self._flags(run, model, scores, method, fdr or 0.1, classes, names)
+        histogram = novelty_histogram(scores, method, classes, names)
+        histogram["layout"] |= threshold_marks(flags.threshold if flags else None)
+        roc = roc_figure(
             scores, methods, chosen, self._intervals(run, model, metrics, chosen, unseen), names
         )
+        return histogram, flagged, roc
+
+    def _flags(
+        self,
+        run: str,
+        model: str,
+        scores: pd.DataFrame,
+        method: str,
+        fdr: float,
+        classes: list[int],
+        names: Mapping[int, str],
+    ) -> tuple[Flags | None, dict[str, Any]]:
+        """The flags at ``fdr`` and their figure (a message for a run made before flags)."""
+        try:
+            pvalues = self.reader.novelty_pvalues(run, model)
+        except StoreError:
+            return None, message_figure(
+                "this run has no novelty flags yet — `pathways run` adds them"
+            )
+        if "role" not in scores.columns or method not in pvalues.columns:
+            return None, message_figure(f"no p-values for {method}")
+        flags = flags_at(scores, pvalues, method, float(fdr))
+        return flags, flags_figure(flags, classes, names)
 
     def _intervals(
         self, run: str, model: str, metrics: pd.DataFrame, chosen: list[int], unseen: list[int]
@@ -100,7 +150,10 @@ class NoveltyView:
 
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         methods, method = self.options(state["run"], state["model"])
-        return {"methods": methods, "method": method}
+        target = None
+        if state["run"] and state["model"]:
+            target = self.reader.novelty_target(state["run"], state["model"])
+        return {"methods": methods, "method": method, "fdr": target or 0.1}
 
 
 def register(app: Dash, view: NoveltyView) -> None:
@@ -112,13 +165,15 @@ def register(app: Dash, view: NoveltyView) -> None:
     )(view.options)
     app.callback(
         Output(NOVELTY_HISTOGRAM, "figure"),
+        Output(NOVELTY_FLAGS, "figure"),
         Output(NOVELTY_ROC, "figure"),
         Input(ids.RUN, "value"),
         Input(ids.MODEL, "value"),
         Input(NOVELTY_METHOD, "value"),
+        Input(NOVELTY_FDR, "value"),
         Input(ids.CLASSES, "value"),
         ids.TAB,
-    )(on_tab(NAME, view.novelty, 2))
+    )(on_tab(NAME, view.novelty, 3))
 
 
 def novelty_histogram(

@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 from dash import Dash, Input, Output, dcc, html
 
+from pathways.analysis.novelty_reasons import reason_text
+from pathways.analysis.novelty_scores import ours_method
 from pathways.app import ids
 from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.app.reader import StoreReader
 from pathways.app.view import ROW, View, graph, on_tab, picker
 from pathways.errors import StoreError
+from pathways.store.summaries import class_label
 
 NAME = "sample"
 """The view's tab (its registry name)."""
@@ -22,6 +25,7 @@ SAMPLE_IMAGE = "sample-image"
 SAMPLE_INFO = "sample-info"
 SAMPLE_ACTIVATIONS = "sample-activations"
 SAMPLE_NEIGHBOURS = "sample-neighbours"
+SAMPLE_REASON = "sample-reason"
 
 
 def layout(state: Mapping[str, Any]) -> list:
@@ -69,6 +73,7 @@ class SampleView:
                     f"predicted {row['predicted_class']} with confidence {row['confidence']:.3f}"
                 ),
                 html.Li(f"path {path}"),
+                *self._novelty_items(run, model, sid),
             ]
         )
         layer_sig = signatures[signatures["layer"] == layer]
@@ -96,6 +101,38 @@ class SampleView:
             for n in nearest
         ]
         return self.reader.image_uri(run, sid, 6), info, figure, neighbours
+
+    def _novelty_items(self, run: str, model: str, sid: int) -> list:
+        """How unusual the sample is by the default score, whether it is flagged, and why
+        (nothing for a run made before reasons were stored)."""
+        try:
+            scores, metrics = self.reader.novelty(run, model)
+            reasons = self.reader.novelty_reasons(run, model).set_index("sample_id")
+            target = self.reader.novelty_target(run, model)
+        except StoreError:
+            return []
+        row = scores.set_index("sample_id").loc[sid]
+        ours = ours_method(metrics)
+        decision = {
+            "screened": "flagged as novel" if row["novel"] else "not flagged",
+            "calibration": "a calibration sample (not screened)",
+            "fit": "a fitted sample (not screened)",
+        }.get(str(row["role"]), "not screened (only test samples are)")
+        rate = f" at a false discovery rate of {100 * target:g} %" if target else ""
+        return [
+            html.Li(
+                f"novelty {ours} {row[ours]:.1f}, conformal p = {row['pvalue']:.3g}: "
+                f"{decision}{rate if row['role'] == 'screened' else ''}"
+            ),
+            html.Li(
+                ["why: ", html.Span(reason_text(reasons.loc[sid], self._namer(run), code=""))],
+                id=SAMPLE_REASON,
+            ),
+        ]
+
+    def _namer(self, run: str) -> Any:
+        names = self.reader.class_names(run)
+        return lambda c: class_label(c, names)
 
 
 def register(app: Dash, view: SampleView) -> None:
