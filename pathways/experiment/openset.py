@@ -182,7 +182,10 @@ def check_splits(protocols: Sequence[Protocol], splits: int | None) -> None:
 
 DECISION_COLUMNS = (
     "alpha",
+    "screened",
+    "novel",
     "flagged",
+    "flagged_novel",
     "fdp",
     "power",
     "uncorrected_fdp",
