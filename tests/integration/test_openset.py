@@ -134,3 +134,24 @@ def test_the_false_discovery_rate_holds_over_redrawn_calibrations(benchmark):
             bound = pi0 * alpha + 2 * fdps.std(ddof=1) / np.sqrt(len(fdps))
             assert fdps.mean() <= bound, (method, fdps.mean(), pi0 * alpha)
             assert loose >= flagged
+
+
+def test_the_user_network_protocol_runs_a_residual_cnn_by_factory(tmp_path: Path, data_dir: Path):
+    """fashion-rgb: an RGB .npz made once from Fashion-MNIST (colour independent of the class)
+    and a residual CNN named by factory, exactly as a user's network is."""
+    experiment_folder(tmp_path, data_dir)
+    args = ("benchmark", "openset", "--protocol", "fashion-rgb", "--splits", "1", "--epochs", "1")
+    pathways(*args, "--samples-per-class", "30", "--bootstrap", "50", cwd=tmp_path)
+    made = np.load(data_dir / "cache" / "fashion-rgb.npz")
+    images, labels = made["images"], made["labels"]
+    assert images.shape == (7000, 28, 28, 3) and np.bincount(labels).tolist() == [700] * 10
+    tint = images.reshape(len(images), -1, 3).max(axis=1).astype(float)
+    by_class = [tint[labels == c].mean(axis=0) for c in range(10)]
+    assert np.ptp(by_class, axis=0).max() < 25  # no class has its own colour
+    results = pd.read_parquet(tmp_path / "store" / "openset" / "results.parquet")
+    assert set(results["model"]) == {"resnet"} and set(results["protocol"]) == {"fashion-rgb"}
+    assert {"nac", "combood", "ash", "scale", "signature_knn_path"} <= set(results["method"])
+    run = tmp_path / "store" / "openset-fashion-rgb-0"
+    samples = pd.read_parquet(run / "data" / "samples.parquet")
+    assert samples.groupby("label").size().eq(30).all()
+    assert (run / "novelty" / "resnet" / "reasons.parquet").is_file()
