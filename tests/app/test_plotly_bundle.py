@@ -40,7 +40,7 @@ def test_every_trace_type_the_views_draw_is_in_the_bundle(frame: Frame, small_st
     drawn |= _trace_types(frame.views["paths"].paths("small", "mlp", [1, 7, 3]))
     drawn |= _trace_types(frame.views["sample"].sample("small", "mlp", "fc1", a_three, [1, 7, 3]))
     drawn |= _trace_types(
-        frame.views["novelty"].novelty("small", "mlp", "signature_knn_path", [1, 7, 3])
+        frame.views["novelty"].novelty("small", "mlp", "signature_knn_path", 0.5, [1, 7, 3])
     )
     explain = frame.views["explain"]
     _, first, _, cluster, _ = explain.pickers("small", "lenet5", [1, 7, 3])

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from pathways.experiment.openset import mean_interval as _mean_interval
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 REPO = Path(__file__).resolve().parents[2]
@@ -53,13 +54,10 @@ def run_split(protocol: str, split: int, store: Path, data_dir: Path) -> Path:
 
 def mean_interval(values: np.ndarray) -> str:
     """Mean with a 95 % t-interval over the splits ("0.26 [0.21, 0.31]")."""
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
+    mean, low, high = _mean_interval(values)
+    if not np.isfinite(mean):
         return "—"
-    if len(values) == 1:
-        return f"{values[0]:.2f}"
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return f"{values.mean():.2f} [{values.mean() - half:.2f}, {values.mean() + half:.2f}]"
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]" if np.isfinite(low) else f"{mean:.2f}"
 
 
 def ablation(runs: dict[int, Path], model: str) -> list[str]:

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pathways.analysis.novelty import (
     fisher_combination,
@@ -35,6 +34,7 @@ from pathways.analysis.novelty import (
     path_rarity,
 )
 from pathways.analysis.stats import auroc
+from pathways.experiment.openset import mean_interval
 from pathways.store.reading import layer_names, load_layer, load_samples
 
 CANDIDATES = {
@@ -100,9 +100,7 @@ def choose(design: pd.DataFrame) -> str:
 def paired(results: pd.DataFrame, ours: str, other: str) -> tuple[float, float, float]:
     """Mean of ours − other over (split, model) pairs, with a 95 % t-interval."""
     wide = results.pivot_table(index=["split", "model"], columns="method", values="auroc")
-    d = (wide[ours] - wide[other]).dropna().to_numpy()
-    half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
-    return d.mean(), d.mean() - half, d.mean() + half
+    return mean_interval((wide[ours] - wide[other]).dropna())
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ _NUMBER = re.compile(r"[-+]?\d*\.?\d+")
 
 def excerpt(report: dict) -> str:
     """Per model: its heading, the lead sentence under each question, and where its first
-    unseen class goes and how unusual it is, as a Markdown quote."""
+    unseen class goes, how unusual it is and how many of it are flagged, as a Markdown quote."""
     lines: list[str] = []
     model = None
     taken: set[tuple[str, str]] = set()
@@ -41,7 +41,7 @@ def excerpt(report: dict) -> str:
             if line.startswith("- **"):
                 taken.add((model, question))
                 lines += [f"> {question} {line[2:]}", ">"]
-        for lead in ("Where it goes", "How unusual"):
+        for lead in ("Where it goes", "How unusual", "Flagged as novel"):
             if model and line.strip().startswith(lead) and (model, lead) not in taken:
                 taken.add((model, lead))
                 lines += [f"> {line.strip()}", ">"]
