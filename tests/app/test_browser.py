@@ -152,6 +152,7 @@ def _sample_and_novelty(page, shots: Path, a_three: int) -> None:
     )
     info = page.inner_text("#sample-info")
     assert "label 3" in info and "unseen class" in info and "predicted" in info
+    assert "conformal p =" in info and "why: " in info and " σ" in info  # its reason
     assert page.locator("#sample-neighbours img").count() == 6
     page.screenshot(path=str(shots / "sample.png"), full_page=True)
 
@@ -160,6 +161,11 @@ def _sample_and_novelty(page, shots: Path, a_three: int) -> None:
         "document.querySelector('#novelty-roc .legend')?.textContent.includes('signature_knn_path')"
     )
     assert "AUROC" in (page.text_content("#novelty-roc .legend") or "")
+    wait_for_title(page, "novelty-flags", "false discovery rate of 10 %")
+    page.locator("#novelty-fdr [role=slider]").first.focus()
+    page.keyboard.press("End")  # the slider's highest target, 50 %
+    wait_for_title(page, "novelty-flags", "false discovery rate of 50 %")  # flags at the new rate
+    assert page.locator("#novelty-histogram .shapelayer path").count() >= 1  # the threshold
     page.screenshot(path=str(shots / "novelty.png"), full_page=True)
 
 
