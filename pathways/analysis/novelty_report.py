@@ -90,6 +90,12 @@ def decision_lines(decisions: Mapping[str, Any] | None, u: int, name: Namer) -> 
     if decisions is None or mine is None:
         return []
     s = decisions["screen"]
+    if not s["calibration"]:
+        return [
+            "  No novelty flags: too few trained-class test samples to hold any out for "
+            "calibration (a class needs at least two) — give the data more samples per class.",
+            "",
+        ]
     trained = s["screened"] - s["novel"]
     return [
         f"  Flagged as novel at a false discovery rate of {_percent(s['alpha'])} "

@@ -71,3 +71,13 @@ def test_top_units_are_ordered_by_absolute_z(top):
     z = reasons[[f"z_{i}" for i in range(1, top + 1)]].abs().to_numpy()
     assert (np.diff(z, axis=1) <= 1e-12).all()
     assert not any(f"z_{top + 1}" == c for c in reasons.columns)
+
+
+def test_a_run_without_calibration_samples_says_it_has_no_flags():
+    from pathways.analysis.novelty_report import decision_lines
+
+    screen = {"calibration": 0, "screened": 3, "novel": 1, "flagged": 0, "alpha": 0.1}
+    decisions = {"screen": screen, "by_class": {"3": {"screened": 1, "flagged": 0}}}
+    (line, _) = decision_lines(decisions, 3, str)
+    assert line.startswith("  No novelty flags") and "samples per class" in line
+    assert decision_lines(decisions, 5, str) == []  # not an unseen class of the run
