@@ -90,6 +90,14 @@ class NoveltyInputs:
         """:func:`mahalanobis` of one hidden layer, computed once for every score that asks."""
         return self.class_distances(layer).min(axis=0)
 
+    def output_layer(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`output_layer` of the last hidden layer (``W``, ``b``), recovered once for
+        every score that asks."""
+        key = ("output_layer", self.last_layer)
+        if key not in self._memo:
+            self._memo[key] = output_layer(self.last_hidden, self.logits, self.fit)
+        return self._memo[key]
+
     def knn(self, layer: str) -> np.ndarray:
         """:func:`knn_distance` of one hidden layer (k = ``knn_k``), computed once."""
         key = ("knn", layer)
@@ -180,19 +188,24 @@ def output_layer(
     return coef[:-1].T, coef[-1]
 
 
-def vim(features: np.ndarray, logits: np.ndarray, fit: np.ndarray) -> np.ndarray:
+def vim(
+    features: np.ndarray,
+    logits: np.ndarray,
+    fit: np.ndarray,
+    output: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Virtual-logit matching (Wang et al., 2022): the norm of a sample's features outside the
     principal subspace of the fitted samples (around the origin ``u = −W⁺b``), scaled by ``α``
     (mean max logit over mean residual norm on the fitted samples), minus the energy term
     ``logsumexp(logits)``. Higher = more unusual; as ``−log`` of one minus the virtual class's
     softmax probability, it orders samples exactly as that probability does.
 
-    ``W`` and ``b`` come from :func:`output_layer` (exact when ``features`` feed the output
-    layer directly, as the last hidden layer of the built-in networks does).
+    ``W`` and ``b``: ``output``, or :func:`output_layer` of these features (exact when they
+    feed the output layer directly, as the last hidden layer of the built-in networks does).
     """
     x = features.astype(np.float64)
     z = logits.astype(np.float64)
-    weights, bias = output_layer(x, z, fit)
+    weights, bias = output if output is not None else output_layer(x, z, fit)
     origin = -np.linalg.pinv(weights) @ bias
     centred = x[fit] - origin
     _, vectors = np.linalg.eigh(centred.T @ centred / len(centred))  # ascending eigenvalues
@@ -353,7 +366,7 @@ def mahalanobis_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
 
 
 def vim_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
-    return {"vim": vim(inputs.last_hidden, inputs.logits, inputs.fit)}
+    return {"vim": vim(inputs.last_hidden, inputs.logits, inputs.fit, inputs.output_layer())}
 
 
 def mahalanobis_sum_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
-from pathways.analysis.novelty import NoveltyInputs, knn_distance, output_layer
+from pathways.analysis.novelty import NoveltyInputs, knn_distance
 
 ASH_PERCENTILE, SCALE_PERCENTILE = 90.0, 85.0
 NAC_BINS, NAC_COVERAGE_SHARE = 50, 0.05
@@ -82,14 +82,18 @@ def scale(
     return -logsumexp(np.exp(ratio)[:, None] * (x @ weights.T) + bias, axis=1)
 
 
+def nac_products(features: np.ndarray, logits: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """float[n, units]: ``o · g``, each activation times ``g = Wᵀ(softmax(logits) − 1/C)``, the
+    gradient of KL(uniform ‖ softmax) with respect to a layer that feeds the output layer."""
+    p = softmax(logits.astype(np.float64), axis=1)
+    return features.astype(np.float64) * ((p - 1.0 / p.shape[1]) @ weights)
+
+
 def nac_states(
     features: np.ndarray, logits: np.ndarray, weights: np.ndarray, alpha: float
 ) -> np.ndarray:
-    """float[n, units]: σ(α · o · g), ``g = Wᵀ(softmax(logits) − 1/C)`` the gradient of
-    KL(uniform ‖ softmax) with respect to a layer that feeds the output layer."""
-    p = softmax(logits.astype(np.float64), axis=1)
-    gradient = (p - 1.0 / p.shape[1]) @ weights
-    return expit(alpha * features.astype(np.float64) * gradient)
+    """float[n, units]: NAC's neuron states σ(α · o · g) (:func:`nac_products`)."""
+    return expit(alpha * nac_products(features, logits, weights))
 
 
 def nac_edges(bins: int = NAC_BINS) -> np.ndarray:
@@ -120,16 +124,15 @@ def nac_coverage(states: np.ndarray, table: np.ndarray, edges: np.ndarray) -> np
     return np.take_along_axis(table, _bins(states, edges), axis=0).mean(axis=1)
 
 
-def nac(features: np.ndarray, logits: np.ndarray, fit: np.ndarray) -> np.ndarray:
-    """NAC-UE's novelty on one layer feeding the output layer: 1 − coverage."""
-    weights, _ = output_layer(features, logits, fit)
-    product = features.astype(np.float64) * (
-        (softmax(logits.astype(np.float64), axis=1) - 1.0 / logits.shape[1]) @ weights
-    )
+def nac(
+    features: np.ndarray, logits: np.ndarray, weights: np.ndarray, fit: np.ndarray
+) -> np.ndarray:
+    """NAC-UE's novelty on one layer feeding the output layer (weights ``W``): 1 − coverage."""
+    product = nac_products(features, logits, weights)
     typical = np.abs(product[fit])
     typical = typical[typical > 0]
     alpha = 1.0 / np.median(typical) if typical.size else 1.0
-    states = nac_states(features, logits, weights, alpha)
+    states = expit(alpha * product)
     edges = nac_edges()
     table = coverage_table(states[fit], edges, max(NAC_COVERAGE_SHARE * fit.sum(), 1.0))
     return 1.0 - nac_coverage(states, table, edges)
@@ -165,20 +168,17 @@ def combood(inputs: NoveltyInputs) -> np.ndarray:
     return combood_combination(neighbour**2, distance, inputs.last_hidden.shape[1])
 
 
-def _last_layer_output(inputs: NoveltyInputs) -> tuple[np.ndarray, np.ndarray]:
-    return output_layer(inputs.last_hidden, inputs.logits, inputs.fit)
-
-
 def ash_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
-    return {"ash": ash_b(inputs.last_hidden, *_last_layer_output(inputs))}
+    return {"ash": ash_b(inputs.last_hidden, *inputs.output_layer())}
 
 
 def scale_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
-    return {"scale": scale(inputs.last_hidden, *_last_layer_output(inputs))}
+    return {"scale": scale(inputs.last_hidden, *inputs.output_layer())}
 
 
 def nac_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
-    return {"nac": nac(inputs.last_hidden, inputs.logits, inputs.fit)}
+    weights, _ = inputs.output_layer()
+    return {"nac": nac(inputs.last_hidden, inputs.logits, weights, inputs.fit)}
 
 
 def combood_scores(inputs: NoveltyInputs) -> dict[str, np.ndarray]:
