@@ -18,7 +18,7 @@ over the splits with a 95 % t-interval of that mean.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,34 @@ import pandas as pd
 from scipy import stats
 
 from pathways.errors import ConfigError
+
+RGB_PER_CLASS = 700
+
+
+def fashion_rgb(path: Path, per_class: int = RGB_PER_CLASS, seed: int = 0) -> Path:
+    """An RGB ``.npz`` made from Fashion-MNIST: ``per_class`` seeded images of each class, each
+    tinted by its own random colour (the colour says nothing of the class), written once."""
+    if path.is_file():
+        return path
+    from pathways.data.idx import load_idx_folder
+    from pathways.data.sources import FASHION_MNIST_DIR
+
+    digits = load_idx_folder(FASHION_MNIST_DIR, "fashion-mnist")
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(digits.labels == c), per_class, replace=False)
+            for c in range(10)
+        ]
+    )
+    tint = rng.uniform(0.35, 1.0, (len(chosen), 1, 1, 3))
+    images = (digits.images[chosen][..., None].astype(np.float64) * tint).round().astype(np.uint8)
+    names = np.array([digits.class_name(c) for c in range(10)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.npz")
+    np.savez_compressed(partial, images=images, labels=digits.labels[chosen], class_names=names)
+    partial.replace(path)
+    return path
 
 
 @dataclass(frozen=True)
@@ -44,6 +72,8 @@ class Protocol:
     """The protocol's own networks (``[[models]]`` tables), run instead of ``--models``."""
     data_file: str | None = None
     """An ``.npz`` the protocol makes (once, under ``DATA_DIR/cache``) from ``source``."""
+    make_data: Callable[[Path], Path] | None = None
+    """What makes ``data_file`` from its path (and leaves an existing one as it is)."""
 
     def split(self, i: int) -> tuple[list[int], list[int]]:
         """The known and unknown classes of split ``i`` (both sorted)."""
@@ -84,37 +114,10 @@ PROTOCOLS = {
                 },
             ),
             data_file="fashion-rgb.npz",
+            make_data=fashion_rgb,
         ),
     ]
 }
-
-RGB_PER_CLASS = 700
-
-
-def fashion_rgb(path: Path, per_class: int = RGB_PER_CLASS, seed: int = 0) -> Path:
-    """An RGB ``.npz`` made from Fashion-MNIST: ``per_class`` seeded images of each class, each
-    tinted by its own random colour (the colour says nothing of the class), written once."""
-    if path.is_file():
-        return path
-    from pathways.data.idx import load_idx_folder
-    from pathways.data.sources import FASHION_MNIST_DIR
-
-    digits = load_idx_folder(FASHION_MNIST_DIR, "fashion-mnist")
-    rng = np.random.default_rng(seed)
-    chosen = np.concatenate(
-        [
-            rng.choice(np.flatnonzero(digits.labels == c), per_class, replace=False)
-            for c in range(10)
-        ]
-    )
-    tint = rng.uniform(0.35, 1.0, (len(chosen), 1, 1, 3))
-    images = (digits.images[chosen][..., None].astype(np.float64) * tint).round().astype(np.uint8)
-    names = np.array([digits.class_name(c) for c in range(10)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npz")
-    np.savez_compressed(partial, images=images, labels=digits.labels[chosen], class_names=names)
-    partial.replace(path)
-    return path
 
 
 def split_classes(seed: int, known: int, n_classes: int = 10) -> tuple[list[int], list[int]]:
@@ -157,8 +160,8 @@ def model_names(protocol: Protocol, models: Sequence[str]) -> list[str]:
 
 def prepare(protocol: Protocol, data_dir: Path) -> None:
     """Make the protocol's own data file, if it has one and it is missing."""
-    if protocol.data_file == "fashion-rgb.npz":
-        fashion_rgb(data_dir / "cache" / protocol.data_file)
+    if protocol.data_file and protocol.make_data:
+        protocol.make_data(data_dir / "cache" / protocol.data_file)
 
 
 def protocols_named(names: Sequence[str]) -> list[Protocol]:
