@@ -109,24 +109,20 @@ def decision_row(
     fdp, power = realised_rates(flags, novel)
     uncorrected = pvalues <= alpha
     u_fdp, u_power = realised_rates(uncorrected, novel)
-    flagged, found = int(flags.sum()), int((flags & novel).sum())
+    flagged, found, n_novel = int(flags.sum()), int((flags & novel).sum()), int(novel.sum())
+    fdp_low, fdp_high = proportion_interval(flagged - found, flagged)
+    power_low, power_high = proportion_interval(found, n_novel)
     return {
         "screened": len(scores),
-        "novel": int(novel.sum()),
+        "novel": n_novel,
         "flagged": flagged,
         "flagged_novel": found,
         "fdp": fdp,
-        **dict(
-            zip(("fdp_low", "fdp_high"), proportion_interval(flagged - found, flagged), strict=True)
-        ),
+        "fdp_low": fdp_low,
+        "fdp_high": fdp_high,
         "power": power,
-        **dict(
-            zip(
-                ("power_low", "power_high"),
-                proportion_interval(found, int(novel.sum())),
-                strict=True,
-            )
-        ),
+        "power_low": power_low,
+        "power_high": power_high,
         "uncorrected_flagged": int(uncorrected.sum()),
         "uncorrected_fdp": u_fdp,
         "uncorrected_power": u_power,

@@ -67,7 +67,8 @@ def _known(value: float | None) -> bool:
     return value is not None and bool(np.isfinite(value))
 
 
-def _percent(share: float | None) -> str:
+def percent_or_dash(share: float | None) -> str:
+    """``21 %``, or ``–`` for a figure that does not exist (None or NaN)."""
     return f"{100 * share:.0f} %" if _known(share) else "–"
 
 
@@ -98,17 +99,17 @@ def decision_lines(decisions: Mapping[str, Any] | None, u: int, name: Namer) -> 
         ]
     trained = s["screened"] - s["novel"]
     return [
-        f"  Flagged as novel at a false discovery rate of {_percent(s['alpha'])} "
+        f"  Flagged as novel at a false discovery rate of {percent_or_dash(s['alpha'])} "
         f"(Benjamini–Hochberg on conformal p-values against {s['calibration']} held-out "
         f"trained-class test samples): **{mine['flagged']} of its {mine['screened']} screened "
-        f"test samples** ({_percent(mine['share'])}{_bracket(mine['share_low'], mine['share_high'])}); "
+        f"test samples** ({percent_or_dash(mine['share'])}{_bracket(mine['share_low'], mine['share_high'])}); "
         f"{s['flagged'] - s['flagged_novel']} of {trained} trained-class samples were flagged "
-        f"with them (realised false discovery rate {_percent(s['fdp'])}"
+        f"with them (realised false discovery rate {percent_or_dash(s['fdp'])}"
         f"{_bracket(s['fdp_low'], s['fdp_high'])}; power over every unseen class "
-        f"{_percent(s['power'])}). Without the guarantee, p ≤ {s['alpha']:g} alone would flag "
-        f"{_percent(s['uncorrected_power'])} of unseen samples with {_percent(s['uncorrected_fdp'])} "
+        f"{percent_or_dash(s['power'])}). Without the guarantee, p ≤ {s['alpha']:g} alone would flag "
+        f"{percent_or_dash(s['uncorrected_power'])} of unseen samples with {percent_or_dash(s['uncorrected_fdp'])} "
         f"false alarms; the best threshold chosen knowing the answers would reach "
-        f"{_percent(s['oracle_power'])} at the target rate"
+        f"{percent_or_dash(s['oracle_power'])} at the target rate"
         f"{_resolution(s) if _costly(s) else ''}.",
         "",
     ]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pathways.analysis.conformal import decision_row, flag_novel, proportion_interval
+from pathways.analysis.novelty_report import percent_or_dash
 from pathways.app.figures import class_colour, figure_layout, message_figure
 from pathways.store.summaries import class_label
 
@@ -48,21 +49,17 @@ def flags_at(scores: pd.DataFrame, pvalues: pd.DataFrame, method: str, alpha: fl
     )
 
 
-def _percent(share: float) -> str:
-    return f"{100 * share:.0f} %" if np.isfinite(share) else "–"
-
-
 def flags_title(flags: Flags) -> str:
     f = flags.figures
     trained = f["screened"] - f["novel"]
     return (
-        f"flags at a false discovery rate of {_percent(flags.alpha)} (Benjamini–Hochberg on "
+        f"flags at a false discovery rate of {percent_or_dash(flags.alpha)} (Benjamini–Hochberg on "
         f"conformal p-values from {flags.calibration} calibration samples)<br>flagged "
         f"{f['flagged_novel']} of {f['novel']} unseen and {f['flagged'] - f['flagged_novel']} "
-        f"of {trained} trained screened samples: realised FDR {_percent(f['fdp'])}, power "
-        f"{_percent(f['power'])}<br>unguaranteed p ≤ α: power {_percent(f['uncorrected_power'])}"
-        f", FDR {_percent(f['uncorrected_fdp'])} · best threshold knowing the answers: power "
-        f"{_percent(f['oracle_power'])}"
+        f"of {trained} trained screened samples: realised FDR {percent_or_dash(f['fdp'])}, power "
+        f"{percent_or_dash(f['power'])}<br>unguaranteed p ≤ α: power {percent_or_dash(f['uncorrected_power'])}"
+        f", FDR {percent_or_dash(f['uncorrected_fdp'])} · best threshold knowing the answers: power "
+        f"{percent_or_dash(f['oracle_power'])}"
     )
 
 
