@@ -24,6 +24,27 @@ INPUT_COMPONENTS = 50
 EXACT_NEIGHBOURS_UP_TO = 4096
 LARGE = 10_000
 """From this many samples on, UMAP runs 100 optimisation epochs (200 below)."""
+MAPPED_POINTS = 150_000
+"""``map_layers = "auto"`` maps the last hidden layers whose maps hold at most this many
+points together (samples × layers; at least one layer): every layer of the 5,000-digit
+default, the last two of a 70,000-sample run (a UMAP of 70,000 points takes ~15 s)."""
+
+
+def layers_to_map(hidden: list[str], samples: int, setting: str | int) -> list[str]:
+    """The hidden layers a run maps, input side first: every one for ``"all"``, the last
+    ``setting`` for a number (0: none), and for ``"auto"`` the last ones within
+    :data:`MAPPED_POINTS` (at least one).
+
+    >>> layers_to_map(["fc1", "fc2", "fc3"], 70_000, "auto"), layers_to_map(["fc1"], 10, 0)
+    (['fc2', 'fc3'], [])
+    """
+    if setting == "all":
+        count = len(hidden)
+    elif setting == "auto":
+        count = max(1, MAPPED_POINTS // max(samples, 1))
+    else:
+        count = int(setting)
+    return hidden[max(len(hidden) - count, 0) :] if count > 0 else []
 
 
 def map_input(values: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -44,6 +65,9 @@ def _umap(inputs: np.ndarray, seed: int, n_neighbors: int) -> np.ndarray:
     Below 4,096 samples the exact k-nearest-neighbour graph comes from scikit-learn
     (``precomputed_knn``): UMAP's own exact path calls a Python-level metric once per pair.
     """
+    from pathways.analysis.compiled import cache_compiled_code
+
+    cache_compiled_code()
     import umap
 
     knn: tuple = (None, None, None)

@@ -24,7 +24,9 @@ from pathways.errors import StoreError
 from pathways.store.activations import SAMPLE_FIELDS
 from pathways.store.runs import list_runs, read_run, run_path
 
-ANALYSIS = ("capture", "signatures", "clusters", "embedding", "paths", "divergence", "novelty")
+ANALYSIS = ("capture", "signatures", "clusters", "paths", "divergence", "novelty")
+"""The steps a model's views need. Its 2-D maps (``embedding``) are not among them: a run
+makes them after the report, and the Embedding view shows them when they land."""
 
 
 class StoreReader:
@@ -157,9 +159,28 @@ class StoreReader:
 
         return layer_names(self._path(run, step_id("capture", model), "activations"))
 
+    def maps_pending(self, run: str, model: str) -> bool:
+        """The model's 2-D maps are not in the store (yet: a run makes them last)."""
+        folder = run_path(self.store, run) / step_id("embedding", model)
+        return not (folder / "manifest.json").is_file()
+
     def embedding(self, run: str, model: str, layer: str) -> pd.DataFrame:
         """sample_id, x, y, cluster, outlier + the sample columns, for one layer."""
-        return self._embedding(run, model, self._version(run))[layer]
+        if self.maps_pending(run, model):
+            raise StoreError(
+                f"no 2-D maps of {model} yet: a run makes them after the report,<br>"
+                "and this view shows them when they land (no run going on? `pathways run`)"
+            )
+        maps = self._embedding(run, model, self._version(run))
+        if layer not in maps:
+            analysis = read_run(self.store, run).get("experiment", {}).get("analysis", {})
+            setting = analysis.get("map_layers", "all")
+            raise StoreError(
+                f"layer {layer} has no 2-D map: analysis.map_layers = {setting!r} mapped "
+                f"{', '.join(maps)}<br>— set map_layers = \"all\" (or how many of the last "
+                "layers) and run again to map it"
+            )
+        return maps[layer]
 
     @lru_cache(maxsize=16)  # noqa: B019 - the reader lives as long as the app
     def _embedding(self, run: str, model: str, version: int) -> dict[str, pd.DataFrame]:

@@ -32,10 +32,16 @@ RunStep = Callable[["Step", Mapping[str, str], Progress], None]
 picklable bound method, so worker processes and Dask workers can call it)."""
 
 
+Finished = Callable[["StepStatus"], None]
+"""Called in the run's own process as each step finishes (the runner records it, so an
+explorer sees the answers while the maps are still being made)."""
+
+
 class Executor(Protocol):
     """Where the steps a run must execute run. ``run`` executes every status whose action is
-    ``"run"`` (upstream first: ``statuses`` are in plan order), with ``run_step``, and
-    sets each one's ``seconds``; a step's error is raised from ``run``."""
+    ``"run"`` (upstream first: ``statuses`` are in plan order; deferred steps after the rest,
+    :func:`run_order`), with ``run_step``, sets each one's ``seconds`` and calls ``finished``
+    with it; a step's error is raised from ``run``."""
 
     name: str
 
@@ -45,11 +51,35 @@ class Executor(Protocol):
         statuses: list[StepStatus],
         keys: Mapping[str, str],
         progress: Progress,
+        finished: Finished | None = None,
     ) -> None: ...
 
 
+def held_back(statuses: list[StepStatus]) -> set[str]:
+    """The steps to run that wait for the rest: those of a deferred stage and every step
+    downstream of one (whatever reads a map waits for it anyway)."""
+    held: set[str] = set()
+    for status in statuses:  # plan order: upstream first
+        step = status.step
+        if status.action == "run" and (
+            step.stage.deferred or not held.isdisjoint(step.upstream.values())
+        ):
+            held.add(step.id)
+    return held
+
+
+def run_order(statuses: list[StepStatus]) -> list[StepStatus]:
+    """The statuses to run in the order one process runs them: plan order, except that the
+    held-back steps (:func:`held_back`) come after all the others: the answers first."""
+    held = held_back(statuses)
+    to_run = [s for s in statuses if s.action == "run"]
+    return [s for s in to_run if s.step.id not in held] + [
+        s for s in to_run if s.step.id in held
+    ]
+
+
 class LocalExecutor:
-    """Runs the steps in this process, upstream first."""
+    """Runs the steps in this process, upstream first, deferred steps last (:func:`run_order`)."""
 
     name = "local"
 
@@ -59,10 +89,12 @@ class LocalExecutor:
         statuses: list[StepStatus],
         keys: Mapping[str, str],
         progress: Progress,
+        finished: Finished | None = None,
     ) -> None:
-        for status in statuses:
-            if status.action == "run":
-                status.seconds = _timed_step(run_step, status.step, keys, progress)
+        for status in run_order(statuses):
+            status.seconds = _timed_step(run_step, status.step, keys, progress)
+            if finished is not None:
+                finished(status)
 
 
 def _timed_step(
@@ -112,10 +144,9 @@ def _stop(pools: list[ProcessPoolExecutor]) -> None:
             manager.join(timeout=60)
 
 
-def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int]]:
-    """Step id → its priority among the steps to run (higher first): compiled stages first
-    (long, and all on one process, so they start as soon as they can), then the steps with
-    the longest chain of steps to run after them, then plan order."""
+def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[int, int]]:
+    """Step id → its priority among the steps to run (higher first): the steps with the
+    longest chain of steps to run after them first, then plan order."""
     to_run = [s.step for s in statuses if s.action == "run"]
     ids = {step.id for step in to_run}
     after: dict[str, int] = {}
@@ -124,9 +155,7 @@ def critical_order(statuses: list[StepStatus]) -> dict[str, tuple[bool, int, int
         for upstream in step.upstream.values():
             if upstream in ids:
                 after[upstream] = max(after.get(upstream, 0), after[step.id] + 1)
-    return {
-        step.id: (step.stage.compiled, after[step.id], -index) for index, step in enumerate(to_run)
-    }
+    return {step.id: (after[step.id], -index) for index, step in enumerate(to_run)}
 
 
 def schedule(
@@ -135,31 +164,31 @@ def schedule(
     submit: Callable[[StepStatus, int], Any],
     wait_first: Callable[[list[Any]], Iterable[Any]],
     progress: Progress,
+    finished: Finished | None = None,
 ) -> None:
     """Run the statuses to run on ``slots`` places, one step per place at a time: each step as
-    soon as its upstream steps are done, the highest :func:`critical_order` first, and every
-    step of a compiled stage on the place that ran the first one (its code compiled once).
+    soon as its upstream steps are done, the highest :func:`critical_order` first; the
+    held-back steps (:func:`held_back`: the maps) only once every other step has finished.
     ``submit(status, place)`` starts a step and returns a future (``result()`` → seconds,
     or the step's error); ``wait_first(futures)`` returns those that have finished."""
     priority = critical_order(statuses)
     waiting = {s.step.id: s for s in statuses if s.action == "run"}
     unfinished = set(waiting)  # steps to run that have not finished yet
+    held = held_back(statuses)
     running: dict[Any, tuple[StepStatus, int]] = {}
-    compiled_on: int | None = None
     while waiting or running:
         busy = {place for _, place in running.values()}
+        answers_done = unfinished <= held
         for place in (p for p in range(slots) if p not in busy):
             ready = [
                 s
                 for s in waiting.values()
                 if unfinished.isdisjoint(s.step.upstream.values())
-                and (not s.step.stage.compiled or compiled_on in (None, place))
+                and (answers_done or s.step.id not in held)
             ]
             if not ready:
-                continue
+                break
             status = max(ready, key=lambda s: priority[s.step.id])
-            if status.step.stage.compiled:
-                compiled_on = place
             del waiting[status.step.id]
             running[submit(status, place)] = (status, place)
         for future in wait_first(list(running)):
@@ -167,15 +196,16 @@ def schedule(
             status.seconds = future.result()  # re-raises the step's error here
             unfinished.discard(status.step.id)
             progress.log(f"{status.step.id}: done in {status.seconds:.1f} s")
+            if finished is not None:
+                finished(status)
 
 
 class ProcessExecutor:
     """Runs the steps on ``workers`` local processes, each as soon as its upstream steps are
     done: on two cores the two models' chains, and a model's independent analyses, run at the
-    same time. Steps of a ``compiled`` stage (the UMAP maps) all go to one process, which
-    compiles their code once; the others take the longest chain first (:func:`critical_order`).
-    Each process runs one step at a time with one thread (``threads`` for torch), so a step's
-    outputs are exactly those of a run in one process."""
+    same time, the longest chain first (:func:`critical_order`), the deferred steps (the maps)
+    last, side by side. Each process runs one step at a time with one thread (``threads`` for
+    torch), so a step's outputs are exactly those of a run in one process."""
 
     name = "local"
 
@@ -194,6 +224,7 @@ class ProcessExecutor:
         statuses: list[StepStatus],
         keys: Mapping[str, str],
         progress: Progress,
+        finished: Finished | None = None,
     ) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
@@ -223,6 +254,7 @@ class ProcessExecutor:
                 ),
                 lambda futures: wait(futures, return_when=FIRST_COMPLETED)[0],
                 progress,
+                finished,
             )
             for pool in pools:  # all idle: they exit at once
                 pool.shutdown()
@@ -297,7 +329,7 @@ class DaskExecutor:
     machine's steps can keep busy) and not on the ``LocalCluster``, where whole steps already
     fill the cores and the items would queue behind them. The steps are handed out as
     :func:`schedule` says — one per worker thread at a time, the longest chains first, the
-    compiled stages on one worker — exactly as :class:`ProcessExecutor` does."""
+    maps last — exactly as :class:`ProcessExecutor` does."""
 
     name = "dask"
 
@@ -324,6 +356,7 @@ class DaskExecutor:
         statuses: list[StepStatus],
         keys: Mapping[str, str],
         progress: Progress,
+        finished: Finished | None = None,
     ) -> None:
         from distributed import Client, wait
 
@@ -365,6 +398,7 @@ class DaskExecutor:
                 submit,
                 lambda futures: wait(futures, return_when="FIRST_COMPLETED").done,
                 progress,
+                finished,
             )
         finally:
             client.close()

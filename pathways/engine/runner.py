@@ -151,8 +151,10 @@ class Runner:
     ) -> list[StepStatus]:
         """Run what :meth:`plan_status` says must run; return the statuses with timings.
 
-        ``executor`` decides where steps run (default: here, in order; see
-        :mod:`pathways.engine.executors`).
+        ``executor`` decides where steps run (default: here, in order, the deferred maps last;
+        see :mod:`pathways.engine.executors`). The run's record (``run.json``) is rewritten as
+        each step finishes, so an explorer open on the store shows the answers while the maps
+        are still being made, and fills the maps in when they land.
         """
         progress = progress or Silent()
         check_store_format(self.run_dir)
@@ -163,7 +165,9 @@ class Runner:
             self._clean_leftovers()
             statuses = self.plan_status(plan, only, force)
             keys = {s.step.id: s.key for s in statuses}
-            (executor or LocalExecutor()).run(self.run_step, statuses, keys, progress)
+            (executor or LocalExecutor()).run(
+                self.run_step, statuses, keys, progress, lambda _: self._write_run_record(statuses)
+            )
             self._write_run_record(statuses)
             return statuses
         except Exception:

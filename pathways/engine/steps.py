@@ -67,10 +67,11 @@ class Stage:
     """The outputs every step of it returns, by name (what downstream stages may read)."""
     may_output: tuple[str, ...] = ()
     """Outputs it returns in some runs only: names, or patterns such as ``maps_*``."""
-    compiled: bool = False
-    """Its code is compiled (numba) by each process that first runs it — ~30 s for UMAP at full
-    size. A run on several local worker processes sends every such step to one of them, so
-    the code is compiled once per run (:class:`pathways.engine.executors.ProcessExecutor`)."""
+    deferred: bool = False
+    """Nothing that answers the experiment's questions reads it, and it is slow (the 2-D
+    maps): a run starts it only when every step it runs that does not read a deferred step
+    has finished, so the report comes first and these follow
+    (:func:`pathways.engine.executors.run_order`)."""
 
     def load(self) -> Callable[..., dict[str, Any]]:
         return self.func if callable(self.func) else load_named(self.func)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from pathways.data.sources import SOURCES
 from pathways.errors import ConfigError
 from pathways.experiment.model_types import LAYER_NAME, MODEL_TYPES, model_type
-from pathways.experiment.schema import PositiveInt, Strict
+from pathways.experiment.schema import NonNegativeInt, PositiveInt, Strict
 
 PACKAGED = "pathways.experiments"
 """The experiments that ship inside the package (``pipelines/`` of the source tree)."""
@@ -138,6 +138,10 @@ class AnalysisSpec(Strict):
     PaCMAP and t-SNE need the ``maps`` extra)."""
     embedding_neighbors: PositiveInt = 15
     """UMAP's neighbours for the 2-D maps."""
+    map_layers: Literal["auto", "all"] | NonNegativeInt = "auto"
+    """Hidden layers mapped in 2-D (the logits always are): ``auto`` the last ones whose maps
+    hold ≤ 150,000 points together (all of the default run, 2 of a 70,000-sample one), ``all``,
+    or the last N."""
     probe_folds: int = Field(5, ge=2)
     divergence_probe_fraction: float = Field(0.99, gt=0.0, le=1.0)
     divergence_purity: float = Field(0.9, gt=0.0, le=1.0)

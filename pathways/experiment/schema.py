@@ -15,4 +15,5 @@ class Strict(BaseModel):
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
 ModelName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")]

@@ -36,11 +36,21 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualCNN(nn.Module):
-    """A stem and two stages of residual blocks (the second at half the resolution and twice the
-    width), global average pooling, one hidden dense layer, one logit per class."""
+    """A stem and stages of residual blocks (each stage after the first at half the resolution
+    and twice the width), global average pooling, one hidden dense layer, one logit per class.
+
+    ``blocks``: residual blocks per stage. The default, two stages of one block, has 6
+    activation calls; ``(2, 2, 3)`` has 16 (the real-size benchmark's network,
+    ``tests/benchmarks/bench_user_network.py``).
+    """
 
     def __init__(
-        self, n_classes: int, width: int = 16, in_channels: int = 3, hidden: int = 64
+        self,
+        n_classes: int,
+        width: int = 16,
+        in_channels: int = 3,
+        hidden: int = 64,
+        blocks: tuple[int, ...] | list[int] = (1, 1),
     ) -> None:
         super().__init__()
         self.stem = nn.Sequential(
@@ -48,15 +58,27 @@ class ResidualCNN(nn.Module):
             nn.BatchNorm2d(width),
             nn.ReLU(),
         )
-        self.stage1 = ResidualBlock(width, width)
-        self.stage2 = ResidualBlock(width, 2 * width, stride=2)
+        channels = width
+        for index, count in enumerate(blocks):
+            out = width * 2**index
+            made = [
+                ResidualBlock(channels if i == 0 else out, out, 2 if index and not i else 1)
+                for i in range(count)
+            ]
+            # one block is the stage itself: the default network's layer names stay stage1.relu1
+            self.add_module(f"stage{index + 1}", made[0] if count == 1 else nn.Sequential(*made))
+            channels = out
+        self.stages = len(blocks)
         self.head = nn.Sequential(
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
-            nn.Linear(2 * width, hidden),
+            nn.Linear(channels, hidden),
             nn.ReLU(),
             nn.Linear(hidden, n_classes),
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.stage2(self.stage1(self.stem(x))))
+        x = self.stem(x)
+        for index in range(self.stages):
+            x = getattr(self, f"stage{index + 1}")(x)
+        return self.head(x)

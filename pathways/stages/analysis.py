@@ -1,4 +1,5 @@
-"""The analysis stages: signatures, clusters, embedding, paths, divergence, novelty, stability.
+"""The analysis stages: signatures, clusters, paths, divergence, stability (novelty and the maps:
+:mod:`pathways.stages.novelty`, :mod:`pathways.stages.maps`).
 
 Each takes one model's captured activations (and upstream analysis outputs) by input name and
 its settings as keyword-only arguments, calls the analysis modules, and returns tidy DataFrames;
@@ -21,22 +22,8 @@ from pathways.analysis.cluster import (
     fit_sample_mask,
     unit_clusters,
 )
-from pathways.analysis.conformal import calibration_split, decide
 from pathways.analysis.differences import class_pairs, summarise_differences, unit_differences
-from pathways.analysis.embed import embed_2d, method_used
 from pathways.analysis.layers import LinearCka, divergence_layer, pair_divergence
-from pathways.analysis.map_quality import map_quality
-from pathways.analysis.novelty import NoveltyInputs
-from pathways.analysis.novelty_evaluation import (
-    by_class_with_notes_and_oracle,
-    evaluate,
-    evaluate_by_class,
-    score_differences,
-    signature_affinity,
-    with_notes_and_oracle,
-)
-from pathways.analysis.novelty_reasons import sample_reasons
-from pathways.analysis.novelty_scores import NOVELTY_SCORES, ours_method, score_kind
 from pathways.analysis.paths import (
     class_path_purity,
     path_distribution,
@@ -51,17 +38,8 @@ from pathways.data.subsets import read_samples
 from pathways.engine.artifacts import Artifact
 from pathways.engine.fanout import map_items
 from pathways.engine.progress import Progress
-from pathways.store.activations import layer_matrix
-from pathways.store.reading import LayerData, layer_names, load_layer, load_samples
-
-
-def _activations(capture: Artifact) -> tuple[Any, pd.DataFrame, list[str]]:
-    path = capture.path("activations")
-    return path, load_samples(path), layer_names(path)
-
-
-def _hidden(layers: list[str]) -> list[str]:
-    return [name for name in layers if name != "logit"]
+from pathways.stages.reading import captured
+from pathways.store.reading import LayerData, load_layer
 
 
 def signatures_stage(
@@ -75,7 +53,7 @@ def signatures_stage(
     progress: Progress,
 ) -> dict[str, Any]:
     """Per layer: class signatures, per-unit differences for every class pair, their summary."""
-    path, samples, layers = _activations(capture)
+    path, samples, layers = captured(capture)
     labels = samples["label"].to_numpy()
     pairs = class_pairs(trained_classes, unseen_classes)
     advance = progress.task("signatures", total=len(layers))
@@ -194,7 +172,7 @@ def clusters_stage(
     settings = ClusterSettings(
         cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters, seed
     )
-    path, samples, layers = _activations(capture)
+    path, samples, layers = captured(capture)
     fit = fit_sample_mask(samples)
     assignments, composition, summary, units = [], [], [], []
     advance = progress.task("clusters", total=len(layers))
@@ -214,48 +192,6 @@ def clusters_stage(
     }
 
 
-def _embed_layer(
-    path: Path, seed: int, neighbors: int, method: str, layer: str
-) -> tuple[np.ndarray, dict[str, float]]:
-    values = load_layer(path, layer).values
-    xy = embed_2d(values, seed, neighbors, method)
-    used = method_used(values.shape, method, neighbors)
-    return xy, {"method": used, **map_quality(values, xy, seed=seed)}
-
-
-def embedding_stage(
-    capture: Artifact,
-    *,
-    embedding_method: str,
-    embedding_neighbors: int,
-    seed: int,
-    progress: Progress,
-) -> dict[str, Any]:
-    """Per layer: a seeded 2-D map of every sample for the explorer (``embedding_method``),
-    and how faithful it is to the layer (``map_quality``: neighbour preservation and
-    trustworthiness on 1,000 checked samples)."""
-    path, samples, layers = _activations(capture)
-    frames, quality = [], []
-    advance = progress.task("embedding", total=len(layers))
-    job = functools.partial(_embed_layer, path, seed, embedding_neighbors, embedding_method)
-    for layer, (xy, measured) in zip(layers, map_items(job, layers, advance), strict=True):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "sample_id": samples["sample_id"].to_numpy(),
-                    "layer": layer,
-                    "x": xy[:, 0],
-                    "y": xy[:, 1],
-                }
-            )
-        )
-        quality.append({"layer": layer, **measured})
-    return {
-        "embedding": pd.concat(frames, ignore_index=True),
-        "map_quality": pd.DataFrame(quality),
-    }
-
-
 def _cluster_table(assignments: pd.DataFrame, column: str = "cluster") -> pd.DataFrame:
     """samples × layers table of ``column`` in layer order of appearance."""
     order = list(dict.fromkeys(assignments["layer"]))
@@ -266,7 +202,7 @@ def paths_stage(
     capture: Artifact, clusters: Artifact, *, unseen_classes: list[int], progress: Progress
 ) -> dict[str, Any]:
     """Paths of every sample through the hidden layers' clusters and the output's."""
-    _, samples, _ = _activations(capture)
+    _, samples, _ = captured(capture)
     assignments = clusters["assignments"]
     table = _cluster_table(assignments)
     outliers = _cluster_table(assignments, "outlier").astype(bool)
@@ -301,7 +237,7 @@ def divergence_stage(
     progress: Progress,
 ) -> dict[str, Any]:
     """Per layer and trained pair: probe accuracy, signature distance, purity, NMI, CKA."""
-    path, samples, layers = _activations(capture)
+    path, samples, layers = captured(capture)
     labels = samples["label"].to_numpy()
     pixels = read_samples(data.path("samples"))[1].reshape(len(samples), -1)
     images = pixels / np.float32(255.0)
@@ -332,118 +268,6 @@ def divergence_stage(
     }
 
 
-def novelty_stage(
-    capture: Artifact,
-    clusters: Artifact,
-    paths: Artifact,
-    *,
-    knn_k: int,
-    bootstrap: int,
-    seed: int,
-    novelty_fdr: float,
-    novelty_calibration: float,
-    unseen_classes: list[int],
-    scores: dict[str, int],
-    progress: Progress,
-) -> dict[str, Any]:
-    """Every novelty score named in ``scores`` (the registered ones, with their versions) of
-    every sample (ours and the baselines), their AUROC and FPR@95 on test samples, conformal
-    p-values and flags at ``novelty_fdr`` with what they did, each sample's reason, and the
-    unseen classes' closest signatures."""
-    path, samples, layers = _activations(capture)
-    labels = samples["label"].to_numpy()
-    seen = samples["seen"].to_numpy()
-    fit = fit_sample_mask(samples)
-    test = samples["split"].astype(str).to_numpy() == "test"
-    loaded = {layer: load_layer(path, layer) for layer in _hidden(layers)}
-    hidden = {layer: data.values for layer, data in loaded.items()}
-    logits = load_layer(path, "logit").values
-    sample_paths = paths["sample_paths"].set_index("sample_id").loc[samples["sample_id"], "path"]
-    inputs = NoveltyInputs(
-        hidden, logits, layer_matrix(path, "prob"), labels, fit, sample_paths.to_numpy(), knn_k
-    )
-    advance = progress.task("novelty", total=len(scores) + 1)
-    computed: dict[str, np.ndarray] = {}
-    for name in scores:
-        computed |= NOVELTY_SCORES[name].load()(inputs)
-        advance()
-    last = list(hidden)[-1]
-    memo: dict = {}  # each score's resampled metrics per group, computed once
-    metrics = with_notes_and_oracle(evaluate(computed, ~seen, test, bootstrap, seed, memo), last)
-    by_class = _metrics_by_class(
-        metrics, computed, labels, ~seen, test, last, (bootstrap, seed), memo
-    )
-    ours = ours_method(metrics)
-    differences = score_differences(computed, ours, labels, ~seen, test, bootstrap, seed, memo)
-    score_table = samples[["sample_id", "label", "split", "seen"]].copy()
-    for method, values in computed.items():
-        score_table[method] = values.astype(np.float64)  # as evaluated: float32 ties scores
-    affinity = signature_affinity(hidden | {"logit": logits}, labels, fit, sorted(unseen_classes))
-    units = {layer: data.units for layer, data in loaded.items()}
-    advance()
-    return {
-        "scores": score_table,
-        "metrics": metrics,
-        "metrics_by_class": by_class,
-        "differences": differences,
-        "signature_affinity": affinity,
-        **novelty_decisions(score_table, computed, ours, novelty_fdr, novelty_calibration, seed),
-        "reasons": sample_reasons(inputs, samples["sample_id"].to_numpy(), units),
-    }
-
-
-def _metrics_by_class(
-    metrics: pd.DataFrame,
-    computed: dict[str, np.ndarray],
-    labels: np.ndarray,
-    unseen: np.ndarray,
-    test: np.ndarray,
-    last_layer: str,
-    resampling: tuple[int, int],
-    memo: dict,
-) -> pd.DataFrame:
-    """Each unseen class's metrics (with one unseen class: the pooled ones); ``resampling``:
-    bootstrap resamples and seed."""
-    only = np.unique(labels[unseen])
-    if len(only) == 1:
-        by_class = metrics.assign(unseen_class=int(only[0]))
-        return by_class[["unseen_class", *metrics.columns]]
-    found = evaluate_by_class(computed, labels, unseen, test, *resampling, memo)
-    return by_class_with_notes_and_oracle(found, last_layer)
-
-
-def novelty_decisions(
-    score_table: pd.DataFrame,
-    computed: dict[str, np.ndarray],
-    ours: str,
-    fdr: float,
-    calibration_share: float,
-    seed: int,
-) -> dict[str, pd.DataFrame]:
-    """Conformal p-values of every score against a calibration part of the trained classes'
-    test samples, Benjamini–Hochberg flags at ``fdr`` over the rest of the test split, and what
-    the flags did (``decisions``). ``score_table`` gains each sample's ``role`` and our score's
-    ``pvalue`` and ``novel`` flag."""
-    labels = score_table["label"].to_numpy()
-    seen = score_table["seen"].to_numpy()
-    test = score_table["split"].astype(str).to_numpy() == "test"
-    calibration = calibration_split(labels, test & seen, calibration_share, seed)
-    screened = test & ~calibration
-    pvalues, flags, rows = decide(computed, calibration, screened, ~seen, fdr)
-    role = np.where(calibration, "calibration", np.where(screened, "screened", "other"))
-    role = np.where(seen & ~test, "fit", role)
-    score_table["role"] = pd.Categorical(role, ["fit", "calibration", "screened", "other"])
-    score_table["pvalue"], score_table["novel"] = pvalues[ours], flags[ours]
-    ids = score_table[["sample_id"]]
-    decisions = pd.DataFrame(rows)
-    decisions.insert(1, "kind", [score_kind(m) for m in decisions["method"]])
-    return {
-        "pvalues": ids.assign(**pvalues),
-        "flags": ids.assign(**flags),
-        "decisions": decisions,
-    }
-
-
 def stability_stage(
     upstream: Mapping[str, Artifact],
     *,
@@ -467,7 +291,7 @@ def stability_stage(
     settings = ClusterSettings(
         cluster_method, reducer, n_components, min_cluster_size, min_samples, n_clusters, seed
     )
-    runs = {s: _activations(upstream[name]) for name, s in zip(inputs, seeds, strict=True)}
+    runs = {s: captured(upstream[name]) for name, s in zip(inputs, seeds, strict=True)}
     advance = progress.task("stability", total=len(runs))
     per_seed = {}
     pairs = class_pairs(trained_classes, [])  # trained vs trained

@@ -76,12 +76,12 @@ def _entry(
     keyed_on: tuple[str, ...] = (),
     outputs: tuple[str, ...] = (),
     may_output: tuple[str, ...] = (),
-    compiled: bool = False,
+    deferred: bool = False,
     sources: Mapping[str, str] | None = None,
     **how: Any,
 ) -> StageEntry:
     """One registry entry; ``how``: the :class:`StageEntry` fields after ``sources``."""
-    stage = Stage(name, version, func, inputs, options, keyed_on, outputs, may_output, compiled)
+    stage = Stage(name, version, func, inputs, options, keyed_on, outputs, may_output, deferred)
     return StageEntry(stage, sources=dict(sources or {}), **how)
 
 
@@ -144,13 +144,13 @@ for _e in [
     ),
     _entry(
         "embedding",
-        3,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
-        # 100 epochs from 10,000 samples; map_quality
-        f"{_ANALYSIS}:embedding_stage",
+        4,  # 3: analysis.embedding_method; UMAP on 50 principal components, PCA init,
+        # 100 epochs from 10,000 samples; map_quality; 4: analysis.map_layers
+        "pathways.stages.maps:embedding_stage",
         ("capture",),
         outputs=("embedding", "map_quality"),
         keyed_on=_CLASSES,
-        compiled=True,  # UMAP and pynndescent (numba)
+        deferred=True,  # the report reads no map: the answers first, the maps follow
         section="analysis",
     ),
     _entry(
@@ -181,7 +181,7 @@ for _e in [
     _entry(
         "novelty",
         5,  # 3: per unseen class, bootstrap intervals, differences; 4: float64 scores; 5: decisions, reasons
-        f"{_ANALYSIS}:novelty_stage",
+        "pathways.stages.novelty:novelty_stage",
         ("capture", "clusters", "paths"),
         outputs=(
             "scores",

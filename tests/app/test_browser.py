@@ -342,7 +342,7 @@ def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path:
 
     store = tmp_path / "store"
     shutil.copytree(small_store, store)
-    shutil.rmtree(store / "small" / "embedding" / "mlp")
+    shutil.rmtree(store / "small" / "novelty" / "mlp")
     with serving(store) as address:
         page = browser.new_page()
         errors: list[str] = []
@@ -355,6 +355,34 @@ def test_incomplete_run_shows_a_message_in_the_page(small_store: Path, tmp_path:
         message = handle.json_value()
         page.wait_for_timeout(1000)  # let any late callback land: the message must stay
         assert page.inner_text("#message") == message
-        assert "no embedding output" in message and "pathways run" in message
+        assert "no novelty output" in message and "pathways run" in message
+        assert "Traceback" not in page.content() and errors == []
+        page.close()
+
+
+def test_the_map_fills_in_when_it_lands(small_store: Path, tmp_path: Path, browser):
+    """A run writes its report before its maps: the explorer opened in between shows every
+    other view, says the maps are on their way, and draws the map once the run stores it."""
+    import os
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    maps = store / "small" / "embedding" / "mlp"
+    shutil.move(maps, tmp_path / "maps")
+    with serving(store) as address:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(address)
+        page.wait_for_selector("#embedding-graph text.annotation-text", timeout=30_000)
+        assert "no 2-D maps of mlp yet" in page.inner_text("#embedding-graph")
+        assert page.inner_text("#message") == ""  # the rest of the run is there to explore
+        assert page.locator("#embedding-graph .legend").count() == 0
+        shutil.move(tmp_path / "maps", maps)  # the maps land, and the run's record with them
+        os.utime(store / "small" / "run.json")
+        wait_for_title(page, "embedding-graph", "coloured by class")  # within a few seconds
+        assert "3" in (page.text_content("#embedding-graph .legend") or "")
+        assert "no 2-D maps" not in page.inner_text("#embedding-graph")
         assert "Traceback" not in page.content() and errors == []
         page.close()

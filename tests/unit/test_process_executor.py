@@ -1,5 +1,5 @@
 """ProcessExecutor: steps on local worker processes, several at once, each after its upstream
-steps, every step of a compiled stage on one process; errors reach the caller as one line."""
+steps, the deferred steps (the maps) after all the others; errors reach the caller as one line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pathways.engine.executors import ProcessExecutor, critical_order
+from pathways.engine.executors import LocalExecutor, ProcessExecutor, critical_order, run_order
 from pathways.engine.runner import Runner
 from pathways.engine.steps import Stage, Step, plan_status
 from pathways.errors import PathwaysError, TrainingDiverged
@@ -63,20 +63,21 @@ def die(src, *, seconds, progress):
 
 ROOT = Stage("root", 1, root, outputs=("record",))
 WORK = Stage("work", 1, after, ("src",), outputs=("record",))
-MAPS = Stage("maps", 1, after, ("src",), outputs=("record",), compiled=True)
+MAPS = Stage("maps", 1, after, ("src",), outputs=("record",), deferred=True)
 JOIN = Stage("join", 1, join, ("a", "b"), outputs=("record",))
 
 
-def plan(running: Path | str = "") -> list[Step]:
+def plan(running: Path | str = "", peer: bool = True) -> list[Step]:
     """The test plan; its steps mark themselves running in the folder ``running``. The first
-    map waits until another step runs beside it, so two steps at once is certain, not a race."""
+    map waits until another step runs beside it (``peer``), so two steps at once is certain,
+    not a race."""
     params = {"running": str(running)}
     steps = [Step("root", ROOT, {**params, "seconds": 0.1})]
     steps += [
         Step(
             f"maps/{m}",
             MAPS,
-            {**params, "seconds": 0.2, "wait_for_peer": m == "a"},
+            {**params, "seconds": 0.2, "wait_for_peer": peer and m == "a"},
             {"src": "root"},
         )
         for m in "ab"
@@ -118,20 +119,47 @@ def test_two_steps_run_at_once_and_never_more(ran):
     assert records["maps/a"]["most"] == 2  # it waited for a step on the other worker
 
 
-def test_the_compiled_stage_runs_on_one_process(ran):
+def test_the_deferred_steps_start_after_every_other_step_ends(ran):
     _, records = ran
-    assert records["maps/a"]["pid"] == records["maps/b"]["pid"]
-    assert len({r["pid"] for r in records.values()}) == 2
+    answers = ["root", "work/a", "work/b", "work/c"]
+    last_answer = max(records[s]["end"] for s in answers)
+    assert min(records[m]["start"] for m in ("maps/a", "maps/b")) >= last_answer
+    assert records["join"]["start"] >= records["maps/a"]["end"]  # it reads a map: it waits too
+    assert len({records[m]["pid"] for m in ("maps/a", "maps/b")}) == 2  # side by side
 
 
-def test_compiled_stages_then_the_longest_chains_go_first():
+def test_the_longest_chains_go_first():
     statuses = plan_status(plan(), lambda step_id, key: False)
     order = critical_order(statuses)
     ranked = sorted(order, key=order.get, reverse=True)
-    assert ranked[:2] == ["maps/a", "maps/b"]  # compiled, in plan order
-    assert ranked[2] == "root"  # three steps in a row after it
-    assert ranked[3] == "work/c"  # the join waits for it
+    assert ranked[0] == "root"  # two steps in a row after it
+    assert ranked[1:3] == ["maps/a", "work/c"]  # the join waits for them, in plan order
     assert ranked[-1] == "join"
+
+
+def test_one_process_runs_the_deferred_steps_and_what_reads_them_last(tmp_path):
+    steps = plan(tmp_path, peer=False)  # no peer to wait for in one process
+    order = [s.step.id for s in run_order(plan_status(steps, lambda step_id, key: False))]
+    assert order == ["root", "work/a", "work/b", "work/c", "maps/a", "maps/b", "join"]
+    finished: list[str] = []
+    ran = Runner(tmp_path / "run").run(steps, executor=_Recording(finished))
+    assert finished == order
+    assert all(s.action == "run" for s in ran)
+
+
+class _Recording(LocalExecutor):
+    """The local executor, noting the order in which steps finish."""
+
+    def __init__(self, finished: list[str]) -> None:
+        self.finished = finished
+
+    def run(self, run_step, statuses, keys, progress, finished=None):
+        def note(status):
+            self.finished.append(status.step.id)
+            if finished is not None:
+                finished(status)
+
+        super().run(run_step, statuses, keys, progress, note)
 
 
 @pytest.mark.parametrize(

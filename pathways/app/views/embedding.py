@@ -29,11 +29,14 @@ NAME = "embedding"
 EMBEDDING = "embedding-graph"
 TOOLTIP = "embedding-tooltip"
 SELECTION = "selection-list"
+MAPS_WAIT = "maps-wait"
+"""Asks for the map again every few seconds while a run is still making the maps."""
 
 
 def layout(state: Mapping[str, Any]) -> list:
     return [
         graph(EMBEDDING, 600, state.get("embedding")),
+        dcc.Interval(id=MAPS_WAIT, interval=4000, disabled=not state.get("maps_pending")),
         dcc.Tooltip(id=TOOLTIP),
         html.H4("Selected samples (lasso or box on the map; click a point to open it in Sample)"),
         html.Div(id=SELECTION),
@@ -63,6 +66,14 @@ class EmbeddingView:
             self.reader.class_names(run),
             self.reader.map_quality(run, model).get(layer),
         )
+
+    def map_or_wait(
+        self, run: str, model: str, layer: str, classes: list[int], colour_by: str, _ticks: Any
+    ) -> tuple[dict[str, Any], bool]:
+        """The map, and whether to stop asking again: the maps come last in a run, so while
+        they are not in the store the view asks every few seconds and fills them in."""
+        figure = self.embedding(run, model, layer, classes, colour_by)
+        return figure, not (run and model and self.reader.maps_pending(run, model))
 
     def hover(self, hover: dict | None, run: str, model: str) -> tuple:
         if not hover or not hover.get("points"):
@@ -117,17 +128,20 @@ class EmbeddingView:
     def initial(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The first map, served with the page (no round trip)."""
         args = (state["run"], state["model"], state["layer"], state["classes"], "class")
-        return {"embedding": self.embedding(*args)}
+        pending = self.reader.maps_pending(state["run"], state["model"])
+        return {"embedding": self.embedding(*args), "maps_pending": pending}
 
 
 def register(app: Dash, view: EmbeddingView) -> None:
     picked = [State(ids.RUN, "value"), State(ids.MODEL, "value")]
     app.callback(
         Output(EMBEDDING, "figure"),
+        Output(MAPS_WAIT, "disabled"),
         *ids.VIEW_INPUTS,
         Input(ids.COLOUR, "value"),
+        Input(MAPS_WAIT, "n_intervals"),
         ids.TAB,
-    )(on_tab(NAME, view.embedding, 1))
+    )(on_tab(NAME, view.map_or_wait, 2))
     app.callback(
         Output(TOOLTIP, "show"),
         Output(TOOLTIP, "bbox"),
