@@ -177,7 +177,7 @@ class StoreReader:
             setting = analysis.get("map_layers", "all")
             raise StoreError(
                 f"layer {layer} has no 2-D map: analysis.map_layers = {setting!r} mapped "
-                f"{', '.join(maps)}<br>— set map_layers = \"all\" (or how many of the last "
+                f'{", ".join(maps)}<br>— set map_layers = "all" (or how many of the last '
                 "layers) and run again to map it"
             )
         return maps[layer]

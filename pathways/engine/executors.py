@@ -73,9 +73,7 @@ def run_order(statuses: list[StepStatus]) -> list[StepStatus]:
     held-back steps (:func:`held_back`) come after all the others: the answers first."""
     held = held_back(statuses)
     to_run = [s for s in statuses if s.action == "run"]
-    return [s for s in to_run if s.step.id not in held] + [
-        s for s in to_run if s.step.id in held
-    ]
+    return [s for s in to_run if s.step.id not in held] + [s for s in to_run if s.step.id in held]
 
 
 class LocalExecutor:
