@@ -4,7 +4,8 @@
 trailing-underscore attributes). It is fitted on some samples (the trained classes' train split)
 and *assigns* any other samples (test split, unseen classes) to the clusters found:
 
-- HDBSCAN's ``approximate_predict`` gives a cluster and a membership strength;
+- HDBSCAN's ``approximate_predict`` gives a cluster and a membership strength (computed for
+  all samples at once: :mod:`pathways.analysis.cluster_assign`);
 - where it answers noise (−1) — for points outside every cluster, and as users of hdbscan report,
   sometimes for all new points — the sample goes to the cluster of its nearest *exemplar* (the
   core points HDBSCAN keeps for each cluster) with strength 0 and ``outlier = True``.
@@ -35,6 +36,8 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
+
+from pathways.analysis.cluster_assign import approximate_predict
 
 
 @dataclass
@@ -208,9 +211,7 @@ class LayerClusterer(BaseEstimator):
                 np.zeros(len(reduced)),
                 np.ones(len(reduced), bool),
             )
-        import hdbscan
-
-        raw, strengths = hdbscan.approximate_predict(self.model_, reduced)
+        raw, strengths = approximate_predict(self.model_, reduced)
         labels = np.array([self.relabel_.get(int(r), -1) for r in raw])
         return self._resolve(reduced, labels, np.asarray(strengths, dtype=np.float64))
 
