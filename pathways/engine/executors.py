@@ -166,7 +166,9 @@ def schedule(
 ) -> None:
     """Run the statuses to run on ``slots`` places, one step per place at a time: each step as
     soon as its upstream steps are done, the highest :func:`critical_order` first; the
-    held-back steps (:func:`held_back`: the maps) only once every other step has finished.
+    held-back steps (:func:`held_back`: the maps) only once every other step has started (the
+    report among them, so no map ever delays it; a place the last of them leave free takes a
+    map at once).
     ``submit(status, place)`` starts a step and returns a future (``result()`` → seconds,
     or the step's error); ``wait_first(futures)`` returns those that have finished."""
     priority = critical_order(statuses)
@@ -176,13 +178,13 @@ def schedule(
     running: dict[Any, tuple[StepStatus, int]] = {}
     while waiting or running:
         busy = {place for _, place in running.values()}
-        answers_done = unfinished <= held
+        answers_started = held.issuperset(waiting)  # every other step has been handed out
         for place in (p for p in range(slots) if p not in busy):
             ready = [
                 s
                 for s in waiting.values()
                 if unfinished.isdisjoint(s.step.upstream.values())
-                and (answers_done or s.step.id not in held)
+                and (answers_started or s.step.id not in held)
             ]
             if not ready:
                 break

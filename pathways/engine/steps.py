@@ -69,9 +69,9 @@ class Stage:
     """Outputs it returns in some runs only: names, or patterns such as ``maps_*``."""
     deferred: bool = False
     """Nothing that answers the experiment's questions reads it, and it is slow (the 2-D
-    maps): a run starts it only when every step it runs that does not read a deferred step
-    has finished, so the report comes first and these follow
-    (:func:`pathways.engine.executors.run_order`)."""
+    maps): a run starts it only once every step it runs that does not read a deferred step
+    has started (in one process: has finished), so the report comes first and these follow
+    (:func:`pathways.engine.executors.schedule`)."""
 
     def load(self) -> Callable[..., dict[str, Any]]:
         return self.func if callable(self.func) else load_named(self.func)

@@ -325,3 +325,30 @@ def test_a_run_without_snapshots_says_how_to_get_dynamics(small_store: Path, tmp
     assert row.style["display"] == graphs.style["display"] == "none"
     shown = dynamics.layout({"epochs": [0, 1, 3]})
     assert shown[0].children == [] and shown[2].style["display"] == "block"
+
+
+def test_a_layer_without_a_map_says_how_to_map_it(
+    small_store: Path, small_run_config: str, tmp_path
+):
+    """``analysis.map_layers = 1``: a re-run maps the last hidden layer and the logits only,
+    reruns nothing else, and the Embedding view names what is missing and what to set."""
+    import tomllib
+
+    from pathways.experiment.config import parse_experiment
+    from pathways.stages.plan import build_plan, runner_for
+
+    store = tmp_path / "store"
+    shutil.copytree(small_store, store)
+    config = small_run_config.replace("[analysis]\n", "[analysis]\nmap_layers = 1\n")
+    experiment = parse_experiment(tomllib.loads(config))
+    plan = build_plan(experiment, data_dir=tmp_path / "data")
+    statuses = runner_for(experiment, store).run(plan, only=["embedding/mlp"])
+    assert [s.step.id for s in statuses if s.action == "run"] == ["embedding/mlp"]
+    mapped = pd.read_parquet(store / "small" / "embedding" / "mlp" / "embedding.parquet")
+    assert list(dict.fromkeys(mapped["layer"])) == ["fc2", "logit"]
+    view = Frame(StoreReader(store)).views["embedding"]
+    assert _points(view.embedding("small", "mlp", "fc2", [1, 7, 3], "class")) == 180
+    missing = view.embedding("small", "mlp", "fc1", [1, 7, 3], "class")
+    text = missing["layout"]["annotations"][0]["text"]
+    assert "layer fc1 has no 2-D map" in text and "map_layers = 1" in text and "fc2" in text
+    assert missing["data"] == []

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_cluster import planted
 
-from pathways.analysis.embed import METHODS, _optional, embed_2d, map_input
+from pathways.analysis.embed import METHODS, _optional, embed_2d, layers_to_map, map_input
 from pathways.analysis.map_quality import map_quality, neighbour_accuracy, neighbour_preservation
 from pathways.errors import PathwaysError
 from pathways.experiment.config import AnalysisSpec
@@ -94,3 +94,19 @@ def test_a_run_whose_map_method_is_not_installed_stops_before_training(tmp_path,
     assert "needs the no_such_tsne_package package" in result.output
     assert 'pip install "pathways[maps]"' in result.output
     assert not (store / "maps" / "train").exists()  # nothing was trained
+
+
+@pytest.mark.parametrize(
+    ("samples", "setting", "expected"),
+    [
+        (5_000, "auto", ["a", "b", "c", "d"]),  # 20,000 points: every layer
+        (70_000, "auto", ["c", "d"]),  # 140,000 points: the last two
+        (200_000, "auto", ["d"]),  # always one
+        (70_000, "all", ["a", "b", "c", "d"]),
+        (70_000, 3, ["b", "c", "d"]),
+        (70_000, 9, ["a", "b", "c", "d"]),
+        (70_000, 0, []),
+    ],
+)
+def test_the_layers_a_run_maps(samples, setting, expected):
+    assert layers_to_map(["a", "b", "c", "d"], samples, setting) == expected
