@@ -38,11 +38,12 @@ import numpy as np
 from scipy.special import expit, logsumexp, softmax
 from sklearn.preprocessing import PowerTransformer, StandardScaler
 
-from pathways.analysis.novelty import NoveltyInputs, knn_distance
+from pathways.analysis.novelty import NoveltyInputs
+from pathways.analysis.novelty_scores import NOVELTY_SCORES
 
 ASH_PERCENTILE, SCALE_PERCENTILE = 90.0, 85.0
 NAC_BINS, NAC_COVERAGE_SHARE = 50, 0.05
-COMBOOD_K = 50
+COMBOOD_K = NOVELTY_SCORES["combood"].neighbours
 
 
 def kept_units(n_units: int, percentile: float) -> int:
@@ -164,7 +165,7 @@ def combood(inputs: NoveltyInputs) -> np.ndarray:
         np.cov(z[fit], rowvar=False).reshape(z.shape[1], -1) + np.eye(z.shape[1])
     )
     distance = np.sqrt(np.maximum(((z @ precision) * z).sum(axis=1), 0.0))
-    neighbour = knn_distance(inputs.last_hidden, fit, COMBOOD_K)
+    neighbour = inputs.knn(inputs.last_layer, COMBOOD_K)
     return combood_combination(neighbour**2, distance, inputs.last_hidden.shape[1])
 
 

@@ -34,6 +34,9 @@ class NoveltyScore:
     note: str = ""
     """What a reader of the metrics table should know about it (shown as the row's note)."""
     version: int = 1
+    neighbours: int = 0
+    """How many nearest fitted samples it looks up in the last hidden layer beyond the kNN
+    baseline's k: the stage searches that layer once for the most any score asks."""
 
     def load(self) -> Callable:
         return load_named(self.func)
@@ -76,11 +79,18 @@ for _score in [
         "baseline",
         f"{_BASELINES}:combood_scores",
         note="kNN (k = 50) and Mahalanobis of the layers' extremes",
+        neighbours=50,
     ),
     NoveltyScore("ash", "baseline", f"{_BASELINES}:ash_scores", note="ASH-B, percentile 90"),
     NoveltyScore("scale", "baseline", f"{_BASELINES}:scale_scores", note="percentile 85"),
 ]:
     NOVELTY_SCORES.add(_score.name, _score)
+
+
+def neighbours_searched(scores: Any, knn_k: int) -> int:
+    """The most nearest fitted samples any of the scores named in ``scores`` looks up in the
+    last hidden layer (``knn_k`` at least)."""
+    return max([knn_k, *(NOVELTY_SCORES[name].neighbours for name in scores)])
 
 
 def score_versions() -> dict[str, int]:

@@ -21,7 +21,12 @@ from pathways.analysis.novelty_evaluation import (
     with_notes_and_oracle,
 )
 from pathways.analysis.novelty_reasons import sample_reasons
-from pathways.analysis.novelty_scores import NOVELTY_SCORES, ours_method, score_kind
+from pathways.analysis.novelty_scores import (
+    NOVELTY_SCORES,
+    neighbours_searched,
+    ours_method,
+    score_kind,
+)
 from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
 from pathways.stages.reading import captured, hidden_layers
@@ -57,7 +62,14 @@ def novelty_stage(
     logits = load_layer(path, "logit").values
     sample_paths = paths["sample_paths"].set_index("sample_id").loc[samples["sample_id"], "path"]
     inputs = NoveltyInputs(
-        hidden, logits, layer_matrix(path, "prob"), labels, fit, sample_paths.to_numpy(), knn_k
+        hidden,
+        logits,
+        layer_matrix(path, "prob"),
+        labels,
+        fit,
+        sample_paths.to_numpy(),
+        knn_k,
+        widest_k=neighbours_searched(scores, knn_k),
     )
     advance = progress.task("novelty", total=len(scores) + 1)
     computed: dict[str, np.ndarray] = {}

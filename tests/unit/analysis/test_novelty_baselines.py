@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pathways.analysis.novelty import NoveltyInputs
+from pathways.analysis.novelty import NoveltyInputs, knn_distance, neighbour_table
 from pathways.analysis.novelty_baselines import (
     ash_b,
     combood_combination,
@@ -90,3 +90,21 @@ def test_nac_and_combood_find_the_planted_unseen_class(scores):
     test = ~fit
     assert np.isfinite(score).all()
     assert auroc(score[test], labels[test] == 2) > 0.95
+
+
+def test_one_neighbour_search_serves_every_k_bit_for_bit():
+    """The last hidden layer is searched once, for the most neighbours any score asks (CombOOD's
+    50): the kNN baseline's k = 10 read from it is exactly a search for 10."""
+    inputs, _, fit = planted_network()
+    wide = NoveltyInputs(**{**inputs.__dict__, "widest_k": 50, "_memo": {}})
+    hidden = wide.hidden["fc"]
+    assert np.array_equal(
+        neighbour_table(hidden, fit, 50)[:, :11], neighbour_table(hidden, fit, 10)
+    )
+    assert np.array_equal(wide.knn("fc"), knn_distance(hidden, fit, 10))
+    assert np.array_equal(wide.knn("fc", 50), knn_distance(hidden, fit, 50))
+    tables = [v for k, v in wide._memo.items() if k[0] == "neighbours"]
+    assert len(tables) == 1 and tables[0].shape[1] == 51  # searched once
+    narrow = NoveltyInputs(**{**inputs.__dict__, "_memo": {}})  # not told: searches again
+    narrow.knn("fc")
+    assert np.array_equal(narrow.knn("fc", 50), wide.knn("fc", 50))
