@@ -49,20 +49,44 @@ def _examples(samples: pd.DataFrame, per_class: int) -> np.ndarray:
 def _members(
     assignments: pd.DataFrame, layers: list[str], per_cluster: int, seed: int
 ) -> pd.DataFrame:
-    """(layer, cluster, sample_id) of at most ``per_cluster`` seeded members per cluster."""
+    """(layer, cluster, sample_id) of at most ``per_cluster`` seeded members per cluster.
+
+    Every layer draws its members first from one seeded pool of samples (a uniform draw of
+    2 × ``per_cluster`` × the most clusters a layer has), then tops up from the rest of the
+    cluster: each cluster's members are still a uniform draw of it in expectation (the pool
+    knows nothing of the clusters), and the samples explained — occlusion, Integrated
+    Gradients and Grad-CAM of each — no longer grow with the number of layers (a 16-layer
+    residual network: 160 samples instead of 739; README "Where the time goes")."""
     rng = np.random.default_rng(seed)
+    frame = assignments[assignments["layer"].isin(layers)]
+    most = int(frame.groupby("layer")["cluster"].nunique().max())
+    everyone = np.unique(frame["sample_id"].to_numpy())
+    pool = rng.choice(everyone, size=min(len(everyone), 2 * per_cluster * most), replace=False)
     rows = []
     for layer in layers:
-        frame = assignments[assignments["layer"] == layer]
-        for cluster, group in frame.groupby("cluster", sort=True):
+        for cluster, group in frame[frame["layer"] == layer].groupby("cluster", sort=True):
             ids = group["sample_id"].to_numpy()
-            chosen = np.sort(rng.choice(ids, size=min(per_cluster, len(ids)), replace=False))
+            pooled = np.isin(ids, pool)
+            chosen = _draw(rng, ids[pooled], per_cluster)
+            chosen = np.concatenate([chosen, _draw(rng, ids[~pooled], per_cluster - len(chosen))])
             rows.append(
                 pd.DataFrame(
-                    {"layer": layer, "cluster": int(cluster), "size": len(ids), "sample_id": chosen}
+                    {
+                        "layer": layer,
+                        "cluster": int(cluster),
+                        "size": len(ids),
+                        "sample_id": np.sort(chosen),
+                    }
                 )
             )
     return pd.concat(rows, ignore_index=True)
+
+
+def _draw(rng: np.random.Generator, ids: np.ndarray, n: int) -> np.ndarray:
+    """At most ``n`` of ``ids``, a seeded draw without replacement."""
+    if n <= 0 or len(ids) == 0:
+        return ids[:0]
+    return rng.choice(ids, size=min(n, len(ids)), replace=False)
 
 
 def explain_stage(

@@ -232,7 +232,8 @@ for _e in [
     ),
     _entry(
         "explain",
-        2,  # every model: pixel space, Integrated Gradients, method notes
+        3,  # 2: every model: pixel space, Integrated Gradients, method notes; 3: cluster members
+        # drawn from one pool shared by the layers
         f"{_EXPLAIN}:explain_stage",
         ("data", "train", "clusters"),
         outputs=(

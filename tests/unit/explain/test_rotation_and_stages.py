@@ -83,3 +83,27 @@ def test_explain_outputs_fit_together(small_store: Path):
         assert (truth["cluster"] == row.cluster).all()
         mean = images[ids.to_numpy()].astype(np.float32) / 255
         np.testing.assert_allclose(explain["cluster_image"][row.index], mean.mean(0), atol=1e-6)
+
+
+def test_the_samples_explained_do_not_grow_with_the_layers():
+    """Cluster members come first from one pool shared by the layers: with 16 layers of 3
+    clusters each, the samples explained stay near the pool's 144, not 16 × 3 × 24."""
+    from pathways.stages.explain import _members
+
+    rng = np.random.default_rng(1)
+    layers = [f"layer{i}" for i in range(16)]
+    assignments = pd.concat(
+        [
+            pd.DataFrame(
+                {"layer": layer, "sample_id": np.arange(3000), "cluster": rng.integers(0, 3, 3000)}
+            )
+            for layer in layers
+        ],
+        ignore_index=True,
+    )
+    members = _members(assignments, layers, 24, seed=0)
+    for (layer, cluster), group in members.groupby(["layer", "cluster"]):
+        truth = assignments[(assignments.layer == layer) & (assignments.cluster == cluster)]
+        assert len(group) == 24 and group["sample_id"].isin(truth["sample_id"]).all()
+        assert group["sample_id"].is_unique
+    assert members["sample_id"].nunique() <= 200  # 16 × 3 × 24 = 1,152 drawn layer by layer
