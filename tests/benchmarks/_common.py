@@ -103,3 +103,37 @@ def large_images(n: int = 70_000) -> tuple[np.ndarray, str]:
         return load_idx_folder(FASHION_MNIST).images[:n], "Fashion-MNIST (Debian)"
     images, _ = mnist_images()
     return np.resize(images, (n, 28, 28)), "embedded MNIST tiled"
+
+
+def run_watched(command: list[str], *, cwd: Path, env: dict[str, str], report: Path) -> dict:
+    """Run a ``pathways run`` command and watch it: its wall seconds, the seconds until
+    ``report`` (the report step's manifest) appeared, and the peak of its process tree's
+    resident memory (bytes, every process's summed, sampled every 0.1 s). A failure stops
+    the benchmark with the end of its output."""
+    import psutil
+
+    def tree_memory(process: psutil.Process) -> int:
+        total = 0
+        for member in [process, *process.children(recursive=True)]:
+            try:
+                total += member.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    start = time.perf_counter()
+    peak, reported = 0, float("nan")
+    with subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as process:
+        watched = psutil.Process(process.pid)
+        while process.poll() is None:
+            peak = max(peak, tree_memory(watched))
+            if reported != reported and report.is_file():
+                reported = time.perf_counter() - start
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        if process.returncode != 0:
+            shown = " ".join(str(c) for c in command[:6])
+            raise SystemExit(f"{shown} failed:\n{process.stderr.read()[-3000:]}")
+    return {"wall": wall, "report": reported if reported == reported else wall, "peak": peak}

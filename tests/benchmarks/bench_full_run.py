@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import FASHION_MNIST, REPO, pathways_command, run_loudly, step_seconds, worktree
+from _common import (
+    FASHION_MNIST,
+    REPO,
+    pathways_command,
+    run_loudly,
+    run_watched,
+    step_seconds,
+    worktree,
+)
 
 BASE = "8aa0e8e"  # the last commit before the answers-first run (issue 29)
 REFERENCE = """
@@ -51,24 +57,8 @@ def _run(code: Path, store: Path, env: dict[str, str], *extra: str) -> tuple[flo
     config = str(code / "pipelines/fashion-full.toml")  # each version its own config
     command = pathways_command("run", config, "--store", str(store), *extra)
     report = store / "fashion-full" / "report" / "manifest.json"
-    start = time.perf_counter()
-    with subprocess.Popen(
-        command,
-        cwd=code,
-        env={**env, "PYTHONPATH": str(code)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
-        reported = float("nan")
-        while process.poll() is None:
-            if reported != reported and report.is_file():
-                reported = time.perf_counter() - start
-            time.sleep(0.1)
-        wall = time.perf_counter() - start
-        if process.returncode != 0:
-            raise SystemExit(f"{' '.join(command[:6])} failed:\n{process.stderr.read()[-2000:]}")
-    return wall, reported if reported == reported else wall
+    watched = run_watched(command, cwd=code, env={**env, "PYTHONPATH": str(code)}, report=report)
+    return watched["wall"], watched["report"]
 
 
 def _reference(store: Path, env: dict[str, str]) -> float:

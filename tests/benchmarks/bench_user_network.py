@@ -11,7 +11,7 @@ the clustering and divergence steps' work once per extra seed: its cost is their
 
 Runs the experiment from an empty store with ``pathways run --workers 2`` at the full size and
 at half of it (``--per-class`` / 2), watching the process tree's memory (the sum of every
-process's resident memory, sampled every 0.2 s). Prints per stage the seconds (sum of its
+process's resident memory, sampled every 0.1 s). Prints per stage the seconds (sum of its
 steps) at both sizes and their ratio (2.0 = linear in the samples), the wall time, the time to
 the report, the peak memory and the store's size, and fails if a step is missing.
 
@@ -22,15 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
-from _common import FASHION_MNIST, REPO, pathways_command, step_seconds
+from _common import FASHION_MNIST, REPO, pathways_command, run_watched, step_seconds
 
 TRAINED, UNSEEN = [0, 1, 2, 3, 4, 5], [6, 7, 8, 9]
 EXPERIMENT = """
@@ -77,16 +74,6 @@ def make_images(path: Path, per_class: int, seed: int = 0) -> int:
     return len(images)
 
 
-def _tree_memory(process: psutil.Process) -> int:
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
-        try:
-            total += member.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
-
-
 def run_cold(folder: Path, per_class: int) -> dict:
     """One cold run at ``per_class`` images per class: seconds, steps, memory, store size."""
     folder.mkdir(parents=True)
@@ -102,29 +89,14 @@ def run_cold(folder: Path, per_class: int) -> dict:
     }
     command = pathways_command("run", str(config), "--store", str(store), "--workers", "2")
     report = store / "resnet16" / "report" / "manifest.json"
-    start = time.perf_counter()
-    peak, reported = 0, float("nan")
-    with subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    ) as process:
-        watched = psutil.Process(process.pid)
-        while process.poll() is None:
-            peak = max(peak, _tree_memory(watched))
-            if reported != reported and report.is_file():
-                reported = time.perf_counter() - start
-            time.sleep(0.2)
-        wall = time.perf_counter() - start
-        if process.returncode != 0:
-            raise SystemExit(f"the run failed:\n{process.stderr.read()[-3000:]}")
+    watched = run_watched(command, cwd=folder, env=env, report=report)
     steps = step_seconds(store / "resnet16")
     if not {"report", "embedding/resnet", "novelty/resnet", "explain/resnet"} <= set(steps):
         raise SystemExit(f"steps missing from the run: {sorted(steps)}")
     size = sum(f.stat().st_size for f in (store / "resnet16").rglob("*") if f.is_file())
     return {
         "samples": samples,
-        "wall": wall,
-        "report": reported,
-        "peak": peak,
+        **watched,
         "store": size,
         "steps": steps,
     }
