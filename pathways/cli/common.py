@@ -10,6 +10,8 @@ from __future__ import annotations
 import errno
 import functools
 import os
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -118,12 +120,22 @@ def _print_error(line: str) -> None:
     err.print(Text.assemble(("error:", "bold red"), " ", " ".join(line.split())), soft_wrap=True)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130."""
+    """Turn PathwaysError into one line on stderr and exit status 2; Ctrl-C into status 130.
+
+    SIGTERM (``kill``, ``timeout``) stops a command as Ctrl-C does: the run's worker processes
+    are ended with it and the unfinished step's outputs discarded (before, Python's default
+    ended the main process alone and left its workers computing)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGTERM, _interrupt)
             return command(*args, **kwargs)
         except PathwaysError as exc:
             _print_error(str(exc))

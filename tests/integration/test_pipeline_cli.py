@@ -260,12 +260,19 @@ def test_missing_run_and_escaping_run_names(workdir: Path):
         assert result.returncode == 2 and message in result.stderr
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
-def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: Path, workers):
-    config = workdir / f"long{workers}.toml"
+@pytest.mark.parametrize(
+    ("workers", "stop"), [("1", signal.SIGINT), ("2", signal.SIGINT), ("2", signal.SIGTERM)]
+)
+def test_interrupted_run_leaves_no_half_written_output(
+    workdir: Path, tmp_path: Path, workers, stop
+):
+    """Ctrl-C, or SIGTERM (kill, timeout), stops the run and every worker process with it."""
+    import psutil
+
+    name = f"long{workers}{stop.name}"
+    config = workdir / f"{name}.toml"
     config.write_text(
-        f'name = "long{workers}"\n[[models]]\nname = "lenet5"\ntype = "lenet5"\n'
-        "[training]\nepochs = 500\n"
+        f'name = "{name}"\n[[models]]\nname = "lenet5"\ntype = "lenet5"\n[training]\nepochs = 500\n'
     )
     env = {
         **os.environ,
@@ -280,14 +287,17 @@ def test_interrupted_run_leaves_no_half_written_output(workdir: Path, tmp_path: 
         stderr=subprocess.PIPE,
         text=True,
     )
-    run = workdir / "store" / f"long{workers}"
+    run = workdir / "store" / name
     deadline = time.time() + 60
     while not (run / "data" / "manifest.json").exists() and time.time() < deadline:
         time.sleep(0.1)
     time.sleep(1.5)
-    proc.send_signal(signal.SIGINT)
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(stop)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
+    _, alive = psutil.wait_procs(children, timeout=15)  # the forkserver leaves on its own
+    assert not alive
     assert "interrupted" in stderr and "Traceback" not in stderr and "Warning" not in stderr
     assert (run / "data" / "manifest.json").exists()
     assert not (run / "train").exists()
