@@ -210,6 +210,9 @@ class InterventionsSpec(Strict):
     """Steps of the layer Integrated Gradients that ranks units for the attribution baseline."""
     break_share: float = Field(0.5, gt=0.0, lt=1.0)
     """A class is broken once its accuracy is at most this share of its accuracy untouched."""
+    max_layers: PositiveInt = 6
+    """Hidden layers edited: all up to this many; above, this many spread evenly from the first
+    to the last (every edit runs the whole network, so the cost grows with layers × depth)."""
     bootstrap: int = Field(1000, ge=0, le=100_000)
     """Bootstrap resamples of the 95 % intervals (0 = none)."""
     seed: int = 0

@@ -58,6 +58,7 @@ def interventions_stage(
     route_steps: int,
     ig_steps: int,
     break_share: float,
+    max_layers: int,
     bootstrap: int,
     seed: int,
     trained_classes: list[int],
@@ -66,7 +67,12 @@ def interventions_stage(
 ) -> dict[str, Any]:
     """Ablation curves, patching rates and route moves of one model, with their verdicts."""
     setup = Setup.build(
-        stored_model(data, train), trained_classes, unseen_classes, samples_per_class, seed
+        stored_model(data, train),
+        trained_classes,
+        unseen_classes,
+        samples_per_class,
+        seed,
+        max_layers,
     )
     differences = signatures["differences"]
     advance = progress.task(f"interventions {setup.name}", total=3 * len(setup.layers))
@@ -96,6 +102,7 @@ def interventions_stage(
         **verdicts,
         "settings": settings
         | {"samples_per_class": samples_per_class, "break_share": break_share}
+        | {"max_layers": max_layers}
         | {"route_steps": route_steps, "layers": setup.layers, "units": setup.units},
     }
 

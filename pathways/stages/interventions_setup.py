@@ -84,9 +84,11 @@ class Setup:
         unseen: list[int],
         per_class: int,
         seed: int,
+        max_layers: int | None = None,
     ) -> Setup:
         """The setup of a trained model of the store (:func:`stored_model`): ``per_class``
-        seeded test samples of every class and train samples of every trained class."""
+        seeded test samples of every class and train samples of every trained class, on at
+        most ``max_layers`` hidden layers (:func:`edited_layers`)."""
         description, model, samples, images = stored
         rng = np.random.default_rng(seed)
 
@@ -100,8 +102,21 @@ class Setup:
         classes = list(description["classes"])  # the trained classes, in output order
         test = {c: sample(c, "test") for c in [*classes, *unseen]}
         fitted = {c: sample(c, "train") for c in classes}
-        layers = list(description["hidden_layers"])
+        layers = edited_layers(list(description["hidden_layers"]), max_layers)
         return cls.of(description["spec"]["name"], model, classes, layers, test, fitted)
+
+
+def edited_layers(hidden: list[str], most: int | None) -> list[str]:
+    """Every hidden layer up to ``most`` of them; above, ``most`` spread evenly from the first
+    to the last.
+
+    >>> edited_layers([f"relu#{i}" for i in range(16)], 6)
+    ['relu#0', 'relu#3', 'relu#6', 'relu#9', 'relu#12', 'relu#15']
+    """
+    if most is None or len(hidden) <= most:
+        return hidden
+    picked = np.unique(np.linspace(0, len(hidden) - 1, most).round().astype(int))
+    return [hidden[i] for i in picked]
 
 
 def stored_model(data: Artifact, train: Artifact) -> StoredModel:

@@ -199,7 +199,7 @@ for _e in [
     ),
     _entry(
         "interventions",
-        1,
+        2,  # 2: interventions.max_layers
         "pathways.stages.interventions:interventions_stage",
         ("data", "train", "signatures", "clusters", "divergence"),
         outputs=(
