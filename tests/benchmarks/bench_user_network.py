@@ -15,7 +15,8 @@ process's resident memory, sampled every 0.1 s). Prints per stage the seconds (s
 steps) at both sizes and their ratio (2.0 = linear in the samples), the wall time, the time to
 the report, the peak memory and the store's size, and fails if a step is missing.
 
-Run: python tests/benchmarks/bench_user_network.py [--per-class 1200]
+Run: python tests/benchmarks/bench_user_network.py [--per-class 1200] [--one-size]
+(``--one-size``: the full size only; the half-size columns then repeat it)
 """
 
 from __future__ import annotations
@@ -113,12 +114,15 @@ def _stages(steps: dict[str, float]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=1200)
+    parser.add_argument(
+        "--one-size", action="store_true", help="only the full size (no half-size run)"
+    )
     args = parser.parse_args()
     if not FASHION_MNIST.is_dir():
         raise SystemExit("needs Debian's dataset-fashion-mnist")
     work = Path(tempfile.mkdtemp())
-    half = run_cold(work / "half", args.per_class // 2)
     full = run_cold(work / "full", args.per_class)
+    half = full if args.one_size else run_cold(work / "half", args.per_class // 2)
     a, b = _stages(half["steps"]), _stages(full["steps"])
     print(
         f"\n{'stage (sum of steps, s)':26}{half['samples']:>10,}{full['samples']:>10,}{'ratio':>8}"
