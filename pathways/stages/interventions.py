@@ -66,14 +66,8 @@ def interventions_stage(
     progress: Progress,
 ) -> dict[str, Any]:
     """Ablation curves, patching rates and route moves of one model, with their verdicts."""
-    setup = Setup.build(
-        stored_model(data, train),
-        trained_classes,
-        unseen_classes,
-        samples_per_class,
-        seed,
-        max_layers,
-    )
+    sampled = (trained_classes, unseen_classes, samples_per_class, seed, max_layers)
+    setup = Setup.build(stored_model(data, train), *sampled)
     differences = signatures["differences"]
     advance = progress.task(f"interventions {setup.name}", total=3 * len(setup.layers))
     settings = {"ablation": ablation, "max_share": max_share, "random_draws": random_draws}

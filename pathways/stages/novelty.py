@@ -61,16 +61,8 @@ def novelty_stage(
     hidden = {layer: data.values for layer, data in loaded.items()}
     logits = load_layer(path, "logit").values
     sample_paths = paths["sample_paths"].set_index("sample_id").loc[samples["sample_id"], "path"]
-    inputs = NoveltyInputs(
-        hidden,
-        logits,
-        layer_matrix(path, "prob"),
-        labels,
-        fit,
-        sample_paths.to_numpy(),
-        knn_k,
-        widest_k=neighbours_searched(scores, knn_k),
-    )
+    given = (layer_matrix(path, "prob"), labels, fit, sample_paths.to_numpy(), knn_k)
+    inputs = NoveltyInputs(hidden, logits, *given, neighbours_searched(scores, knn_k))
     advance = progress.task("novelty", total=len(scores) + 1)
     computed: dict[str, np.ndarray] = {}
     for name in scores:
