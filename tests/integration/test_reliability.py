@@ -108,7 +108,6 @@ KILL_POINTS = [
     "capture/mlp:2",  # 2 of 4 batches captured, the Parquet writer open in RUN/.tmp
     "signatures/mlp:1",  # after layer 1 of 3
     "clusters/mlp:1",
-    "embedding/mlp:1",
     "paths/mlp:saved",
     "divergence/mlp:2",
     "novelty/mlp:1",
@@ -119,6 +118,7 @@ KILL_POINTS = [
     "clusters/lenet5:2",
     "explain/lenet5:1",  # after occlusion, before Grad-CAM
     "stability/lenet5:1",
+    "embedding/mlp:1",  # the maps are deferred: one process runs them after everything else
 ]
 
 
