@@ -178,8 +178,8 @@ def schedule(
     running: dict[Any, tuple[StepStatus, int]] = {}
     while waiting or running:
         busy = {place for _, place in running.values()}
-        answers_started = held.issuperset(waiting)  # every other step has been handed out
         for place in (p for p in range(slots) if p not in busy):
+            answers_started = held.issuperset(waiting)  # every other step has been handed out
             ready = [
                 s
                 for s in waiting.values()
