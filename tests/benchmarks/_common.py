@@ -65,6 +65,16 @@ def step_seconds(run: Path) -> dict[str, float]:
     }
 
 
+def stage_totals(steps: dict[str, float]) -> dict[str, float]:
+    """Stage → the seconds of its steps together (``clusters/mlp`` and ``clusters/lenet5``
+    count for ``clusters``)."""
+    stages: dict[str, float] = {}
+    for step, seconds in steps.items():
+        stage = step.split("/")[0]
+        stages[stage] = stages.get(stage, 0.0) + seconds
+    return stages
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()

@@ -32,6 +32,7 @@ from _common import (
     pathways_command,
     run_loudly,
     run_watched,
+    stage_totals,
     step_seconds,
     worktree,
 )
@@ -73,11 +74,11 @@ def _reference(store: Path, env: dict[str, str]) -> float:
 
 def _table(names: list[str], steps: dict[str, dict[str, float]]) -> None:
     order = sorted(steps[names[-1]], key=lambda s: -steps[names[-1]][s])
-    stages: dict[str, dict[str, float]] = {}
-    for name in names:
-        for step, seconds in steps[name].items():
-            stage = stages.setdefault(step.split("/")[0], {})
-            stage[name] = stage.get(name, 0.0) + seconds
+    totals = {name: stage_totals(steps[name]) for name in names}
+    stages = {
+        stage: {name: totals[name][stage] for name in names if stage in totals[name]}
+        for stage in dict.fromkeys(s for name in names for s in totals[name])
+    }
     print(f"\n{'step':22}" + "".join(f"{n:>24}" for n in names))
     for step in order + sorted(set(steps[names[0]]) - set(order)):
         print(f"{step:22}" + "".join(f"{steps[n].get(step, float('nan')):24.1f}" for n in names))

@@ -28,7 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import FASHION_MNIST, REPO, pathways_command, run_watched, step_seconds
+from _common import (
+    FASHION_MNIST,
+    REPO,
+    pathways_command,
+    run_watched,
+    stage_totals,
+    step_seconds,
+)
 
 TRAINED, UNSEEN = [0, 1, 2, 3, 4, 5], [6, 7, 8, 9]
 EXPERIMENT = """
@@ -103,14 +110,6 @@ def run_cold(folder: Path, per_class: int) -> dict:
     }
 
 
-def _stages(steps: dict[str, float]) -> dict[str, float]:
-    stages: dict[str, float] = {}
-    for step, seconds in steps.items():
-        stage = step.split("/")[0]
-        stages[stage] = stages.get(stage, 0.0) + seconds
-    return stages
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--per-class", type=int, default=1200)
@@ -123,7 +122,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     full = run_cold(work / "full", args.per_class)
     half = full if args.one_size else run_cold(work / "half", args.per_class // 2)
-    a, b = _stages(half["steps"]), _stages(full["steps"])
+    a, b = stage_totals(half["steps"]), stage_totals(full["steps"])
     print(
         f"\n{'stage (sum of steps, s)':26}{half['samples']:>10,}{full['samples']:>10,}{'ratio':>8}"
     )
