@@ -213,6 +213,10 @@ class InterventionsSpec(Strict):
     max_layers: PositiveInt = 6
     """Hidden layers edited: all up to this many; above, this many spread evenly from the first
     to the last (every edit runs the whole network, so the cost grows with layers × depth)."""
+    budget: float = Field(20.0, gt=0.0)
+    """Sample forward passes the stage may spend per sample of the run (capture spends one): a
+    model whose edits would cost more is checked on fewer test samples per class (at least 30),
+    so the stage stays within a fixed multiple of capture's cost however deep the network."""
     bootstrap: int = Field(1000, ge=0, le=100_000)
     """Bootstrap resamples of the 95 % intervals (0 = none)."""
     seed: int = 0

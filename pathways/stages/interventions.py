@@ -2,7 +2,8 @@
 
 ``interventions/M`` checks each of the three answers by editing one layer during the forward
 pass (:mod:`pathways.nets.interventions`) on a seeded sample of test images
-(``samples_per_class`` per class):
+(``samples_per_class`` per class, fewer where that would cost more than ``budget`` forward
+passes per sample of the run: :mod:`~pathways.stages.interventions_budget`):
 
 1. **Which neurons.** Per trained class and hidden layer: ablate the top-k units of the class's
    signature (ranked by the stored differences; conv channels at every position) for k on a
@@ -41,7 +42,8 @@ from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
 from pathways.stages.interventions_ablation import ablate_layer
 from pathways.stages.interventions_routes import patch_layer, route_layer
-from pathways.stages.interventions_setup import Setup, stored_model
+from pathways.stages.interventions_budget import affordable_samples, forwards_per_sample
+from pathways.stages.interventions_setup import Setup, StoredModel, stored_model
 
 
 def interventions_stage(
@@ -59,6 +61,7 @@ def interventions_stage(
     ig_steps: int,
     break_share: float,
     max_layers: int,
+    budget: float,
     bootstrap: int,
     seed: int,
     trained_classes: list[int],
@@ -66,12 +69,13 @@ def interventions_stage(
     progress: Progress,
 ) -> dict[str, Any]:
     """Ablation curves, patching rates and route moves of one model, with their verdicts."""
-    sampled = (trained_classes, unseen_classes, samples_per_class, seed, max_layers)
-    setup = Setup.build(stored_model(data, train), *sampled)
-    differences = signatures["differences"]
-    advance = progress.task(f"interventions {setup.name}", total=3 * len(setup.layers))
     settings = {"ablation": ablation, "max_share": max_share, "random_draws": random_draws}
     settings |= {"ig_steps": ig_steps, "bootstrap": bootstrap, "seed": seed}
+    sampled = (trained_classes, unseen_classes, samples_per_class, seed, max_layers)
+    plan = settings | {"route_steps": route_steps, "budget": budget}
+    setup, afforded = _afforded(stored_model(data, train), sampled, plan, progress)
+    differences = signatures["differences"]
+    advance = progress.task(f"interventions {setup.name}", total=3 * len(setup.layers))
     found = [ablate_layer(setup, layer, differences, **settings) for layer in setup.layers]
     advance(len(setup.layers), note="ablation")
     ablations = pd.concat([curves for curves, _ in found], ignore_index=True)
@@ -96,9 +100,37 @@ def interventions_stage(
         **verdicts,
         "settings": settings
         | {"samples_per_class": samples_per_class, "break_share": break_share}
-        | {"max_layers": max_layers}
+        | {"max_layers": max_layers, "budget": budget, "samples_per_class_run": afforded}
         | {"route_steps": route_steps, "layers": setup.layers, "units": setup.units},
     }
+
+
+def _afforded(
+    stored: StoredModel, sampled: tuple, plan: dict[str, Any], progress: Progress
+) -> tuple[Setup, int]:
+    """The model's setup, cut to the test samples per class that the plan's budget (forward
+    passes per sample of the run) affords (:mod:`~pathways.stages.interventions_budget`), and
+    that number; the log says when it is fewer than wanted."""
+    setup = Setup.build(stored, *sampled)
+    trained, unseen, wanted = sampled[:3]
+    per_sample = forwards_per_sample(
+        [setup.units[layer] for layer in setup.layers],
+        len(trained),
+        len(unseen),
+        max_share=plan["max_share"],
+        random_draws=plan["random_draws"],
+        ig_steps=plan["ig_steps"],
+        route_steps=plan["route_steps"],
+    )
+    afforded = affordable_samples(wanted, per_sample, plan["budget"] * len(stored[2]))
+    if afforded == wanted:
+        return setup, afforded
+    progress.log(
+        f"{setup.name}: {afforded} test samples per class, not {wanted}: the edits of "
+        f"{len(setup.layers)} layers would exceed interventions.budget ({plan['budget']:g} "
+        "forward passes per sample of the run)"
+    )
+    return setup.limited(afforded, plan["seed"]), afforded
 
 
 def _verdicts(

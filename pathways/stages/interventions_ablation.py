@@ -1,9 +1,10 @@
 """Ablation curves of one layer (the interventions stage's question 2: which neurons).
 
 Per trained class: switch off the top-k units of its signature, the top-k units of layer
-Integrated Gradients and ``random_draws`` draws of k random units, for k on the grid, and
-measure the class's accuracy and logit margin (bootstrap intervals over its samples), and the
-other trained classes' accuracy under the signature's and the attribution's ablation.
+Integrated Gradients (ranked on up to 100 of its samples) and ``random_draws`` draws of k random
+units (each sample through 5 of them), for k on the grid, and measure the class's accuracy and
+logit margin (bootstrap intervals over its samples), and the other trained classes' accuracy
+under the signature's and the attribution's ablation (on about as many of their samples).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathways.nets.interventions import (
     replace_units,
     unit_mask,
 )
+
+from pathways.stages.interventions_budget import ATTRIBUTED_SAMPLES, RANDOM_DRAWS_PER_SAMPLE
 
 if TYPE_CHECKING:
     from pathways.stages.interventions_setup import Setup
@@ -57,13 +60,10 @@ def ablate_layer(
     curves, contrasts = [], []
     for index, cls in enumerate(setup.classes):
         mine = setup.inputs[cls]
-        others = torch.cat([setup.inputs[c] for c in setup.classes if c != cls])
-        other_index = np.concatenate(
-            [np.full(len(setup.inputs[c]), i) for i, c in enumerate(setup.classes) if c != cls]
-        )
+        others, other_index = _others(setup, cls)
         signature, _ = signature_ranking(differences, layer, cls, setup.classes, n_units)
         attributed = layer_integrated_gradients(
-            setup.model, mine, layer, baseline, index, ig_steps
+            setup.model, mine[:ATTRIBUTED_SAMPLES], layer, baseline, index, ig_steps
         ).mean(0)
         rankings = {"signature": signature, "attribution": np.argsort(-attributed.numpy())}
         clean, _ = correct_and_margin(forward_edited(setup.model, mine, None, None), index)
@@ -84,6 +84,16 @@ def ablate_layer(
     return pd.concat(curves, ignore_index=True), pd.concat(contrasts, ignore_index=True)
 
 
+def _others(setup: Setup, cls: int) -> tuple[torch.Tensor, np.ndarray]:
+    """The other trained classes' samples a class's ablations are also run on (each other
+    class's share set aside for it, about as many as the class's own in all), and their outputs'
+    indices."""
+    rows = {c: setup.partner_rows(c, cls) for c in setup.classes if c != cls}
+    inputs = torch.cat([setup.inputs[c][torch.from_numpy(r)] for c, r in rows.items()])
+    index = np.concatenate([np.full(len(r), setup.classes.index(c)) for c, r in rows.items()])
+    return inputs, index
+
+
 def _random_draws(
     setup: Setup,
     mine: torch.Tensor,
@@ -94,15 +104,27 @@ def _random_draws(
     draws: int,
     rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """bool[draws, samples] and float[draws, samples]: correct and margin under ``draws``
-    ablations of k random units each (all draws in one batched pass)."""
+    """float[draws, samples] twice: correct and margin under ``draws`` ablations of k random
+    units each, NaN where a sample did not go through a draw. The draws are spread over the
+    samples: a sample goes through :data:`RANDOM_DRAWS_PER_SAMPLE` of them (every draw when there
+    are no more), one batched pass per group of samples sharing their draws."""
     n_units = setup.units[layer]
     chosen = np.argsort(rng.random((draws, n_units)), axis=1)[:, :k]
     mask = np.zeros((draws, n_units), dtype=bool)
     np.put_along_axis(mask, chosen, True, axis=1)
-    logits = forward_copies(setup.model, mine, layer, torch.from_numpy(mask), baseline)
-    correct, margin = correct_and_margin(logits.reshape(-1, logits.shape[-1]), index)
-    return correct.reshape(draws, -1), margin.reshape(draws, -1)
+    groups = max(1, min(draws // RANDOM_DRAWS_PER_SAMPLE, len(mine)))
+    correct = np.full((draws, len(mine)), np.nan)
+    margin = np.full((draws, len(mine)), np.nan)
+    for group in range(groups if len(mine) else 0):
+        rows = np.arange(group, len(mine), groups)
+        mine_draws = np.arange(group, draws, groups)
+        logits = forward_copies(
+            setup.model, mine[rows], layer, torch.from_numpy(mask[mine_draws]), baseline
+        )
+        right, gap = correct_and_margin(logits.reshape(-1, logits.shape[-1]), index)
+        correct[np.ix_(mine_draws, rows)] = right.reshape(len(mine_draws), -1)
+        margin[np.ix_(mine_draws, rows)] = gap.reshape(len(mine_draws), -1)
+    return correct, margin
 
 
 def _tables(
@@ -126,10 +148,10 @@ def _tables(
     rows, contrast_rows = [], []  # each row names its series; _intervals gives them intervals
     for k in grid:
         random_correct, random_margin = measured["random", k]
-        per_draw = random_correct.mean(1)
+        per_draw = np.nanmean(random_correct, axis=1)
         for ranking in ("signature", "attribution", "random"):
             if ranking == "random":
-                correct, margin = random_correct.mean(0), random_margin.mean(0)
+                correct, margin = np.nanmean(random_correct, 0), np.nanmean(random_margin, 0)
                 rest, units, spread = np.nan, "", np.quantile(per_draw, [0.025, 0.975])
             else:
                 correct, margin, kept, order = measured[ranking, k]
@@ -152,7 +174,7 @@ def _tables(
         signature, signature_margin = measured["signature", k][:2]
         for versus in ("random", "attribution"):
             if versus == "random":
-                other, other_margin = random_correct.mean(0), random_margin.mean(0)
+                other, other_margin = np.nanmean(random_correct, 0), np.nanmean(random_margin, 0)
             else:
                 other, other_margin = measured[versus, k][:2]
             drop = add(np.asarray(other, dtype=float) - signature.astype(float))

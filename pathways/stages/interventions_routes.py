@@ -62,8 +62,9 @@ def _moved(
 def patch_layer(
     setup: Setup, layer: str, orders: dict[tuple[int, int], np.ndarray], seed: int
 ) -> pd.DataFrame:
-    """Per trained pair, both directions, per sample of the source class given a paired sample
-    of the donor class at ``layer``: the smallest share of the layer's units that, patched from
+    """Per trained pair, both directions, per sample of the source class (its share set aside
+    for the donor class, :meth:`Setup.partner_rows`) given a paired sample of the donor class at
+    ``layer``: the smallest share of the layer's units that, patched from
     the donor, makes the prediction the donor's class — the pair's most different units first
     (``top_share``), or in a random order (``random_share``); NaN when not even the whole
     layer does."""
@@ -75,7 +76,8 @@ def patch_layer(
     frames = []
     for (a, b), order in orders.items():
         for source, donor in ((a, b), (b, a)):
-            x = setup.inputs[source]
+            rows = setup.partner_rows(source, donor)
+            x = setup.inputs[source][torch.from_numpy(rows)]
             paired = outputs[donor][torch.from_numpy(rng.integers(0, len(outputs[donor]), len(x)))]
             target = setup.classes.index(donor)
             clean = forward_edited(setup.model, x, None, None).argmax(1).numpy() == target
@@ -99,7 +101,7 @@ def patch_layer(
                         "pair_b": b,
                         "source": source,
                         "donor": donor,
-                        "sample_id": setup.test[source],
+                        "sample_id": setup.test[source][rows],
                         "n_units": n_units,
                         "clean_follows": clean,
                         **found,
@@ -109,19 +111,36 @@ def patch_layer(
     return pd.concat(frames, ignore_index=True)
 
 
+def _aims(calls: np.ndarray, classes: int) -> np.ndarray:
+    """The class each sample is moved towards: with two classes the one it is not called as;
+    with more, the others in turn over the samples called alike (so each sample is moved once,
+    and the work grows with the classes, not with their square).
+
+    >>> _aims(np.array([0, 0, 0, 1, 1, 2]), 3).tolist()
+    [1, 2, 1, 0, 2, 0]
+    """
+    aims = np.empty(len(calls), dtype=int)
+    for call in np.unique(calls):
+        mine = np.flatnonzero(calls == call)
+        others = np.array([c for c in range(classes) if c != call])
+        aims[mine] = others[np.arange(len(mine)) % len(others)]
+    return aims
+
+
 def route_layer(
     setup: Setup, layer: str, centroids: dict[int, torch.Tensor], steps: int, seed: int
 ) -> pd.DataFrame:
-    """Per test sample and trained class it is not called as: the smallest fraction of the way
-    from the route of its call to that class's route (the difference of their centroids at
-    ``layer``, added to its activation) that changes its call to that class (NaN: not even the
-    whole way), and whether a random move as long as the whole way does."""
+    """Per test sample and one trained class it is not called as (:func:`_aims`): the smallest
+    fraction of the way from the route of its call to that class's route (the difference of
+    their centroids at ``layer``, added to its activation) that changes its call to that class
+    (NaN: not even the whole way), and whether a random move as long as the whole way does."""
     rng = np.random.default_rng([seed, 2, setup.layers.index(layer)])
     frames = []
     for label, x in setup.inputs.items():
         calls = forward_edited(setup.model, x, None, None).argmax(1).numpy()
+        aimed = _aims(calls, len(setup.classes))
         for target_index, target in enumerate(setup.classes):
-            away = np.flatnonzero(calls != target_index)
+            away = np.flatnonzero(aimed == target_index)
             if not len(away):
                 continue
             start = torch.stack([centroids[setup.classes[c]] for c in calls[away]])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,26 @@ class Setup:
     @property
     def n_samples(self) -> int:
         return sum(len(ids) for ids in self.test.values())
+
+    def limited(self, per_class: int, seed: int) -> Setup:
+        """The same setup with at most ``per_class`` test samples of each class (a seeded draw
+        from its sample, kept in sample_id order); the train samples are kept."""
+        rng = np.random.default_rng([seed, 3])
+        kept = {c: np.sort(rng.permutation(len(ids))[:per_class]) for c, ids in self.test.items()}
+        return replace(
+            self,
+            test={c: ids[kept[c]] for c, ids in self.test.items()},
+            inputs={c: x[torch.from_numpy(kept[c])] for c, x in self.inputs.items()},
+        )
+
+    def partner_rows(self, cls: int, partner: int) -> np.ndarray:
+        """Rows of trained class ``cls``'s test sample set aside for ``partner`` (another
+        trained class): a fixed shuffle of them cut into one near-equal part per other class,
+        so a class meets each of the others on its own share of its samples and the work of a
+        pairing grows with the classes, not with their square (two classes: every sample)."""
+        partners = [c for c in self.classes if c != cls]
+        order = np.random.default_rng([cls, len(self.test[cls])]).permutation(len(self.test[cls]))
+        return np.sort(np.array_split(order, len(partners))[partners.index(partner)])
 
     @classmethod
     def of(

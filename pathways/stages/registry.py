@@ -199,7 +199,7 @@ for _e in [
     ),
     _entry(
         "interventions",
-        2,  # 2: interventions.max_layers
+        3,  # 2: interventions.max_layers; 3: budget, pairings and random draws shared out
         "pathways.stages.interventions:interventions_stage",
         ("data", "train", "signatures", "clusters", "divergence"),
         outputs=(

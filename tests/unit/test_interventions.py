@@ -27,9 +27,10 @@ from pathways.nets.interventions import (
     shifted,
     unit_mask,
 )
-from pathways.stages.interventions import _centroids
+from pathways.stages.interventions import _centroids, _patching
 from pathways.stages.interventions_ablation import ablate_layer
 from pathways.stages.interventions_routes import patch_layer, route_layer
+from pathways.stages.interventions_budget import forwards_per_sample
 from pathways.stages.interventions_setup import Setup
 
 A, B, UNSEEN = 1, 7, 3
@@ -141,9 +142,9 @@ def test_patching_flips_where_the_information_enters_and_not_before(known):
     assert summary.set_index("layer").loc["early", "whole_layer_follows"] == 0.0
 
 
-def test_the_unseen_class_switches_route_where_the_routes_differ(known):
-    setup, _ = known
-    assignments = pd.DataFrame(
+def _one_cluster_each(setup: Setup) -> pd.DataFrame:
+    """Cluster assignments putting each trained class's train samples in a cluster of its own."""
+    return pd.DataFrame(
         [
             {"sample_id": int(i), "layer": layer, "cluster": 0 if c == A else 1}
             for layer in setup.layers
@@ -151,7 +152,11 @@ def test_the_unseen_class_switches_route_where_the_routes_differ(known):
             for i in setup.train_ids[c]
         ]
     )
-    centroids = _centroids(setup, assignments)
+
+
+def test_the_unseen_class_switches_route_where_the_routes_differ(known):
+    setup, _ = known
+    centroids = _centroids(setup, _one_cluster_each(setup))
     routes = pd.concat(
         [route_layer(setup, layer, centroids[layer], steps=8, seed=0) for layer in setup.layers]
     )
@@ -256,3 +261,57 @@ def test_layer_integrated_gradients_add_up_to_the_margin_change():
     at_base = forward_edited(model, x, "1", shifted(-layer_outputs(model, x, ["1"])["1"]))
     expected = margin(forward_edited(model, x, None, None)) - margin(at_base)
     assert torch.allclose(attribution.sum(1).float(), expected, atol=1e-3)
+
+
+def test_the_budget_counts_the_forward_passes_the_stage_makes(known):
+    """The cost model the budget relies on is an upper bound of the passes really made (a pass
+    with gradients counts three: forward and backward), and not a loose one."""
+    setup, differences = known
+    passes = [0]
+
+    def count(_module, inputs):
+        passes[0] += len(inputs[0]) * (3 if torch.is_grad_enabled() else 1)
+
+    handle = setup.model.register_forward_pre_hook(count)
+    try:
+        settings = SETTINGS | {"random_draws": 20}
+        for layer in setup.layers:
+            ablate_layer(setup, layer, differences, ablation="mean", **settings)
+        _patching(setup, differences, seed=0)
+        centroids = _centroids(setup, _one_cluster_each(setup))
+        for layer in setup.layers:
+            route_layer(setup, layer, centroids[layer], steps=8, seed=0)
+    finally:
+        handle.remove()
+    per_sample = forwards_per_sample(
+        [setup.units[layer] for layer in setup.layers],
+        len(setup.classes),
+        1,
+        max_share=settings["max_share"],
+        random_draws=20,
+        ig_steps=settings["ig_steps"],
+        route_steps=8,
+    )
+    planned = per_sample * len(setup.test[A])
+    assert planned / 2 <= passes[0] <= planned
+
+
+def test_a_class_meets_each_other_class_on_its_own_share_of_its_samples(known):
+    setup, _ = known
+    three = Setup.of(
+        "three",
+        setup.model,
+        [A, B, UNSEEN],
+        setup.layers,
+        {c: (setup.test[c], setup.inputs[c]) for c in setup.test},
+        {c: (setup.test[c], setup.inputs[c]) for c in setup.test},
+    )
+    shares = [three.partner_rows(A, other) for other in (B, UNSEEN)]
+    assert not set(shares[0]) & set(shares[1])
+    assert sorted(np.concatenate(shares)) == list(range(len(setup.test[A])))
+    assert list(setup.partner_rows(A, B)) == list(range(len(setup.test[A])))  # two: all
+    fewer = setup.limited(50, seed=0)
+    assert {len(ids) for ids in fewer.test.values()} == {50}
+    assert set(fewer.test[A]) < set(setup.test[A]) and len(fewer.inputs[A]) == 50
+    kept = np.searchsorted(setup.test[A], fewer.test[A])
+    assert torch.equal(fewer.inputs[A], setup.inputs[A][torch.from_numpy(kept)])
