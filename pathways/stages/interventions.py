@@ -41,8 +41,8 @@ from pathways.analysis.interventions import (
 from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
 from pathways.stages.interventions_ablation import ablate_layer
-from pathways.stages.interventions_routes import patch_layer, route_layer
 from pathways.stages.interventions_budget import affordable_samples, forwards_per_sample
+from pathways.stages.interventions_routes import patch_layer, route_layer
 from pathways.stages.interventions_setup import Setup, StoredModel, stored_model
 
 

@@ -23,7 +23,6 @@ from pathways.nets.interventions import (
     replace_units,
     unit_mask,
 )
-
 from pathways.stages.interventions_budget import ATTRIBUTED_SAMPLES, RANDOM_DRAWS_PER_SAMPLE
 
 if TYPE_CHECKING:

@@ -29,8 +29,8 @@ from pathways.nets.interventions import (
 )
 from pathways.stages.interventions import _centroids, _patching
 from pathways.stages.interventions_ablation import ablate_layer
-from pathways.stages.interventions_routes import patch_layer, route_layer
 from pathways.stages.interventions_budget import forwards_per_sample
+from pathways.stages.interventions_routes import patch_layer, route_layer
 from pathways.stages.interventions_setup import Setup
 
 A, B, UNSEEN = 1, 7, 3
