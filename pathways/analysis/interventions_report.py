@@ -28,7 +28,8 @@ def interventions_checks(
         "settings": {
             k: settings.get(k)
             for k in ("samples_per_class", "ablation", "max_share", "random_draws", "break_share")
-        },
+        }
+        | {"samples_run": settings.get("samples_per_class_run", settings.get("samples_per_class"))},
         "patching": _patching(outputs["patching_summary"], trained),
         "ablation": {
             int(c): records(group.drop(columns=["class"]))
@@ -36,6 +37,14 @@ def interventions_checks(
         },
         "routes": _routes(outputs["route_summary"], unseen),
     }
+
+
+def _budgeted(settings: Mapping[str, Any]) -> str:
+    """ ", not the N asked: …" when the budget cut the samples a model was checked on."""
+    asked, run = settings.get("samples_per_class"), settings.get("samples_run")
+    if asked is None or run is None or run >= asked:
+        return ""
+    return f", not the {asked} asked: interventions.budget held the edits' cost"
 
 
 def _patching(summary: pd.DataFrame, trained: list[int]) -> list[dict[str, Any]]:
@@ -142,8 +151,9 @@ def ablation_lines(checks: Mapping[str, Any] | None, trained: list[int], name: N
     ig_wins = sum((r.get("extra_margin_drop_vs_attribution_high") or 0) < 0 for r in cases)
     lines = [
         f"- **Checked by ablation** (up to {100 * s['max_share']:.0f} % of a layer's units set to "
-        f"the trained classes' {s['ablation']}, on up to {s['samples_per_class']} test samples "
-        f"per class; {s['random_draws']} random draws): the signature's units lower the class's "
+        f"the trained classes' {s['ablation']}, on up to {s['samples_run']} test samples "
+        f"per class{_budgeted(s)}; {s['random_draws']} random draws): the signature's units "
+        "lower the class's "
         f"logit margin more than as many random units in **{beats_random} of {len(cases)}** "
         f"(class, layer) cases, and more than the units layer Integrated Gradients ranks highest "
         f"in **{beats_ig} of {len(cases)}** (those lower it more than the signature's in "

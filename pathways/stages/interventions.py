@@ -110,7 +110,7 @@ def _afforded(
 ) -> tuple[Setup, int]:
     """The model's setup, cut to the test samples per class that the plan's budget (forward
     passes per sample of the run) affords (:mod:`~pathways.stages.interventions_budget`), and
-    that number; the log says when it is fewer than wanted."""
+    that number (``wanted`` when it cuts no class's sample); the log says when it cuts."""
     setup = Setup.build(stored, *sampled)
     trained, unseen, wanted = sampled[:3]
     per_sample = forwards_per_sample(
@@ -123,8 +123,8 @@ def _afforded(
         route_steps=plan["route_steps"],
     )
     afforded = affordable_samples(wanted, per_sample, plan["budget"] * len(stored[2]))
-    if afforded == wanted:
-        return setup, afforded
+    if afforded >= max(len(ids) for ids in setup.test.values()):  # cuts no class
+        return setup, wanted
     progress.log(
         f"{setup.name}: {afforded} test samples per class, not {wanted}: the edits of "
         f"{len(setup.layers)} layers would exceed interventions.budget ({plan['budget']:g} "

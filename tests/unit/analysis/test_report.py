@@ -241,3 +241,21 @@ def test_each_answer_is_followed_by_its_check_by_intervention(small_store: Path)
     assert "**Checked by patching**" in section_1
     assert markdown.count("**Checked by ablation**") == len(report["models"])
     assert "**Checked by moving it onto 1's route**" in markdown
+
+
+def test_the_report_says_when_the_budget_cut_the_samples_checked(small_store: Path):
+    """The ablation line names the samples per class the step really ran on, and says the
+    budget cut them when it did (the small run is within its budget: the line says nothing)."""
+    from pathways.analysis.interventions_report import ablation_lines, interventions_checks
+    from pathways.engine.artifacts import Artifact
+
+    folder = small_store / "small" / "interventions" / "mlp"
+    outputs = dict(Artifact(folder))
+    checks = interventions_checks(outputs, [1, 7], [3])
+    run = outputs["settings"]["samples_per_class_run"]
+    line = ablation_lines(checks, [1, 7], str)[0]
+    assert f"on up to {run} test samples per class;" in line and "asked" not in line
+    outputs["settings"] = outputs["settings"] | {"samples_per_class_run": 30}
+    cut = ablation_lines(interventions_checks(outputs, [1, 7], [3]), [1, 7], str)[0]
+    asked = outputs["settings"]["samples_per_class"]
+    assert f"on up to 30 test samples per class, not the {asked} asked: interventions.budget" in cut
