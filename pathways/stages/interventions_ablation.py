@@ -111,10 +111,10 @@ def _random_draws(
     chosen = np.argsort(rng.random((draws, n_units)), axis=1)[:, :k]
     mask = np.zeros((draws, n_units), dtype=bool)
     np.put_along_axis(mask, chosen, True, axis=1)
-    groups = max(1, min(draws // RANDOM_DRAWS_PER_SAMPLE, len(mine)))
+    groups = min(max(1, draws // RANDOM_DRAWS_PER_SAMPLE), len(mine))
     correct = np.full((draws, len(mine)), np.nan)
     margin = np.full((draws, len(mine)), np.nan)
-    for group in range(groups if len(mine) else 0):
+    for group in range(groups):
         rows = np.arange(group, len(mine), groups)
         mine_draws = np.arange(group, draws, groups)
         logits = forward_copies(

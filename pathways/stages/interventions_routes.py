@@ -64,10 +64,9 @@ def patch_layer(
 ) -> pd.DataFrame:
     """Per trained pair, both directions, per sample of the source class (its share set aside
     for the donor class, :meth:`Setup.partner_rows`) given a paired sample of the donor class at
-    ``layer``: the smallest share of the layer's units that, patched from
-    the donor, makes the prediction the donor's class — the pair's most different units first
-    (``top_share``), or in a random order (``random_share``); NaN when not even the whole
-    layer does."""
+    ``layer``: the smallest share of the layer's units that, patched from the donor, makes the
+    prediction the donor's class — the pair's most different units first (``top_share``), or in
+    a random order (``random_share``); NaN when not even the whole layer does."""
     n_units = setup.units[layer]
     rng = np.random.default_rng([seed, 1, setup.layers.index(layer)])
     outputs = {
