@@ -19,6 +19,7 @@ from pathways.analysis.interventions_report import interventions_checks
 from pathways.analysis.novelty_report import novelty_decisions
 from pathways.analysis.novelty_scores import ours_method
 from pathways.analysis.records import records
+from pathways.analysis.strategies_report import strategies_summary
 
 Outputs = Mapping[tuple[str, str], Mapping[str, Any]]
 """Each model's stage outputs by (model, stage): ``outputs["mlp", "novelty"]["metrics"]``."""
@@ -316,6 +317,7 @@ def build_report(
             "interventions": interventions_checks(
                 inputs.get((model, "interventions")), trained_classes, unseen_classes
             ),
+            "strategies": strategies_summary(inputs.get((model, "strategies"))),
             "novelty_decisions": novelty_decisions(
                 inputs[model, "novelty"],
                 ours_method(inputs[model, "novelty"]["metrics"]),

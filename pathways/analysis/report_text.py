@@ -17,6 +17,7 @@ from typing import Any
 from pathways.analysis.dynamics_report import markdown_during_training
 from pathways.analysis.interventions_report import ablation_lines, patching_lines, route_lines
 from pathways.analysis.novelty_report import decision_lines, unusual_lines
+from pathways.analysis.strategies_report import strategy_lines
 
 Namer = Callable[[Any], str]
 
@@ -106,6 +107,7 @@ def _model_blocks(model: str, r: Mapping[str, Any], trained: list[int], name: Na
     if r.get("novelty_pooled"):
         blocks += ["- **All unseen classes pooled**:", ""]
         blocks += _novelty(r["novelty_pooled"], name, "unseen samples of every unseen class")
+    blocks += strategy_lines(r.get("strategies"), name)
     if r.get("during_training"):
         blocks += markdown_during_training(r["during_training"], name)
     if r["stability"]:

@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from pathways.data.sources import SOURCES
 from pathways.errors import ConfigError
-from pathways.experiment.model_types import LAYER_NAME, MODEL_TYPES, model_type
+from pathways.experiment.model_types import MODEL_TYPES, model_type
+from pathways.experiment.opening import ExplainSpec, InterventionsSpec, StrategiesSpec
 from pathways.experiment.schema import NonNegativeInt, PositiveInt, Strict
 
 PACKAGED = "pathways.experiments"
@@ -162,66 +163,6 @@ class AnalysisSpec(Strict):
     seed: int = 0
 
 
-class ExplainSpec(Strict):
-    """Explanations (``explain/M``) and the rotation study (``rotation/M``), for every model."""
-
-    samples_per_class: PositiveInt = 8
-    """Test samples of each class (trained and unseen) explained one by one."""
-    layer: str = Field("conv2", pattern=r"^conv[1-9]$")
-    """Conv layer of the built-in CNNs for Grad-CAM and for the DeconvNet projection of its
-    strongest activation (a ``torch`` model names its own: ``explain_layer``)."""
-    occlusion_patch: PositiveInt = Field(6, le=256)
-    """Side of the square black (zero) patch slid over the image, in pixels of the stored image."""
-    occlusion_stride: PositiveInt = Field(2, le=256)
-    ig_steps: PositiveInt = Field(32, le=512)
-    """Steps of the Integrated Gradients path integral (from a black image)."""
-    cluster_layers: list[Annotated[str, Field(pattern=LAYER_NAME)]] | None = None
-    """Layers whose clusters get mean occlusion and Grad-CAM maps (default: every hidden layer)."""
-    members_per_cluster: PositiveInt = 24
-    """At most this many members per cluster (a seeded draw) enter its mean maps."""
-    rotation_angles: list[Annotated[float, Field(ge=-180, le=180)]] = Field(
-        default_factory=lambda: [float(a) for a in range(-90, 91, 15)], min_length=2
-    )
-    rotation_samples_per_class: PositiveInt = 50
-    """Test samples of each class rotated by every angle."""
-    drift_share: float = Field(0.5, gt=0.0, le=1.0)
-    """A rotated class has drifted at a layer once this share of its samples lies outside its
-    unrotated signature (beyond the 95th percentile of unrotated test distances)."""
-    seed: int = 0
-
-
-class InterventionsSpec(Strict):
-    """Checks of the three answers by editing the network (``interventions/M``, every model)."""
-
-    samples_per_class: PositiveInt = 500
-    """Test samples of each class (a seeded draw; all of them when a class has fewer) that every
-    intervention runs on, and train samples of each trained class for means and centroids."""
-    ablation: Literal["mean", "zero"] = "mean"
-    """An ablated unit is set to the trained classes' mean output (per position, for a
-    channel) or to zero."""
-    max_share: float = Field(0.25, gt=0.0, le=1.0)
-    """Ablate up to this share of a layer's units (k = 1, 2, 4, … and this share)."""
-    random_draws: int = Field(20, ge=2, le=1000)
-    """Draws of k random units, the baseline a signature must beat."""
-    route_steps: int = Field(8, ge=1, le=30)
-    """Bisection steps finding how far along the way to another class's route a sample must be
-    moved to switch (the fraction is found within 1 / 2**steps)."""
-    ig_steps: PositiveInt = Field(16, le=512)
-    """Steps of the layer Integrated Gradients that ranks units for the attribution baseline."""
-    break_share: float = Field(0.5, gt=0.0, lt=1.0)
-    """A class is broken once its accuracy is at most this share of its accuracy untouched."""
-    max_layers: PositiveInt = 6
-    """Hidden layers edited: all up to this many; above, this many spread evenly from the first
-    to the last (every edit runs the whole network, so the cost grows with layers × depth)."""
-    budget: float = Field(20.0, gt=0.0)
-    """Sample forward passes the stage may spend per sample of the run (capture spends one): a
-    model whose edits would cost more is checked on fewer test samples per class (at least 30),
-    so the stage stays within a fixed multiple of capture's cost however deep the network."""
-    bootstrap: int = Field(1000, ge=0, le=100_000)
-    """Bootstrap resamples of the 95 % intervals (0 = none)."""
-    seed: int = 0
-
-
 ClassName = Annotated[int, Field(ge=0)] | Annotated[str, Field(min_length=1, max_length=200)]
 """A class by its label (a whole number) or its name (a class folder's name, say)."""
 
@@ -240,6 +181,7 @@ class Experiment(Strict):
     analysis: AnalysisSpec = AnalysisSpec()
     explain: ExplainSpec = ExplainSpec()
     interventions: InterventionsSpec = InterventionsSpec()
+    strategies: StrategiesSpec = StrategiesSpec()
 
     @model_validator(mode="after")
     def _check_classes_and_models(self) -> Experiment:
@@ -307,6 +249,13 @@ _HINTS = {
     "occlusion_patch": "set a patch side between 1 and 256 pixels (at most the image's side)",
     "occlusion_stride": "set a stride between 1 and 256 pixels",
     "ig_steps": "set a number of Integrated Gradients steps between 1 and 512",
+    "split": "use train, test or all",
+    "method": "use integrated_gradients or gradcam",
+    "clustering": "use spectral (k from the eigengap) or hdbscan",
+    "map_side": "set a number of cells a side between 2 and 256",
+    "max_strategies": "set a number of strategies between 1 and 50",
+    "neighbours": "set a number of neighbours between 2 and 200",
+    "permutations": "set a number of permutations between 0 (none) and 100000",
     "factory": 'name an importable class or function, e.g. factory = "mynets:SmallResNet"',
     "checkpoint": "give the path of a torch.save'd state_dict, or leave the key out to train",
     "explain_layer": 'name a layer by module path, e.g. "block2" or "relu#1"',

@@ -108,7 +108,7 @@ def explain_stage(
     cluster of ``cluster_layers`` its members' mean image, occlusion and Grad-CAM maps."""
     description = train["model"]
     name = description["spec"]["name"]
-    network, model, image = _explainable(description, train["weights.pt"])
+    network, model, image = explainable(description, train["weights.pt"])
     _check_patch(occlusion_patch, occlusion_stride, image)
     classes = list(description["classes"])
     samples, images = read_samples(data.path("samples"))
@@ -121,7 +121,7 @@ def explain_stage(
     x = pixels(images[ids])
     labels = by_id.loc[ids, "label"].to_numpy()
     true_index = np.array([classes.index(c) if c in classes else -1 for c in labels.tolist()])
-    target = _explain_layer(description, layer)
+    target = explain_layer(description, layer)
     advance = progress.task(f"explain {name}", total=5)
     methods = _applicable(model, network, target, x)
     windows = (occlusion_patch, occlusion_stride, ig_steps)
@@ -186,7 +186,7 @@ _PER_SAMPLE_MAPS = (
 """The per-sample maps of every explained row, stored as arrays of those names."""
 
 
-def _explainable(
+def explainable(
     description: dict[str, Any], weights: bytes
 ) -> tuple[torch.nn.Module, PixelInput, ImageFormat]:
     """The trained network (its in-place activations made out-of-place: an in-place ReLU
@@ -210,7 +210,7 @@ def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:
             )
 
 
-def _explain_layer(description: dict[str, Any], layer: str) -> str | None:
+def explain_layer(description: dict[str, Any], layer: str) -> str | None:
     """The layer of Grad-CAM and the DeconvNet: a ``torch`` model's ``explain_layer`` (default
     its last spatial layer), a built-in CNN's ``explain.layer``, none for an MLP."""
     spatial = spatial_layers(description["hidden_layers"])

@@ -19,7 +19,7 @@ import torch
 from pathways.engine.artifacts import Artifact
 from pathways.engine.steps import step_id
 from pathways.errors import PathwaysError
-from pathways.experiment.config import InterventionsSpec
+from pathways.experiment.opening import InterventionsSpec
 from pathways.nets.interventions import forward_edited, replace_units, unit_mask
 from pathways.stages.interventions_setup import Setup, StoredModel, network_inputs, stored_model
 from pathways.store.runs import run_path

@@ -130,6 +130,7 @@ def _sections(experiment: Experiment, location: Path | None) -> dict[str, dict[s
         "analysis": {**experiment.analysis.model_dump(mode="json"), "scores": score_versions()},
         "explain": experiment.explain.model_dump(mode="json"),
         "interventions": experiment.interventions.model_dump(mode="json"),
+        "strategies": experiment.strategies.model_dump(mode="json"),
     }
 
 

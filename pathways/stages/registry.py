@@ -27,7 +27,7 @@ from pathways.engine.steps import Stage
 from pathways.registry import Registry
 
 PER = ("experiment", "model")
-SECTIONS = ("data", "analysis", "explain", "interventions")
+SECTIONS = ("data", "analysis", "explain", "interventions", "strategies")
 CONDITIONS = ("several_seeds", "snapshots")
 
 
@@ -256,6 +256,23 @@ for _e in [
         section="explain",
     ),
     _entry(
+        "strategies",
+        1,
+        "pathways.stages.strategies:strategies_stage",
+        ("data", "train", "paths"),
+        outputs=(
+            "classes",
+            "strategies",
+            "members",
+            "crosstab",
+            "eigenvalues",
+            "maps",
+            "mean_maps",
+            "settings",
+        ),
+        section="strategies",
+    ),
+    _entry(
         "dynamics",
         1,
         "pathways.stages.dynamics:dynamics_stage",
@@ -292,9 +309,10 @@ for _e in [
     ),
     _entry(
         "report",
-        10,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
+        11,  # 5: class names, checkpoint models; 6: how rare the unseen paths are; 7: dynamics;
         # 8: pairs in trained_classes order, dead units (clusters), the trail's most_in;
-        # 9: the checks by intervention under each question; 10: novelty flags and reasons
+        # 9: the checks by intervention under each question; 10: novelty flags and reasons;
+        # 11: strategies
         "pathways.stages.report:report_stage",
         outputs=("report", "report.md"),
         per="experiment",
@@ -307,6 +325,7 @@ for _e in [
             "divergence",
             "novelty",
             "interventions",
+            "strategies",
             "stability",
             "dynamics",
         ),
