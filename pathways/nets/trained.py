@@ -16,6 +16,7 @@ import torch
 from pathways.data.subsets import ImageFormat
 from pathways.errors import StoreError
 from pathways.experiment.model_types import model_type
+from pathways.nets.inputs import PixelInput
 from pathways.nets.models import build_model
 
 
@@ -58,3 +59,17 @@ def snapshot_bytes(kept: dict[int, dict[str, torch.Tensor]]) -> bytes:
 def read_snapshots(path: str | Path) -> dict[int, dict[str, torch.Tensor]]:
     """The snapshots (epoch → state dict) of a ``snapshots.pt`` file, memory-mapped."""
     return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+
+
+def explainable(
+    description: dict[str, Any], weights: bytes
+) -> tuple[torch.nn.Module, PixelInput, ImageFormat]:
+    """The trained network (its in-place activations made out-of-place: an in-place ReLU
+    would break the backward hooks), the same network taking [0, 1] pixels, and the images'
+    format."""
+    network = load_trained_model(description, weights)
+    for module in network.modules():
+        if getattr(module, "inplace", False):
+            module.inplace = False
+    image = ImageFormat.from_json(description["image"])
+    return network, PixelInput(network, description["input_kind"], image).eval(), image

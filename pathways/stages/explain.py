@@ -30,9 +30,9 @@ from pathways.explain.attribution import (
 )
 from pathways.explain.feature_maps import feature_maps
 from pathways.explain.rotation import rotation_study
-from pathways.nets.inputs import PixelInput, pixels
+from pathways.nets.inputs import pixels
 from pathways.nets.layer_choice import spatial_layers
-from pathways.nets.trained import load_trained_model
+from pathways.nets.trained import explainable, load_trained_model
 
 
 def _examples(samples: pd.DataFrame, per_class: int) -> np.ndarray:
@@ -184,20 +184,6 @@ _PER_SAMPLE_MAPS = (
     "deconv",
 )
 """The per-sample maps of every explained row, stored as arrays of those names."""
-
-
-def explainable(
-    description: dict[str, Any], weights: bytes
-) -> tuple[torch.nn.Module, PixelInput, ImageFormat]:
-    """The trained network (its in-place activations made out-of-place: an in-place ReLU
-    would break the backward hooks), the same network taking [0, 1] pixels, and the images'
-    format."""
-    network = load_trained_model(description, weights)
-    for module in network.modules():
-        if getattr(module, "inplace", False):
-            module.inplace = False
-    image = ImageFormat.from_json(description["image"])
-    return network, PixelInput(network, description["input_kind"], image).eval(), image
 
 
 def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:

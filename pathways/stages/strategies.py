@@ -29,7 +29,7 @@ from pathways.engine.progress import Progress
 from pathways.explain.attribution import gradcam_maps, integrated_gradients
 from pathways.nets.inputs import pixels
 from pathways.nets.layer_choice import spatial_layers
-from pathways.stages.explain import explainable
+from pathways.nets.trained import explainable
 
 
 def strategies_stage(
