@@ -91,22 +91,62 @@ def spectral_strategies(
     points: np.ndarray, *, max_strategies: int = 8, neighbours: int = 10, seed: int = 0
 ) -> Strategies:
     """Strategies by spectral clustering, their number read from the eigengap: the k (1 …
-    ``max_strategies``) after which the Laplacian's next eigenvalue jumps the most."""
+    ``max_strategies``) after which the Laplacian's next eigenvalue jumps the most. Two of the
+    k-means groups whose union the eigengap reads as one strategy are then merged (k-means
+    splits a strategy in two when its samples vary along the graph's manifold: measured on
+    planted marks, README "Strategies")."""
     if len(points) < 3:
-        return Strategies(
-            np.zeros(len(points), int), 1, np.zeros(len(points)), np.zeros((len(points), 2))
-        )
+        return _one(len(points))
     values, vectors = np.linalg.eigh(_laplacian(points, neighbours))
-    most = min(max_strategies, len(points) - 1)
-    gaps = np.diff(values[: most + 1])
-    k = int(np.argmax(gaps)) + 1
+    k = _eigengap(values, max_strategies)
     embedding = _row_normalised(vectors[:, : max(k, 3)])
-    if k == 1:
-        labels = np.zeros(len(points), int)
-    else:
+    labels = np.zeros(len(points), int)
+    if k > 1:
         chosen = _row_normalised(vectors[:, :k])
         labels = KMeans(k, n_init=10, random_state=seed).fit_predict(chosen)
-    return Strategies(_by_size(labels), k, values[: most + 1], embedding[:, 1:3])
+        labels = _merged(points, labels, neighbours, max_strategies)
+    labels = _by_size(labels)
+    most = min(max_strategies, len(points) - 1)
+    return Strategies(labels, int(labels.max()) + 1, values[: most + 1], embedding[:, 1:3])
+
+
+def _one(n: int) -> Strategies:
+    return Strategies(np.zeros(n, int), 1, np.zeros(min(n, 1)), np.zeros((n, 2)))
+
+
+def _eigengap(values: np.ndarray, max_strategies: int) -> int:
+    """The k (1 … ``max_strategies``) whose next eigenvalue jumps the most."""
+    most = min(max_strategies, len(values) - 1)
+    return int(np.argmax(np.diff(values[: most + 1]))) + 1
+
+
+def _merged(
+    points: np.ndarray, labels: np.ndarray, neighbours: int, max_strategies: int
+) -> np.ndarray:
+    """``labels`` with every pair of groups whose union's own graph the eigengap reads as one
+    strategy merged, one pair at a time, until no pair is."""
+    labels = labels.copy()
+    while True:
+        groups = sorted(set(labels.tolist()))
+        pair = next(
+            (
+                (a, b)
+                for i, a in enumerate(groups)
+                for b in groups[i + 1 :]
+                if _one_strategy(points[np.isin(labels, [a, b])], neighbours, max_strategies)
+            ),
+            None,
+        )
+        if pair is None:
+            return labels
+        labels[labels == pair[1]] = pair[0]
+
+
+def _one_strategy(points: np.ndarray, neighbours: int, max_strategies: int) -> bool:
+    if len(points) < 4:
+        return True
+    values = np.linalg.eigvalsh(_laplacian(points, neighbours))
+    return _eigengap(values, max_strategies) == 1
 
 
 def hdbscan_strategies(
