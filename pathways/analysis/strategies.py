@@ -53,18 +53,19 @@ class Strategies:
 
 
 def downsized(maps: np.ndarray, side: int) -> np.ndarray:
-    """float64[n, s, s]: each map's means over an s × s grid of near-equal blocks (s = ``side``,
-    at most the map's own size), as adaptive average pooling computes them."""
+    """float64[n, s, s]: each map's means over an s × s grid of blocks (s = ``side``, at most the
+    map's own size; block i spans floor(i·h/s) to ceil((i+1)·h/s), as adaptive average pooling
+    computes them)."""
     n, h, w = maps.shape
     rows, cols = min(side, h), min(side, w)
-    r = np.floor(np.arange(rows + 1) * h / rows).astype(int)
-    c = np.floor(np.arange(cols + 1) * w / cols).astype(int)
+    r0, r1 = (np.arange(rows) * h) // rows, -((-(np.arange(rows) + 1) * h) // rows)
+    c0, c1 = (np.arange(cols) * w) // cols, -((-(np.arange(cols) + 1) * w) // cols)
     # block sums from a summed-area table: exact, and one pass over the maps
     table = np.zeros((n, h + 1, w + 1))
     table[:, 1:, 1:] = np.cumsum(np.cumsum(maps, axis=1, dtype=np.float64), axis=2)
-    sums = table[:, r[1:]][:, :, c[1:]] - table[:, r[:-1]][:, :, c[1:]]
-    sums -= table[:, r[1:]][:, :, c[:-1]] - table[:, r[:-1]][:, :, c[:-1]]
-    return sums / np.outer(np.diff(r), np.diff(c))
+    sums = table[:, r1][:, :, c1] - table[:, r0][:, :, c1]
+    sums -= table[:, r1][:, :, c0] - table[:, r0][:, :, c0]
+    return sums / np.outer(r1 - r0, c1 - c0)
 
 
 def features(maps: np.ndarray, side: int) -> np.ndarray:
@@ -192,16 +193,19 @@ def region_shares(maps: np.ndarray) -> np.ndarray:
     """float64[n, 3, 3]: the share of each map's positive attribution in each cell of a 3 × 3
     grid of the image (zeros for a map with none)."""
     positive = np.clip(maps, 0, None)
-    cells = downsized(positive, 3) * np.outer(*_cell_sizes(maps.shape[1:]))[None]
+    h, w = maps.shape[1:3]
+    r, c = (np.arange(4) * h) // 3, (np.arange(4) * w) // 3
+    cells = np.stack(
+        [
+            np.stack(
+                [positive[:, r[i] : r[i + 1], c[j] : c[j + 1]].sum((1, 2)) for j in range(3)], 1
+            )
+            for i in range(3)
+        ],
+        1,
+    ).astype(np.float64)
     total = cells.sum((1, 2), keepdims=True)
     return np.divide(cells, total, out=np.zeros_like(cells), where=total > 0)
-
-
-def _cell_sizes(shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    h, w = shape[0], shape[1]
-    rows = np.diff(np.floor(np.arange(4) * h / 3).astype(int))
-    cols = np.diff(np.floor(np.arange(4) * w / 3).astype(int))
-    return rows, cols
 
 
 def attended_region(inside: np.ndarray, outside: np.ndarray) -> tuple[str, float, float]:
