@@ -291,6 +291,22 @@ class StoreReader:
         }
         return found | {"settings": self.json(run, step, "settings")}
 
+    def strategies(self, run: str, model: str) -> dict[str, Any]:
+        """The strategies step's tables (``classes``, ``strategies``, ``members``), its
+        ``settings`` and its ``mean_maps`` (memory-mapped)."""
+        step = step_id("strategies", model)
+        folder = run_path(self.store, run) / step
+        if not (folder / "manifest.json").is_file():
+            raise StoreError(
+                f"run {run!r} has no {step} output — run `pathways run` for its experiment "
+                "(a run made before the stage existed gains it then)"
+            )
+        found: dict[str, Any] = {
+            name: self.table(run, step, name) for name in ("classes", "strategies", "members")
+        }
+        maps = np.load(folder / "mean_maps.npy", mmap_mode="r", allow_pickle=False)
+        return found | {"settings": self.json(run, step, "settings"), "mean_maps": maps}
+
     # -- CNN interpretation and rotation ---------------------------------------------------
     def explain_array(self, run: str, model: str, name: str) -> np.ndarray:
         """One array of ``explain/MODEL`` (memory-mapped: a view reads only what it shows)."""

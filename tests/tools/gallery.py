@@ -4,7 +4,7 @@
 
 Serves the explorer over STORE (default ``data/store``) and opens every view of the registry
 (``pathways.app.views.VIEWS``: Embedding, Signatures, Compare, Paths, Sample, Novelty, Explain,
-Interventions, Dynamics) in headless Chromium at a fixed window size (``browsing.WINDOW``), saving
+Strategies, Interventions, Dynamics) in headless Chromium at a fixed window size (``browsing.WINDOW``), saving
 ``<view>.png`` into the gallery. The views before Explain show the run's first model (the
 MLP in the default run), Explain and the views after it its first CNN (LeNet-5); Sample shows
 an unseen digit. When STORE has no run RUN, the default experiment is run into it first
@@ -53,6 +53,16 @@ def _explain(page, cnn: str | None) -> None:
     _wait(page, "document.querySelector('#explain-cluster-panels .gtitle') !== null")
 
 
+def _strategies(page) -> None:
+    open_tab(page, "Strategies")
+    wait_for_title(page, "strategies-means", "how 1 is recognised", 60_000)
+    page.click("#strategies-class")
+    page.get_by_role("option").filter(has_text="7 ·").first.click()
+    wait_for_title(page, "strategies-means", "how 7 is recognised", 60_000)
+    _wait(page, "document.querySelector('#strategies-sankey .sankey') !== null")
+    _wait(page, "document.querySelectorAll('#strategies-members img').length > 0")
+
+
 def _sample(page, sample_id: int) -> None:
     open_tab(page, "Sample")
     page.fill("#sample-id", str(sample_id))
@@ -89,6 +99,7 @@ def _recipes(sample_id: int, cnn: str | None) -> dict:
             wait_for_title(page, "novelty-flags", "false discovery rate", 60_000),
         ),
         "explain": lambda page: _explain(page, cnn),
+        "strategies": _strategies,
         "interventions": lambda page: (
             open_tab(page, "Interventions"),
             wait_for_title(page, "interventions-ablation", "switched off", 60_000),

@@ -18,6 +18,7 @@ from pathways.app.views import (
     paths,
     sample,
     signatures,
+    strategies,
 )
 from pathways.registry import Registry
 
@@ -30,6 +31,7 @@ for _view in (
     sample.VIEW,
     novelty.VIEW,
     explain.VIEW,
+    strategies.VIEW,
     interventions.VIEW,
     dynamics.VIEW,
 ):

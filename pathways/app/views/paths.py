@@ -60,9 +60,15 @@ def register(app: Dash, view: PathsView) -> None:
 
 
 def sankey_figure(
-    transitions: pd.DataFrame, classes: list[int], all_classes: list[int]
+    transitions: pd.DataFrame,
+    classes: list[int],
+    all_classes: list[int],
+    names: Mapping[int, str] | None = None,
+    colours: Mapping[int, str] | None = None,
+    title: str = "paths: cluster-to-cluster flows per class (node = layer:cluster)",
 ) -> dict[str, Any]:
-    """Cluster-to-cluster flows across layers, one link colour per class."""
+    """Cluster-to-cluster flows across layers, one link colour per class (``class`` may be any
+    group code; ``names`` then names each in the hover, ``colours`` colours it)."""
     part = transitions[transitions["class"].isin(classes)]
     if part.empty:
         return message_figure("no paths for the chosen classes")
@@ -73,7 +79,8 @@ def sankey_figure(
         key=lambda n: (layers.index(n[0]), n[1]),
     )
     index = {n: i for i, n in enumerate(nodes)}
-    colours = [class_colour(int(c), all_classes) for c in part["class"]]
+    chosen = colours or {}
+    colours = [chosen.get(int(c)) or class_colour(int(c), all_classes) for c in part["class"]]
     return {
         "data": [
             {
@@ -99,12 +106,12 @@ def sankey_figure(
                     ],
                     "value": part["n"].to_numpy(),
                     "color": [c + "99" for c in colours],
-                    "customdata": [f"class {c}" for c in part["class"]],
+                    "customdata": [(names or {}).get(int(c), f"class {c}") for c in part["class"]],
                     "hovertemplate": "%{customdata}: %{value} samples<br>%{source.label} → %{target.label}<extra></extra>",
                 },
             }
         ],
-        "layout": figure_layout("paths: cluster-to-cluster flows per class (node = layer:cluster)"),
+        "layout": figure_layout(title),
     }
 
 
