@@ -43,10 +43,12 @@ def main() -> None:
                         digits, Path(tmp) / f"{model}-{seed}-{fraction}", model, fraction, seed
                     )
                     found = isolation(run)
+                    seven = run["strategies"]["classes"].set_index("class").loc[7]
                     print(
                         f"| {model} | {seed} | {fraction:.2f} | {mark_effect(run, digits):+.2f} | "
                         f"{found['k']} | {found['marked']} | {found['purity']:.2f} | "
-                        f"{found['recall']:.2f} | {named_region(run, found['strategy'])} |"
+                        f"{found['recall']:.2f} | {named_region(run, found['strategy'])} | "
+                        f"{int(seven['paths'])} | {seven['nmi']:.2f} ({seven['nmi_p_value']:.2f}) |"
                         f" <!-- {time.perf_counter() - t0:.1f} s -->",
                         flush=True,
                     )
