@@ -56,6 +56,7 @@ PER_MODEL = [
     "rotation",
     "dataset",
     "explain",
+    "strategies",
     "interventions",
 ]
 STEPS = {"data", "report"} | {
@@ -86,7 +87,7 @@ def test_first_run_writes_all_outputs(workdir: Path):
     result = pathways("run", "small.toml", "--workers", "2", cwd=workdir)  # on 2 processes
     assert "ran" in result.stdout
     found = manifests(workdir / "store")
-    assert set(found) == STEPS and len(STEPS) == 32
+    assert set(found) == STEPS and len(STEPS) == 34
     run = workdir / "store" / "small"
     samples = pd.read_parquet(run / "data" / "samples.parquet")
     assert len(samples) == 180 and samples.groupby("label").size().tolist() == [60, 60, 60]
