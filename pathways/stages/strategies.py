@@ -26,6 +26,7 @@ from pathways.analysis.strategies import (
 from pathways.data.subsets import read_samples
 from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
+from pathways.errors import DataError
 from pathways.explain.attribution import gradcam_maps, integrated_gradients
 from pathways.nets.inputs import pixels
 from pathways.nets.layer_choice import spatial_layers
@@ -119,6 +120,11 @@ def _drawn(samples: pd.DataFrame, cls: Any, split: str, most: int, seed: int) ->
     if split != "all":
         mine = mine[mine["split"].astype(str) == split]
     ids = mine["sample_id"].to_numpy()
+    if not len(ids):
+        raise DataError(
+            f"strategies: class {cls} has no {split} samples to explain — set "
+            'strategies.split = "all" or give the class more samples'
+        )
     if len(ids) > most:
         ids = np.random.default_rng([seed, int(cls)]).choice(ids, size=most, replace=False)
     return np.sort(ids)
