@@ -49,3 +49,15 @@ def test_the_draw_takes_the_split_asked_and_at_most_the_samples_asked(small_stor
     assert len(members) == n and (members.groupby("class").size() == 30).all()
     assert members["strategy"].min() >= -1 and np.isfinite(found["mean_maps"]).all()
     assert found["settings"]["clustering"] == "hdbscan"
+
+
+def test_a_class_without_samples_in_the_split_is_a_clear_error() -> None:
+    import pandas as pd
+
+    from pathways.errors import DataError
+    from pathways.stages.strategies import _drawn
+
+    samples = pd.DataFrame({"sample_id": [0, 1, 2], "label": [1, 7, 7], "split": ["train"] * 3})
+    with pytest.raises(DataError, match='class 1 has no test samples .* strategies.split = "all"'):
+        _drawn(samples, 1, "test", 200, 0)
+    assert list(_drawn(samples, 7, "all", 1, 0)) in ([1], [2])
