@@ -29,7 +29,7 @@ def strategies_summary(outputs: Mapping[str, Any] | None) -> dict[str, Any] | No
     return {
         "settings": {
             k: settings.get(k)
-            for k in ("method", "method_note", "split", "clustering", "permutations")
+            for k in ("method", "method_note", "split", "clustering", "permutations", "mask_share")
         },
         "classes": [
             {**c, "strategies": records(strategies[strategies["class"] == c["class"]])}
@@ -53,17 +53,19 @@ def strategy_lines(summary: Mapping[str, Any] | None, name: Namer) -> list[str]:
         "",
     ]
     for c in summary["classes"]:
-        lines += _class_lines(c, name, s["permutations"])
+        lines += _class_lines(c, name, s["permutations"], s.get("mask_share"))
     return lines
 
 
-def _class_lines(c: Mapping[str, Any], name: Namer, permutations: int) -> list[str]:
+def _class_lines(
+    c: Mapping[str, Any], name: Namer, permutations: int, mask_share: float | None
+) -> list[str]:
     cls = name(c["class"])
     k = c["k"]
     count = "one strategy" if k == 1 else f"{k} strategies"
     lines = [f"- **{cls}** is recognised by **{count}** ({c['n']} samples explained):"]
     for x in c["strategies"]:
-        lines.append(f"  - {_strategy(x, cls, k)}")
+        lines.append(f"  - {_strategy(x, cls, k)}{_masked(x, cls, mask_share)}")
     lines.append(f"  - {_agreement(c, cls, permutations)}")
     lines.append("")
     return lines
@@ -82,6 +84,30 @@ def _strategy(x: Mapping[str, Any], cls: str, k: int) -> str:
     if x.get("path_share_elsewhere") is not None:
         path += f"; {100 * x['path_share_elsewhere']:.0f} % of the other {cls}s take it"
     return f"{label}, {100 * x['share']:.0f} % of {cls}s, {where} and {path})."
+
+
+def _masked(x: Mapping[str, Any], cls: str, share: float | None) -> str:
+    """The strategy checked on the network: how much blacking out its pixels costs its samples
+    and the class's others, and what that says."""
+    if share is None or x.get("masked_drop") is None:
+        return ""
+    text = (
+        f" **Checked by blacking out** the {100 * share:.0f} % of pixels where its maps point more "
+        f"than the other {cls}s' do: {cls}'s margin (its logit over the next class's) falls by "
+        f"{x['masked_drop']:.2f} for its {cls}s"
+    )
+    if x.get("masked_drop_elsewhere") is None:
+        return text + "."
+    text += f", by {x['masked_drop_elsewhere']:.2f} for the other {cls}s"
+    low, high = x.get("masked_gap_low"), x.get("masked_gap_high")
+    if low is None or high is None:
+        return text + "."
+    gap = f"difference 95 % interval [{low:+.2f}, {high:+.2f}]"
+    if low > 0:
+        return text + f" ({gap}): those pixels matter more to this strategy, as its maps say."
+    if high < 0:
+        return text + f" ({gap}): they matter **less** to it than to the others: its maps mislead."
+    return text + f" ({gap}): no clear difference, the maps are not confirmed."
 
 
 def _agreement(c: Mapping[str, Any], cls: str, permutations: int) -> str:

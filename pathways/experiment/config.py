@@ -256,6 +256,7 @@ _HINTS = {
     "max_strategies": "set a number of strategies between 1 and 50",
     "neighbours": "set a number of neighbours between 2 and 200",
     "permutations": "set a number of permutations between 0 (none) and 100000",
+    "mask_share": "set a share of pixels strictly between 0 and 1, e.g. 0.1",
     "factory": 'name an importable class or function, e.g. factory = "mynets:SmallResNet"',
     "checkpoint": "give the path of a torch.save'd state_dict, or leave the key out to train",
     "explain_layer": 'name a layer by module path, e.g. "block2" or "relu#1"',

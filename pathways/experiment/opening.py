@@ -96,4 +96,7 @@ class StrategiesSpec(Strict):
     """Neighbours per map in the k-nearest-neighbour graph."""
     permutations: int = Field(999, ge=0, le=100_000)
     """Permutations of the p-value of the strategies' agreement with the paths (0 = none)."""
+    mask_share: float = Field(0.1, gt=0.0, lt=1.0)
+    """Each strategy is checked by blacking out this share of the pixels its mean map points to
+    most, on its members and on the class's other samples."""
     seed: int = 0

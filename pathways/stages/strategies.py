@@ -28,6 +28,7 @@ from pathways.engine.artifacts import Artifact
 from pathways.engine.progress import Progress
 from pathways.errors import DataError
 from pathways.explain.attribution import gradcam_maps, integrated_gradients
+from pathways.explain.masking import masked_drop, top_pixels
 from pathways.nets.inputs import pixels
 from pathways.nets.layer_choice import spatial_layers
 from pathways.nets.trained import explainable
@@ -47,6 +48,7 @@ def strategies_stage(
     max_strategies: int,
     neighbours: int,
     permutations: int,
+    mask_share: float,
     seed: int,
     progress: Progress,
 ) -> dict[str, Any]:
@@ -59,21 +61,15 @@ def strategies_stage(
     path_of = paths["sample_paths"].set_index("sample_id")["path"]
     classes = list(description["classes"])
     advance = progress.task(f"strategies {description['spec']['name']}", total=len(classes))
+    group = _grouping(clustering, max_strategies, neighbours, seed, map_side)
     found = []
     for index, cls in enumerate(classes):
         ids = _drawn(samples, cls, split, samples_per_class, seed)
-        maps = _attributions(model, description, used, pixels(images[ids]), index, ig_steps)
-        found.append(
-            _one_class(
-                cls,
-                ids,
-                maps,
-                path_of.loc[ids].to_numpy(),
-                _grouping(clustering, max_strategies, neighbours, seed, map_side),
-                permutations,
-                seed,
-            )
-        )
+        x = pixels(images[ids])
+        maps = _attributions(model, description, used, x, index, ig_steps)
+        paths_of = path_of.loc[ids].to_numpy()
+        found.append(_one_class(cls, ids, maps, paths_of, group, permutations, seed))
+        _check_by_masking(found[-1], model, x, index, mask_share)
         advance(1, note=f"class {cls}: {found[-1]['summary']['k']} strategies")
     settings = {
         "method": used,
@@ -86,6 +82,7 @@ def strategies_stage(
         "max_strategies": max_strategies,
         "neighbours": neighbours,
         "permutations": permutations,
+        "mask_share": mask_share,
         "classes": classes,
     }
     progress.log(
@@ -193,6 +190,45 @@ def _one_class(
         ),
         "maps": maps,
     }
+
+
+def _check_by_masking(found: dict[str, Any], model: Any, x: Any, target: int, share: float) -> None:
+    """Each strategy checked on the network: black out the ``share`` of pixels where its maps'
+    positive evidence exceeds the class's other maps' the most, and measure the fall of p(class) on its members and on
+    the class's other explained samples (``masked_drop``, ``masked_drop_elsewhere``, and the 95 %
+    interval of their difference: ``masked_gap_low``, ``masked_gap_high``)."""
+    labels = found["members"]["strategy"].to_numpy()
+    columns: dict[str, list[float]] = {k: [] for k in _MASK_COLUMNS}
+    for strategy in found["strategies"]["strategy"]:
+        mine = labels == strategy
+        mask = top_pixels(_distinctive(found["maps"], mine), share)
+        drops = masked_drop(model, x, target, mask)
+        for key, value in zip(_MASK_COLUMNS, _difference(drops[mine], drops[~mine]), strict=True):
+            columns[key].append(value)
+    for key, values in columns.items():
+        found["strategies"][key] = values
+
+
+def _distinctive(maps: np.ndarray, mine: np.ndarray) -> np.ndarray:
+    """Where a strategy's positive evidence exceeds the class's other maps' the most (its own
+    mean's positive part when it is the class's only strategy)."""
+    positive = np.clip(maps, 0, None)
+    own = positive[mine].mean(0)
+    return own - positive[~mine].mean(0) if (~mine).any() else own
+
+
+_MASK_COLUMNS = ("masked_drop", "masked_drop_elsewhere", "masked_gap_low", "masked_gap_high")
+
+
+def _difference(inside: np.ndarray, outside: np.ndarray) -> tuple[float, ...]:
+    """Mean of each, and the 95 % interval of their difference (normal approximation; NaN
+    without samples outside or with fewer than 2 on a side)."""
+    nan = float("nan")
+    if len(outside) < 2 or len(inside) < 2:
+        return float(inside.mean()), float(outside.mean()) if len(outside) else nan, nan, nan
+    gap = inside.mean() - outside.mean()
+    half = 1.96 * np.sqrt(inside.var(ddof=1) / len(inside) + outside.var(ddof=1) / len(outside))
+    return float(inside.mean()), float(outside.mean()), float(gap - half), float(gap + half)
 
 
 def _strategy_rows(

@@ -23,6 +23,10 @@ def test_a_mark_the_network_uses_gets_a_strategy_of_its_own(mlp_run: dict, mnist
     assert found["marked"] >= 40
     assert found["purity"] >= 0.9 and found["recall"] >= 0.9, found
     assert named_region(mlp_run, found["strategy"]) == "lower-left corner"
+    # checked on the network: blacking out what the strategy's maps point to costs its 7s more
+    table = mlp_run["strategies"]["strategies"]
+    row = table[(table["class"] == 7) & (table["strategy"] == found["strategy"])].iloc[0]
+    assert row["masked_gap_low"] > 0 and row["masked_drop"] > row["masked_drop_elsewhere"]
 
 
 def test_the_report_names_the_marks_strategy_and_corner(mlp_run: dict) -> None:
@@ -34,6 +38,7 @@ def test_the_report_names_the_marks_strategy_and_corner(mlp_run: dict) -> None:
     assert "lower-left corner" in line
     share = 100 * found["marked"] / found["purity"] / 200
     assert f"{share:.0f} % of 7s" in line
+    assert "Checked by blacking out" in line and "matter more to this strategy" in line
 
 
 def test_a_mark_the_network_ignores_gets_no_strategy(mnist, tmp_path: Path) -> None:

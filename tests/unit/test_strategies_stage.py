@@ -14,7 +14,7 @@ from pathways.stages.strategies import strategies_stage
 
 OPTIONS = dict(
     samples_per_class=30, ig_steps=4, map_side=14, max_strategies=8, neighbours=5,
-    permutations=99, seed=0,
+    permutations=99, mask_share=0.1, seed=0,
 )  # fmt: skip
 
 

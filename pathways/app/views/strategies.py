@@ -145,13 +145,23 @@ def mean_maps(table: pd.DataFrame, maps: np.ndarray, name: str) -> dict[str, Any
         return message_figure("no strategies for this class")
     panels = [
         {
-            "title": f"strategy {r.strategy} · {100 * r.share:.0f} %<br>{r.region}",
+            "title": f"strategy {r.strategy} · {100 * r.share:.0f} %<br>{r.region}" + _checked(r),
             "z": np.asarray(maps[int(r.index)]),
             "kind": "signed",
         }
         for r in table.itertuples()
     ]
-    return image_panels(panels, f"how {name} is recognised: each strategy's mean map", 220)
+    return image_panels(panels, f"how {name} is recognised: each strategy's mean map", 240)
+
+
+def _checked(r: Any) -> str:
+    """The strategy's check by masking, in a panel title's third line."""
+    drop, others = getattr(r, "masked_drop", None), getattr(r, "masked_drop_elsewhere", None)
+    if drop is None or others is None or pd.isna(others):
+        return ""
+    low = getattr(r, "masked_gap_low", float("nan"))
+    verdict = "confirmed" if low > 0 else "not confirmed"
+    return f"<br>masked: margin −{drop:.1f} vs −{others:.1f} ({verdict})"
 
 
 def strategy_map(members: pd.DataFrame, strategy: Any, name: str) -> dict[str, Any]:
