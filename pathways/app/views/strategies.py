@@ -151,7 +151,9 @@ def mean_maps(table: pd.DataFrame, maps: np.ndarray, name: str) -> dict[str, Any
         }
         for r in table.itertuples()
     ]
-    return image_panels(panels, f"how {name} is recognised: each strategy's mean map", 240)
+    figure = image_panels(panels, f"how {name} is recognised: each strategy's mean map", 260)
+    figure["layout"]["margin"]["t"] = 110  # three title lines per panel below the figure's
+    return figure
 
 
 def _checked(r: Any) -> str:
