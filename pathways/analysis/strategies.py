@@ -158,9 +158,7 @@ def hdbscan_strategies(
     import hdbscan
 
     if len(points) < max(3, min_size):
-        return Strategies(
-            np.zeros(len(points), int), 1, np.zeros(len(points)), np.zeros((len(points), 2))
-        )
+        return _one(len(points))
     values, vectors = np.linalg.eigh(_laplacian(points, neighbours))
     most = min(max_strategies, len(points) - 1)
     embedding = _row_normalised(vectors[:, : max(most, 3)])

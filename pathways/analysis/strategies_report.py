@@ -17,7 +17,8 @@ Namer = Callable[[Any], str]
 AGREE_P = 0.05
 """Strategies and paths agree when the NMI's permutation p-value is at most this."""
 
-_METHODS = {"integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM"}
+METHOD_NAMES = {"integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM"}
+"""The attribution methods' names in sentences (the report's and the explorer's)."""
 
 
 def strategies_summary(outputs: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -47,7 +48,7 @@ def strategy_lines(summary: Mapping[str, Any] | None, name: Namer) -> list[str]:
     lines = [
         "### Strategies: how does the network recognise each trained class?",
         "",
-        f"Each class's {_METHODS.get(s['method'], s['method'])} maps (towards its own class, on "
+        f"Each class's {METHOD_NAMES.get(s['method'], s['method'])} maps (towards its own class, on "
         f"{s['split']} samples) grouped by spectral relevance analysis; the number of "
         f"strategies read from {how}." + (f" {s['method_note']}." if s.get("method_note") else ""),
         "",

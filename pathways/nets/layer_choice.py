@@ -77,6 +77,21 @@ def spatial_layers(layers: dict[str, str]) -> list[str]:
     return [key for key, kind in layers.items() if kind == "conv"]
 
 
+def explain_layer(description: dict[str, Any], layer: str | None = None) -> str | None:
+    """The layer of Grad-CAM and the DeconvNet in a trained model's ``description``: a ``torch``
+    model's ``explain_layer`` (default its last spatial layer); for a built-in model, ``layer``
+    when it is one of its spatial layers (``explain.layer``), or its last spatial layer when no
+    layer is asked; None for a model without spatial layers (an MLP)."""
+    spatial = spatial_layers(description["hidden_layers"])
+    spec = description["spec"]
+    if spec["type"] == "torch":
+        # the train step checked that a named explain_layer is one of them
+        return spec.get("explain_layer") or (spatial[-1] if spatial else None)
+    if layer is None:
+        return spatial[-1] if spatial else None
+    return layer if layer in spatial else None
+
+
 def _unknown(name: str, modules: dict[str, nn.Module]) -> ModelError:
     names = [n for n in modules if n]
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.5) or names[:8]

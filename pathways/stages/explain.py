@@ -31,7 +31,7 @@ from pathways.explain.attribution import (
 from pathways.explain.feature_maps import feature_maps
 from pathways.explain.rotation import rotation_study
 from pathways.nets.inputs import pixels
-from pathways.nets.layer_choice import spatial_layers
+from pathways.nets.layer_choice import explain_layer, spatial_layers
 from pathways.nets.trained import explainable, load_trained_model
 
 
@@ -194,17 +194,6 @@ def _check_patch(patch: int, stride: int, image: ImageFormat) -> None:
                 f"explain.{key}: {value} pixels is more than the {image.describe()} images — "
                 f"set at most {side}"
             )
-
-
-def explain_layer(description: dict[str, Any], layer: str) -> str | None:
-    """The layer of Grad-CAM and the DeconvNet: a ``torch`` model's ``explain_layer`` (default
-    its last spatial layer), a built-in CNN's ``explain.layer``, none for an MLP."""
-    spatial = spatial_layers(description["hidden_layers"])
-    spec = description["spec"]
-    if spec["type"] == "torch":
-        # the train step checked that a named explain_layer is one of them
-        return spec.get("explain_layer") or (spatial[-1] if spatial else None)
-    return layer if layer in spatial else None
 
 
 def _applicable(

@@ -30,7 +30,7 @@ from pathways.errors import DataError
 from pathways.explain.attribution import gradcam_maps, integrated_gradients
 from pathways.explain.masking import masked_drop, top_pixels
 from pathways.nets.inputs import pixels
-from pathways.nets.layer_choice import spatial_layers
+from pathways.nets.layer_choice import explain_layer
 from pathways.nets.trained import explainable
 
 
@@ -95,19 +95,12 @@ def strategies_stage(
 def _method(description: dict[str, Any], asked: str) -> tuple[str, str | None]:
     """The method used, and why it is not the one asked when it is not (Grad-CAM needs a layer
     with spatial feature maps: a model without one is explained by Integrated Gradients)."""
-    if asked == "gradcam" and _gradcam_layer(description) is None:
+    if asked == "gradcam" and explain_layer(description) is None:
         return "integrated_gradients", (
             "Grad-CAM needs a layer with spatial feature maps and this model has none: "
             "Integrated Gradients used"
         )
     return asked, None
-
-
-def _gradcam_layer(description: dict[str, Any]) -> str | None:
-    """The model's last spatial layer (a ``torch`` model's ``explain_layer`` when it names one)."""
-    spatial = spatial_layers(description["hidden_layers"])
-    named = description["spec"].get("explain_layer")
-    return named or (spatial[-1] if spatial else None)
 
 
 def _drawn(samples: pd.DataFrame, cls: Any, split: str, most: int, seed: int) -> np.ndarray:
@@ -133,7 +126,7 @@ def _attributions(
     """float32[n, h, w]: each sample's map towards class index ``target``."""
     targets = np.full(len(x), target)
     if method == "gradcam":
-        return gradcam_maps(model, "network." + _gradcam_layer(description), x, targets)
+        return gradcam_maps(model, "network." + explain_layer(description), x, targets)
     return integrated_gradients(model, x, targets, ig_steps)
 
 
@@ -194,9 +187,10 @@ def _one_class(
 
 def _check_by_masking(found: dict[str, Any], model: Any, x: Any, target: int, share: float) -> None:
     """Each strategy checked on the network: black out the ``share`` of pixels where its maps'
-    positive evidence exceeds the class's other maps' the most, and measure the fall of p(class) on its members and on
-    the class's other explained samples (``masked_drop``, ``masked_drop_elsewhere``, and the 95 %
-    interval of their difference: ``masked_gap_low``, ``masked_gap_high``)."""
+    positive evidence exceeds the class's other maps' the most, and measure the fall of the
+    class's logit margin on its members and on the class's other explained samples
+    (``masked_drop``, ``masked_drop_elsewhere``, and the 95 % interval of their difference:
+    ``masked_gap_low``, ``masked_gap_high``)."""
     labels = found["members"]["strategy"].to_numpy()
     columns: dict[str, list[float]] = {k: [] for k in _MASK_COLUMNS}
     for strategy in found["strategies"]["strategy"]:

@@ -15,6 +15,7 @@ import pandas as pd
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from pathways.analysis.paths import transitions
+from pathways.analysis.strategies_report import METHOD_NAMES
 from pathways.app import ids
 from pathways.app.figures import PALETTE, figure_layout, message_figure
 from pathways.app.reader import StoreReader
@@ -32,7 +33,6 @@ MAP = "strategies-map"
 MEANS = "strategies-means"
 MEMBERS = "strategies-members"
 SANKEY = "strategies-sankey"
-_METHODS = {"integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM"}
 MEMBERS_SHOWN = 16
 """Member thumbnails shown per strategy (the first in sample order)."""
 
@@ -100,7 +100,7 @@ class StrategiesView:
         s = found["settings"]
         text = (
             f"{self._namer(run)(cls)}: {k} strateg{'y' if k == 1 else 'ies'} "
-            f"among {n} {s['split']} samples ({_METHODS.get(s['method'], s['method'])} maps, "
+            f"among {n} {s['split']} samples ({METHOD_NAMES.get(s['method'], s['method'])} maps, "
             f"{'eigengap' if s['clustering'] == 'spectral' else 'HDBSCAN'})"
         )
         if pd.notna(row["nmi"]) and k > 1 and n_paths > 1:
